@@ -1,0 +1,174 @@
+"""An encoder as a chain of exact affine stages, each followed by a quantizer.
+
+Input -> Q_in -> [conv as a constant matrix] -> Q_1 -> [dense] -> Q_latent.
+A convolution over a fixed input shape is a (sparse) constant matrix acting on
+the flattened (row-major H, W, C) input, so both layers share one description.
+Flatten is the identity in that order, exactly as in Keras ``channels_last``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from micae.fixed.arith import requantize
+from micae.fixed.types import FixedType
+
+
+@dataclass(frozen=True)
+class AffineStage:
+    """``out = Q(matrix.T @ x + bias)`` with every number an integer code.
+
+    ``matrix`` is ``(n_in, n_out)`` in units of ``2**-weight_frac`` and
+    ``bias`` is ``(n_out,)`` in units of ``2**-bias_frac``.
+    """
+
+    name: str
+    kind: str
+    matrix: np.ndarray
+    weight_frac: int
+    bias: np.ndarray
+    bias_frac: int
+    out: FixedType
+    quantizer_name: str
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_in(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def acc_frac(self, in_type: FixedType) -> int:
+        return max(in_type.frac + self.weight_frac, self.bias_frac)
+
+    def accumulate(self, x: np.ndarray, in_type: FixedType) -> np.ndarray:
+        """Exact accumulators in units of ``2**-acc_frac(in_type)``."""
+        frac = self.acc_frac(in_type)
+        prod = np.asarray(x, dtype=np.int64) @ self.matrix.astype(np.int64)
+        prod = prod << (frac - in_type.frac - self.weight_frac)
+        return prod + (self.bias.astype(np.int64) << (frac - self.bias_frac))
+
+    def acc_range(self, in_type: FixedType) -> tuple[int, int]:
+        """Smallest and largest possible accumulator over the input range."""
+        frac = self.acc_frac(in_type)
+        m = self.matrix.astype(np.int64)
+        hi_in, lo_in = in_type.max_int, in_type.min_int
+        pos, neg = np.clip(m, 0, None), np.clip(m, None, 0)
+        top = pos.sum(0) * hi_in + neg.sum(0) * lo_in
+        bottom = pos.sum(0) * lo_in + neg.sum(0) * hi_in
+        shift = frac - in_type.frac - self.weight_frac
+        bias = self.bias.astype(np.int64) << (frac - self.bias_frac)
+        return int(((bottom << shift) + bias).min()), int(((top << shift) + bias).max())
+
+    def acc_type(self, in_type: FixedType) -> FixedType:
+        """The narrowest signed format that holds every accumulator exactly."""
+        lo, hi = self.acc_range(in_type)
+        width = max(int(abs(lo)).bit_length(), int(abs(hi)).bit_length()) + 1
+        return FixedType(width=max(width, 2), frac=self.acc_frac(in_type), signed=True)
+
+
+@dataclass(frozen=True)
+class IntegerEncoder:
+    """The whole encoder, exact, with the types of every stage."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    input_type: FixedType
+    input_quantizer_name: str
+    stages: tuple[AffineStage, ...]
+
+    @property
+    def n_inputs(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def latent_type(self) -> FixedType:
+        return self.stages[-1].out
+
+    @property
+    def n_latent(self) -> int:
+        return self.stages[-1].n_out
+
+    def stage_input_types(self) -> list[FixedType]:
+        return [self.input_type] + [s.out for s in self.stages[:-1]]
+
+    def run(self, x_codes: np.ndarray) -> list[np.ndarray]:
+        """Integer codes after each stage's quantizer, for ``(N, n_inputs)`` input codes."""
+        x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
+        outs = []
+        for stage, in_type in zip(self.stages, self.stage_input_types()):
+            acc = stage.accumulate(x, in_type)
+            x = requantize(acc, stage.acc_frac(in_type), stage.out)
+            outs.append(x)
+        return outs
+
+    def latents(self, x_codes: np.ndarray) -> np.ndarray:
+        return self.run(x_codes)[-1]
+
+    def accumulators(self, x_codes: np.ndarray) -> list[np.ndarray]:
+        """Exact accumulators of every stage (before its quantizer)."""
+        x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
+        accs = []
+        for stage, in_type in zip(self.stages, self.stage_input_types()):
+            acc = stage.accumulate(x, in_type)
+            accs.append(acc)
+            x = requantize(acc, stage.acc_frac(in_type), stage.out)
+        return accs
+
+    def bit_budget(self) -> dict:
+        in_bits = self.n_inputs * self.input_type.width
+        lat_bits = self.n_latent * self.latent_type.width
+        return {
+            "input_values": self.n_inputs,
+            "input_bits_each": self.input_type.width,
+            "input_bits": in_bits,
+            "latent_values": self.n_latent,
+            "latent_bits_each": self.latent_type.width,
+            "latent_bits": lat_bits,
+            "compression_factor": in_bits / lat_bits,
+        }
+
+
+def conv2d_as_matrix(
+    kernel: np.ndarray, input_shape: tuple[int, int, int], strides: tuple[int, int], padding: str
+) -> tuple[np.ndarray, tuple[int, int, int], dict]:
+    """Unroll a conv kernel ``(kh, kw, cin, cout)`` over a fixed input into a dense matrix.
+
+    Padding follows TensorFlow: ``same`` pads ``total // 2`` before and the rest after.
+    Returns the ``(H*W*cin, Ho*Wo*cout)`` matrix, the output shape and the padding used.
+    """
+    kh, kw, cin, cout = kernel.shape
+    h, w, c = input_shape
+    if c != cin:
+        raise ValueError(f"kernel expects {cin} channels, input has {c}")
+    sh, sw = strides
+    if padding == "same":
+        ho, wo = -(-h // sh), -(-w // sw)
+        pad_h = max((ho - 1) * sh + kh - h, 0)
+        pad_w = max((wo - 1) * sw + kw - w, 0)
+        top, left = pad_h // 2, pad_w // 2
+    elif padding == "valid":
+        ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+        top = left = pad_h = pad_w = 0
+    else:
+        raise ValueError(f"unsupported padding {padding!r}")
+    mat = np.zeros((h * w * c, ho * wo * cout), dtype=np.int64)
+    for oy in range(ho):
+        for ox in range(wo):
+            out_base = (oy * wo + ox) * cout
+            for ky in range(kh):
+                iy = oy * sh + ky - top
+                if not 0 <= iy < h:
+                    continue
+                for kx in range(kw):
+                    ix = ox * sw + kx - left
+                    if not 0 <= ix < w:
+                        continue
+                    in_base = (iy * w + ix) * c
+                    mat[in_base : in_base + c, out_base : out_base + cout] += kernel[ky, kx]
+    pads = {"top": top, "bottom": pad_h - top, "left": left, "right": pad_w - left}
+    return mat, (ho, wo, cout), pads

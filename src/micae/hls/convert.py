@@ -1,0 +1,100 @@
+"""QKeras encoder -> hls4ml project with exact precisions and real test vectors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from micae.errors import ConfigError, ToolError
+from micae.fixed.graph import IntegerEncoder
+from micae.hls.precision import apply_precisions
+from micae.log import progress
+
+BACKENDS = ("Vitis", "Vivado")
+IO_TYPES = ("io_parallel", "io_stream")
+STRATEGIES = ("Latency", "Resource")
+
+
+@dataclass(frozen=True)
+class HlsOptions:
+    backend: str = "Vitis"
+    part: str = "xcvu9p-flga2104-2L-e"
+    clock_ns: float = 5.0
+    io_type: str = "io_parallel"
+    strategy: str = "Latency"
+    reuse: int = 1
+
+    def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend {self.backend!r} is not supported", f"use one of {BACKENDS}")
+        if self.io_type not in IO_TYPES:
+            raise ConfigError(f"io type {self.io_type!r} is not supported", f"use one of {IO_TYPES}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy {self.strategy!r} is not supported", f"use one of {STRATEGIES}")
+        if self.reuse < 1:
+            raise ConfigError(f"reuse factor {self.reuse} must be >= 1", "use --reuse 1 or more")
+        if not self.clock_ns > 0:
+            raise ConfigError(f"clock period {self.clock_ns} ns must be positive", "use e.g. --clock-ns 5.0")
+
+
+def project_name_for(name: str) -> str:
+    """A C identifier for the top function (hls4ml uses it for file names too)."""
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not ident or ident[0].isdigit():
+        ident = "m_" + ident
+    return ident
+
+
+def hls_config(keras_model, encoder: IntegerEncoder | None, options: HlsOptions) -> dict:
+    import hls4ml
+
+    config = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend=options.backend)
+    config["Model"]["Strategy"] = options.strategy
+    config["Model"]["ReuseFactor"] = options.reuse
+    for entry in config.get("LayerName", {}).values():
+        if "ReuseFactor" in entry:
+            entry["ReuseFactor"] = options.reuse
+        if "Strategy" in entry or options.strategy != "Latency":
+            entry["Strategy"] = options.strategy
+    if encoder is not None:
+        apply_precisions(config, encoder, keras_model.layers[0].name)
+    return config
+
+
+def convert(keras_model, encoder: IntegerEncoder | None, out_dir: Path, name: str, options: HlsOptions):
+    """Write the hls4ml project into ``out_dir`` and return the hls4ml model."""
+    import hls4ml
+
+    options.validate()
+    config = hls_config(keras_model, encoder, options)
+    with progress("hls4ml: convert"):
+        model = hls4ml.converters.convert_from_keras_model(
+            keras_model,
+            hls_config=config,
+            output_dir=str(out_dir),
+            project_name=project_name_for(name),
+            backend=options.backend,
+            part=options.part,
+            clock_period=options.clock_ns,
+            io_type=options.io_type,
+            bit_exact=True,
+        )
+    with progress("hls4ml: write project"):
+        model.write()
+    return model
+
+
+def compile_c_model(model) -> None:
+    try:
+        with progress("hls4ml: compile C model"):
+            model.compile()
+    except Exception as exc:  # hls4ml raises plain Exceptions from its g++ call
+        raise ToolError(f"hls4ml could not compile the C model: {exc}", "check that g++ is installed (apt-get install g++)") from exc
+
+
+def c_model_predict(model, x: np.ndarray) -> np.ndarray:
+    out = model.predict(np.ascontiguousarray(x, dtype=np.float32))
+    return np.asarray(out, dtype=np.float64).reshape(len(x), -1)

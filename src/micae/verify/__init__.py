@@ -1,0 +1,1 @@
+"""Verification: every hardware model against the QKeras latents, integer by integer."""

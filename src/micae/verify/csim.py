@@ -1,0 +1,64 @@
+"""The ``csim`` level: hls4ml's own testbench, built standalone with g++, on tb_data/.
+
+It compiles exactly the sources Vivado/Vitis csim compiles (the testbench and
+``firmware/<top>.cpp`` with the bundled ``ap_types``) and parses the results
+exactly (the testbench is patched to print every digit).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from micae.errors import ToolError
+from micae.log import progress
+from micae.tools import run_tool
+
+COMPILE_TIMEOUT_S = 900
+RUN_TIMEOUT_S = 900
+
+
+def build_csim(project_dir: Path, project_name: str) -> Path:
+    exe = project_dir / "csim_tb"
+    cmd = [
+        "g++", "-O1", "-std=c++14", "-w",
+        "-Ifirmware", "-Ifirmware/ap_types",
+        f"{project_name}_test.cpp", f"firmware/{project_name}.cpp",
+        "-o", exe.name,
+    ]
+    with progress("csim: g++ compile"):
+        run_tool(cmd, cwd=project_dir, timeout_s=COMPILE_TIMEOUT_S, log_path=project_dir / "csim_compile.log")
+    return exe
+
+
+def run_csim(project_dir: Path, exe: Path) -> Path:
+    with progress("csim: run testbench"):
+        run_tool([str(exe)], cwd=project_dir, timeout_s=RUN_TIMEOUT_S, log_path=project_dir / "csim_run.log")
+    return project_dir / "tb_data" / "csim_results.log"
+
+
+def parse_results(path: Path, frac: int, n_out: int) -> np.ndarray:
+    """Exact integer codes from the testbench's decimal output."""
+    if not path.exists():
+        raise ToolError(f"the testbench wrote no {path.name}", f"see {path.parent.parent / 'csim_run.log'}")
+    rows = []
+    scale = 2**frac if frac >= 0 else Fraction(1, 2 ** (-frac))
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        if len(tokens) != n_out:
+            raise ToolError(f"{path.name} line {lineno} has {len(tokens)} values, expected {n_out}", "re-run the testbench")
+        row = []
+        for tok in tokens:
+            value = Fraction(tok) * scale
+            if value.denominator != 1:
+                raise ToolError(
+                    f"{path.name} line {lineno}: {tok} is not on the latent grid 2**-{frac} (printed with too few digits?)",
+                    "check that the testbench precision patch is in place",
+                )
+            row.append(int(value))
+        rows.append(row)
+    return np.asarray(rows, dtype=np.int64).reshape(-1, n_out)

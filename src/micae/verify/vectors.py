@@ -1,0 +1,151 @@
+"""Test vectors that exercise what breaks bit-exactness: the grid, saturation and rounding ties.
+
+All vectors are integer codes of the encoder's input type. The QKeras model
+sees ``codes * 2**-frac``, which is exactly representable in float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from micae.fixed.arith import round_half_even_shift
+from micae.fixed.graph import IntegerEncoder
+
+
+def random_grid(encoder: IntegerEncoder, n: int, rng: np.random.Generator) -> np.ndarray:
+    t = encoder.input_type
+    return rng.integers(t.min_int, t.max_int + 1, size=(n, encoder.n_inputs), dtype=np.int64)
+
+
+def _candidate_values(encoder: IntegerEncoder, k: int, rng: np.random.Generator) -> np.ndarray:
+    t = encoder.input_type
+    span = t.max_int - t.min_int + 1
+    if span <= k:
+        return np.arange(t.min_int, t.max_int + 1, dtype=np.int64)
+    inner = rng.choice(np.arange(t.min_int + 1, t.max_int, dtype=np.int64), size=k - 2, replace=False)
+    return np.concatenate([[t.min_int, t.max_int], inner])
+
+
+def _stage_acc(encoder: IntegerEncoder, codes: np.ndarray, stage: int) -> np.ndarray:
+    return encoder.accumulators(codes)[stage]
+
+
+def saturation_vectors(encoder: IntegerEncoder, rng: np.random.Generator, sweeps: int = 3, values: int = 24) -> np.ndarray:
+    """For every neuron of every stage, inputs that drive its accumulator to its max and to its min.
+
+    Coordinate ascent over the input codes, evaluated with the exact integer model.
+    """
+    found = [
+        np.full((1, encoder.n_inputs), encoder.input_type.max_int, dtype=np.int64),
+        np.full((1, encoder.n_inputs), encoder.input_type.min_int, dtype=np.int64),
+    ]
+    cands = _candidate_values(encoder, values, rng)
+    for s_idx, stage in enumerate(encoder.stages):
+        for neuron in range(stage.n_out):
+            for sign in (1, -1):
+                x = random_grid(encoder, 1, rng)[0]
+                for _ in range(sweeps):
+                    for j in range(encoder.n_inputs):
+                        trial = np.repeat(x[None, :], len(cands), axis=0)
+                        trial[:, j] = cands
+                        score = sign * _stage_acc(encoder, trial, s_idx)[:, neuron]
+                        x = trial[int(np.argmax(score))]
+                found.append(x[None, :].copy())
+    return np.unique(np.concatenate(found), axis=0)
+
+
+def tie_mask(encoder: IntegerEncoder, codes: np.ndarray) -> list[np.ndarray]:
+    """Per stage, which accumulators sit exactly half an output LSB between two codes."""
+    masks = []
+    for stage, in_t, acc in zip(encoder.stages, encoder.stage_input_types(), encoder.accumulators(codes)):
+        shift = stage.acc_frac(in_t) - stage.out.frac
+        if shift <= 0:
+            masks.append(np.zeros_like(acc, dtype=bool))
+            continue
+        rem = acc & ((np.int64(1) << shift) - 1)
+        masks.append(rem == (np.int64(1) << (shift - 1)))
+    return masks
+
+
+def tie_vectors(encoder: IntegerEncoder, n: int, rng: np.random.Generator, bases: int = 400, values: int = 48) -> np.ndarray:
+    """Vectors whose accumulators hit exact rounding ties, covering every (stage, neuron, parity) reachable.
+
+    Ties where the rounded value saturates anyway are not counted: they test nothing.
+    """
+    picked: list[np.ndarray] = []
+    covered: set = set()
+    cands = _candidate_values(encoder, values, rng)
+    for _ in range(bases):
+        if len(picked) >= n:
+            break
+        base = random_grid(encoder, 1, rng)[0]
+        trial = np.repeat(base[None, :], encoder.n_inputs * len(cands), axis=0)
+        rows = np.arange(len(trial))
+        trial[rows, rows // len(cands)] = np.tile(cands, encoder.n_inputs)
+        masks = tie_mask(encoder, trial)
+        accs = encoder.accumulators(trial)
+        keep = np.zeros(len(trial), dtype=bool)
+        for s_idx, (stage, in_t, mask, acc) in enumerate(zip(encoder.stages, encoder.stage_input_types(), masks, accs)):
+            shift = stage.acc_frac(in_t) - stage.out.frac
+            if shift <= 0:
+                continue
+            floor = acc >> shift
+            inside = (floor >= stage.out.min_int) & (floor < stage.out.max_int)
+            real = mask & inside
+            for r, c in zip(*np.nonzero(real)):
+                key = (s_idx, int(c), int(floor[r, c] & 1))
+                if key not in covered:
+                    covered.add(key)
+                    keep[r] = True
+            if not keep.any() and real.any():
+                keep[int(np.flatnonzero(real.any(axis=1))[0])] = True
+        picked.extend(trial[keep])
+    if not picked:
+        return np.zeros((0, encoder.n_inputs), dtype=np.int64)
+    return np.unique(np.asarray(picked[:n]), axis=0)
+
+
+def coverage(encoder: IntegerEncoder, codes: np.ndarray) -> list[dict]:
+    """Per stage: how many values hit a rounding tie and how many saturate high/low."""
+    out = []
+    masks = tie_mask(encoder, codes)
+    for stage, in_t, acc, mask in zip(encoder.stages, encoder.stage_input_types(), encoder.accumulators(codes), masks):
+        rounded = round_half_even_shift(acc, stage.acc_frac(in_t) - stage.out.frac)
+        out.append(
+            {
+                "stage": stage.name,
+                "quantizer": stage.quantizer_name,
+                "tie_values": int(mask.sum()),
+                "vectors_with_ties": int(mask.any(axis=1).sum()),
+                "saturated_high": int((rounded > stage.out.max_int).sum()),
+                "saturated_low": int((rounded < stage.out.min_int).sum()),
+                "vectors_saturating": int(((rounded > stage.out.max_int) | (rounded < stage.out.min_int)).any(axis=1).sum()),
+            }
+        )
+    return out
+
+
+def build_vector_set(
+    encoder: IntegerEncoder,
+    n_total: int,
+    *,
+    test_codes: np.ndarray | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, dict[str, slice]]:
+    """Concatenate: test split (up to half the budget), saturation, ties, then random grid to fill.
+
+    Returns the codes and the slice of each source, for reporting where a mismatch happened.
+    """
+    rng = np.random.default_rng(seed)
+    parts: list[tuple[str, np.ndarray]] = []
+    if test_codes is not None and len(test_codes):
+        parts.append(("test_split", np.asarray(test_codes, dtype=np.int64).reshape(len(test_codes), -1)[: n_total // 2]))
+    parts.append(("saturation", saturation_vectors(encoder, rng)))
+    parts.append(("ties", tie_vectors(encoder, max(n_total // 10, 64), rng)))
+    used = sum(len(p) for _, p in parts)
+    parts.append(("random_grid", random_grid(encoder, max(n_total - used, 0), rng)))
+    slices, start = {}, 0
+    for name, arr in parts:
+        slices[name] = slice(start, start + len(arr))
+        start += len(arr)
+    return np.concatenate([a for _, a in parts]), slices
