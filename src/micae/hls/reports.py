@@ -235,10 +235,11 @@ def parse_csynth_rpt(path: str | Path) -> dict:
     what = "HLS csynth text report"
     lines = _read_text(path, what).splitlines()
 
-    header = re.search(r"^== (Vivado|Vitis) HLS Report for '([^']+)'", "\n".join(lines[:12]), re.M)
-    version = next((m.group(1) for line in lines[:30] if (m := re.match(r"\*\s*Version:\s*(\S+)", line.strip()))), None)
-    part = next((m.group(1) for line in lines[:30] if (m := re.match(r"\*\s*Target device:\s*(\S+)", line.strip()))), None)
-    if header is None or version is None or part is None:
+    head = "\n".join(line.strip() for line in lines[:30])
+    header = re.search(r"^== (Vivado|Vitis) HLS Report for '([^']+)'", head, re.M)
+    version_line = re.search(r"^\*\s*Version:\s*(\S+)", head, re.M)
+    part = re.search(r"^\*\s*Target device:\s*(\S+)", head, re.M)
+    if header is None or version_line is None or part is None:
         raise _malformed(path, what, "missing the 'HLS Report for' header with Version and Target device")
 
     perf = _section(lines, "Performance Estimates")
@@ -268,6 +269,7 @@ def parse_csynth_rpt(path: str | Path) -> dict:
     dsp_column = next((c for c in columns if c.upper().startswith("DSP")), None)
     if dsp_column is None:
         raise _malformed(path, what, f"no DSP column in the utilization table {columns}")
+    version = version_line.group(1)
     tool = f"{_hls_tool_name(dsp_column)} {version}"
     names = {"LUT": "LUT", "FF": "FF", "DSP": dsp_column, "BRAM": "BRAM_18K", "URAM": "URAM"}
 
@@ -289,7 +291,7 @@ def parse_csynth_rpt(path: str | Path) -> dict:
     return {
         "source": str(path),
         "tool": tool,
-        "part": part,
+        "part": part.group(1),
         "top": header.group(2),
         "clock_ns": clock_ns,
         "estimated_clock_ns": estimated,

@@ -279,7 +279,9 @@ def run_vendor_flow(
                 f"install {'Vivado HLS 2020.1' if key == 'vivado' else 'Vitis HLS'} and source its settings64.sh "
                 f"so {wanted} is on PATH, or use --vendor auto/off",
             )
-        others = [n for tools in BACKEND_TOOLS.values() for n in tools if n not in BACKEND_TOOLS[key] and shutil.which(n)]
+        others = [
+            n for tools in BACKEND_TOOLS.values() for n in tools if n not in BACKEND_TOOLS[key] and shutil.which(n)
+        ]
         reason = f"no {ALL_TOOLS} on PATH"
         if others:
             reason = f"no {wanted} on PATH for the {key} backend (found {', '.join(others)}, which it does not use)"

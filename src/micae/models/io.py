@@ -1,0 +1,119 @@
+"""Saving and *safely* loading QKeras models.
+
+A Keras model file can carry code (``Lambda`` layers hold marshalled Python,
+custom objects import arbitrary classes). micae reads the model's JSON config
+first, without deserializing anything, and refuses any layer, activation or
+quantizer outside a fixed list before Keras sees the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from micae.errors import UnsafeModelError
+
+ALLOWED_LAYERS = {
+    "InputLayer", "QActivation", "QConv2D", "QDense", "QConv2DTranspose",
+    "Conv2D", "Dense", "Conv2DTranspose", "Flatten", "Reshape", "Concatenate",
+    "Activation", "Cropping2D", "Dropout", "GaussianNoise", "ReLU",
+    "Functional", "Model", "Sequential",
+}
+ALLOWED_CALLABLES = {
+    "quantized_bits", "quantized_relu", "linear", "relu", "sigmoid", "tanh", "softmax",
+}
+# A quantizer is stored as a call expression string; allow only literals as arguments.
+_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\((?:[\s\w.,=+\-'\"]*)\))?\s*$")
+
+
+def read_model_config(path: Path) -> dict:
+    """The architecture JSON of a .h5 or .keras file, without building the model."""
+    if not path.is_file():
+        raise UnsafeModelError(f"model file {path} does not exist", "give the path of an .h5 or .keras file")
+    try:
+        if path.suffix == ".keras":
+            with zipfile.ZipFile(path) as zf:
+                return json.loads(zf.read("config.json"))
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("model_config")
+            if raw is None:
+                raise UnsafeModelError(
+                    f"{path} holds no model architecture (weights only?)",
+                    "save the whole model with model.save(path)",
+                )
+            return json.loads(raw if isinstance(raw, str) else raw.decode())
+    except UnsafeModelError:
+        raise
+    except Exception as exc:  # h5py/zipfile/json raise many types for corrupt files
+        raise UnsafeModelError(
+            f"model file {path} is corrupt or truncated ({type(exc).__name__}: {exc})",
+            "re-export the model, or copy the file again",
+        ) from exc
+
+
+def _check_callable(value, where: str) -> None:
+    if isinstance(value, dict):
+        cls = value.get("class_name", "")
+        if cls not in ALLOWED_CALLABLES:
+            raise UnsafeModelError(f"{where} uses {cls!r}, which micae does not load", "use QKeras quantizers or built-in activations")
+        return
+    if value is None or not isinstance(value, str):
+        return
+    m = _CALL.match(value)
+    if not m or m.group(1) not in ALLOWED_CALLABLES:
+        raise UnsafeModelError(f"{where} = {value!r} is not a known quantizer or activation", "use quantized_bits/quantized_relu or a built-in activation")
+
+
+def check_model_config(config: dict, where: str = "model") -> None:
+    """Raise UnsafeModelError for any layer, activation or quantizer outside the allowed set."""
+    cls = config.get("class_name")
+    inner = config.get("config", {})
+    name = inner.get("name", "?") if isinstance(inner, dict) else "?"
+    if cls not in ALLOWED_LAYERS:
+        what = "carries Python code" if cls == "Lambda" else "is not a supported layer"
+        raise UnsafeModelError(
+            f"layer '{name}' ({cls}) in {where} {what}; the file was not loaded",
+            "rebuild the model from QKeras layers only (no Lambda or custom layers)",
+        )
+    if not isinstance(inner, dict):
+        return
+    for key in ("activation", "quantizer", "kernel_quantizer", "bias_quantizer"):
+        if key in inner:
+            _check_callable(inner[key], f"layer '{name}' {key}")
+    for layer in inner.get("layers", []) or []:
+        check_model_config(layer, where=f"'{name}'")
+
+
+def custom_objects() -> dict:
+    from qkeras.utils import _add_supported_quantized_objects
+
+    objects: dict = {}
+    _add_supported_quantized_objects(objects)
+    return objects
+
+
+def load_model(path: str | Path):
+    """Load a QKeras/Keras model after checking it carries no code."""
+    import tensorflow as tf
+
+    path = Path(path)
+    check_model_config(read_model_config(path), where=str(path))
+    try:
+        return tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
+    except Exception as exc:
+        raise UnsafeModelError(
+            f"could not load {path}: {type(exc).__name__}: {exc}",
+            "check the file is a Keras 2 / QKeras model saved with model.save()",
+        ) from exc
+
+
+def save_model(model, path: str | Path) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(str(path), include_optimizer=False)

@@ -1,0 +1,1 @@
+"""Reports: report.json / report.md / report.html and the plots they show."""

@@ -1,0 +1,1 @@
+"""Quantization-aware training of MICAE models, their baselines and artifacts."""

@@ -1,0 +1,148 @@
+"""Run configuration: a YAML file under models/, plus command-line overrides."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from micae.errors import ConfigError
+from micae.models.spec import DecoderSpec, EncoderSpec
+
+MODES = ("joint", "frozen-encoder", "encoder")
+LOSSES = ("mse", "telescope")
+
+DEFAULTS: dict = {
+    "name": "econt",
+    "seed": 0,
+    "dataset": {
+        "name": "hgcal-synth",
+        "n_samples": 50000,
+        "path": None,
+        "layout": "4x4x3",
+        "normalisation": "sumlog2",
+        "tiles": 4,
+        "n_parts": 1,
+        "input_shape": None,
+    },
+    "encoder": {},
+    "decoder": {},
+    "train": {
+        "mode": "joint",
+        "epochs": 20,
+        "batch_size": 256,
+        "learning_rate": 0.003,
+        "loss": "mse",
+        "patience": 5,
+        "noise": None,
+        "encoder_path": None,
+        "float_twin": True,
+    },
+    "min_compression": 3.0,
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    raw: dict
+
+    @property
+    def name(self) -> str:
+        return str(self.raw["name"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.raw["seed"])
+
+    @property
+    def dataset(self) -> dict:
+        return self.raw["dataset"]
+
+    @property
+    def train(self) -> dict:
+        return self.raw["train"]
+
+    @property
+    def min_compression(self) -> float:
+        return float(self.raw["min_compression"])
+
+    def encoder_spec(self, input_shape: tuple[int, ...]) -> EncoderSpec:
+        enc = dict(self.raw["encoder"])
+        enc["input_shape"] = list(input_shape)
+        return EncoderSpec.from_dict(enc)
+
+    def decoder_spec(self) -> DecoderSpec:
+        return DecoderSpec.from_dict(self.raw["decoder"])
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.raw, sort_keys=False)
+
+
+def _merge(base: dict, extra: dict, where: str = "") -> dict:
+    out = copy.deepcopy(base)
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "encoder":
+            out[key] = _merge(out[key], value, f"{where}{key}.")
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _check_keys(raw: dict) -> None:
+    for section in ("dataset", "train"):
+        unknown = sorted(set(raw.get(section, {})) - set(DEFAULTS[section]))
+        if unknown:
+            raise ConfigError(f"unknown {section} option(s) {unknown}", f"use only {sorted(DEFAULTS[section])}")
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {unknown}", f"use only {sorted(DEFAULTS)}")
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """``train.epochs=5`` -> (["train", "epochs"], 5); values are parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} has no '='", "write --set section.key=value")
+    key, value = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(value)
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None, sets: list[str] | None = None) -> RunConfig:
+    raw: dict = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist", "give a YAML file such as models/econt.yaml")
+        try:
+            loaded = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {p} is not valid YAML: {exc}", "fix the YAML syntax") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {p} does not hold a mapping", "write key: value pairs")
+        _check_keys(loaded)
+        raw = _merge(raw, loaded)
+    for keys, value in (parse_override(s) for s in (sets or [])):
+        node = raw
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = raw
+        keys = dotted.split(".")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    _check_keys(raw)
+    if raw["train"]["mode"] not in MODES:
+        raise ConfigError(f"training mode {raw['train']['mode']!r} is unknown", f"use one of {MODES}")
+    if raw["train"]["loss"] not in LOSSES:
+        raise ConfigError(f"loss {raw['train']['loss']!r} is unknown", f"use one of {LOSSES}")
+    if raw["train"]["mode"] == "frozen-encoder" and not raw["train"]["encoder_path"]:
+        raise ConfigError("mode frozen-encoder needs a trained encoder", "pass --encoder models/<run>/encoder.h5")
+    for key in ("epochs", "batch_size"):
+        if int(raw["train"][key]) < 1:
+            raise ConfigError(f"train.{key} = {raw['train'][key]} must be >= 1", "use a positive value")
+    return RunConfig(raw=raw)
