@@ -45,14 +45,18 @@ def _lines(path: Path) -> tuple[list[str], bool]:
 
 
 def _check_columns(path: Path, lines: list[str], ends_nl: bool) -> int:
+    for row, line in enumerate(lines):
+        if not line.strip():
+            raise DataError(f"{path}: line {row + 1} is empty", "remove blank lines inside the file")
     counts = np.fromiter((ln.count(",") + 1 for ln in lines), dtype=np.int64, count=len(lines))
-    # Reference width: the most common one among all lines but the last (which may be truncated).
-    n_cols = int(counts[0]) if len(lines) == 1 else int(np.bincount(counts[:-1]).argmax())
+    # Reference width: the most common one among all lines but the last (which may be
+    # truncated); on a tie, line 1's width if it is among the most common.
+    vals, freq = np.unique(counts[:-1] if len(lines) > 1 else counts, return_counts=True)
+    common = vals[freq == freq.max()]
+    n_cols = int(counts[0]) if counts[0] in common else int(common.max())
     bad = np.flatnonzero(counts != n_cols)
     if len(bad):
         row = int(bad[0])
-        if not lines[row].strip():
-            raise DataError(f"{path}: line {row + 1} is empty", "remove blank lines inside the file")
         if row == len(lines) - 1 and counts[row] < n_cols:
             newline = "" if ends_nl else " and has no final newline"
             raise DataError(

@@ -19,10 +19,11 @@ One sample is one silicon wafer in one CE-E layer, read out as 48 TC charges
    core fraction ``p`` depend on the relative depth ``tau = t / t_max``
    (Grindhammer & Peters parametrisation for tungsten, at a fixed E of 50 GeV,
    ``tau`` binned into a few classes). The fraction in each TC is the
-   profile integrated over the TC cell, a regular hexagon of pitch 2.4168 cm
-   (inradius = ``emd_unit_cm``). All TC cells share one orientation, so one
-   precomputed table of "fraction in a cell vs offset" per ``tau`` class,
-   interpolated bilinearly, serves all 48 TCs.
+   profile integrated over the TC cell: the hexagon of pitch 2.4168 cm around
+   its centre (inradius = ``emd_unit_cm``), split by nearest centre where
+   quadrants meet so cells never overlap. Per ``tau`` class one table of the
+   48 fractions versus impact point (0.2 cm grid over the wafer plus 3 cm,
+   built once per process by FFT convolution, ~1 s) is interpolated bilinearly.
 4. Per-TC fluctuation ``sqrt(q * fluct_adc)`` (Gaussian approximation of
    counting statistics), pile-up (Poisson(``pileup_mean_hits``) soft hits on
    random TCs with exponential charges of mean ``pileup_mean_adc``) and
@@ -39,7 +40,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy import fft as sfft
+from scipy.spatial import cKDTree
 from scipy.special import gammaln
 
 from micae.data.geometry import N_TC, load_geometry, tc_coordinates
@@ -47,9 +49,9 @@ from micae.errors import ConfigError
 
 TC_PITCH_CM = 2.4168015
 _CHUNK = 65536
-# Transverse-table grid: offsets in [-_HALF, _HALF] cm with step _STEP.
-_STEP = 0.1
-_HALF = 24.0
+# Transverse tables: impact grid with step _STEP (cm) over the wafer disk plus _TABLE_MARGIN_CM.
+_STEP = 0.2
+_TABLE_MARGIN_CM = 3.0
 # Class edges in tau = t / t_max; the profile of each class is taken at its centre.
 _TAU_EDGES = np.array([0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.5, np.inf])
 
@@ -89,6 +91,11 @@ class SynthParams:
         for name in ("stochastic", "fluct_adc", "pileup_mean_hits", "pileup_mean_adc", "noise_adc", "impact_margin_cm"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"hgcal-synth: {name} must be >= 0", f"set a non-negative {name}")
+        if self.impact_margin_cm > _TABLE_MARGIN_CM:
+            raise ConfigError(
+                f"hgcal-synth: impact_margin_cm must be at most {_TABLE_MARGIN_CM} (the transverse tables end there)",
+                f"use impact_margin_cm <= {_TABLE_MARGIN_CM}",
+            )
         if not 0 <= self.depth_x0[0] < self.depth_x0[1]:
             raise ConfigError("hgcal-synth: depth_x0 must be (low, high) with 0 <= low < high", "fix depth_x0")
 
@@ -105,43 +112,77 @@ def _grindhammer(tau: float, energy_gev: float = 50.0, z: float = 74.0) -> tuple
     return float(r_c), float(r_t), p
 
 
-def _hexagon_coverage(step: float, sub: int = 8) -> np.ndarray:
-    """Fraction of each grid pixel inside the TC hexagon (centre 0, vertices on the x axis)."""
-    inradius = TC_PITCH_CM / 2
-    half = int(np.ceil(inradius * 2 / np.sqrt(3) / step)) + 1
-    ax = (np.arange(-half, half + 1)[:, None] + (np.arange(sub) + 0.5)[None, :] / sub - 0.5).ravel() * step
-    yy, xx = np.meshgrid(ax, ax, indexing="ij")
-    inside = np.ones_like(xx, dtype=bool)
-    for ang in (np.pi / 6, np.pi / 2, 5 * np.pi / 6):  # edge normals: the TC-neighbour directions
-        inside &= np.abs(xx * np.cos(ang) + yy * np.sin(ang)) <= inradius
-    n = 2 * half + 1
-    return inside.reshape(n, sub, n, sub).mean(axis=(1, 3))
+def _wafer_frame() -> tuple[np.ndarray, float]:
+    """Centre of the wafer (mean TC position) and radius of the disk that covers its TC cells."""
+    coords = tc_coordinates("cm")
+    centre = coords.mean(axis=0)
+    edge = np.linalg.norm(coords - centre, axis=1).max() + TC_PITCH_CM / np.sqrt(3)
+    return centre, float(edge)
 
 
-def _radial_kernel(step: float, half: float, r_c: float, r_t: float, p: float, sub: int = 3) -> np.ndarray:
-    """Profile integrated over each pixel of the offset grid (sub x sub samples per pixel)."""
-    n = int(round(half / step))
-    ax = (np.arange(-n, n + 1)[:, None] + (np.arange(sub) + 0.5)[None, :] / sub - 0.5).ravel() * step
-    r2 = ax[:, None] ** 2 + ax[None, :] ** 2
+def _table_grid() -> tuple[np.ndarray, int]:
+    """Lower-left corner (x, y) and side (pixels) of the square grid of the transverse tables."""
+    centre, radius = _wafer_frame()
+    half = radius + _TABLE_MARGIN_CM
+    side = int(np.ceil(2 * half / _STEP)) + 1
+    return centre - half, side
+
+
+def _cell_coverage(sub: int = 4) -> np.ndarray:
+    """``(48, G, G)``: fraction of each grid pixel that belongs to each TC cell.
+
+    A point belongs to the TC whose centre is nearest, if it also lies inside
+    that TC's hexagon (pitch 2.4168 cm); points outside all hexagons belong to
+    no TC. Inside a quadrant this is the hexagon itself; at quadrant borders,
+    where centres are closer than one pitch, neighbouring cells do not overlap.
+    """
+    origin, g = _table_grid()
+    coords = tc_coordinates("cm")
+    off = (np.arange(g)[:, None] + (np.arange(sub) + 0.5)[None, :] / sub - 0.5).ravel() * _STEP
+    yy, xx = np.meshgrid(origin[1] + off, origin[0] + off, indexing="ij")
+    pts = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    nearest = cKDTree(coords).query(pts)[1]
+    rel = pts - coords[nearest]
+    inside = np.ones(len(pts), dtype=bool)
+    for ang in (np.pi / 6, np.pi / 2, 5 * np.pi / 6):  # hexagon edge normals = TC-neighbour directions
+        inside &= np.abs(rel[:, 0] * np.cos(ang) + rel[:, 1] * np.sin(ang)) <= TC_PITCH_CM / 2
+    label = np.where(inside, nearest, N_TC).reshape(g, sub, g, sub).transpose(0, 2, 1, 3).reshape(g, g, -1)
+    cover = np.stack([(label == i).mean(axis=-1) for i in range(N_TC)])
+    return cover
+
+
+def _radial_kernel(size: int, r_c: float, r_t: float, p: float, sub: int = 3) -> np.ndarray:
+    """Profile integrated over each pixel of a ``(2*size+1)^2`` offset grid (sub x sub samples per pixel)."""
+    off = (np.arange(-size, size + 1)[:, None] + (np.arange(sub) + 0.5)[None, :] / sub - 0.5).ravel() * _STEP
+    r2 = off[:, None] ** 2 + off[None, :] ** 2
     dens = p * r_c**2 / (np.pi * (r2 + r_c**2) ** 2) + (1 - p) * r_t**2 / (np.pi * (r2 + r_t**2) ** 2)
-    m = 2 * n + 1
-    return dens.reshape(m, sub, m, sub).mean(axis=(1, 3)) * step**2
+    m = 2 * size + 1
+    return dens.reshape(m, sub, m, sub).mean(axis=(1, 3)) * _STEP**2
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def _tc_response_tables(moliere_radius_cm: float) -> np.ndarray:
-    """``(n_classes, G, G)`` fraction of a shower in a TC cell vs (dy, dx) offset cell - impact."""
-    hexagon = _hexagon_coverage(_STEP)
+    """``(n_classes * G * G, 48)`` float32: fraction of a shower in each TC vs impact pixel.
+
+    Row ``cls * G * G + iy * G + ix`` is a shower of depth class ``cls`` hitting
+    grid pixel (ix, iy). Built by FFT convolution of the TC coverage maps with
+    the pixel-integrated radial profile (about a second, once per process).
+    """
+    cover = _cell_coverage()
+    g = cover.shape[-1]
+    # Circular convolution of length >= 2g - 1 leaves the wanted part of the full one un-aliased.
+    shape = [sfft.next_fast_len(2 * g - 1, real=True)] * 2
+    cover_f = sfft.rfft2(cover, shape, workers=-1)
     tables = []
     for lo, hi in zip(_TAU_EDGES[:-1], _TAU_EDGES[1:]):
         tau = 0.5 * (lo + hi) if np.isfinite(hi) else lo + 0.5
         r_c, r_t, p = _grindhammer(tau)
-        kern = _radial_kernel(_STEP, _HALF, r_c * moliere_radius_cm, r_t * moliere_radius_cm, p)
-        tab = np.clip(fftconvolve(kern, hexagon, mode="same"), 0.0, None)
-        tab[[0, -1], :] = 0.0  # offsets outside the table read as 0
-        tab[:, [0, -1]] = 0.0
-        tables.append(tab)
-    out = np.stack(tables)
+        kern = _radial_kernel(g - 1, r_c * moliere_radius_cm, r_t * moliere_radius_cm, p)
+        full = sfft.irfft2(cover_f * sfft.rfft2(kern, shape, workers=-1), shape, workers=-1)
+        # Full convolution: impact pixel m sits at index m + (g - 1).
+        tab = full[:, g - 1 : 2 * g - 1, g - 1 : 2 * g - 1]
+        tables.append(np.clip(tab, 0.0, None).transpose(1, 2, 0).astype(np.float32))
+    out = np.ascontiguousarray(np.stack(tables).reshape(-1, N_TC))
     out.setflags(write=False)
     return out
 
@@ -149,27 +190,30 @@ def _tc_response_tables(moliere_radius_cm: float) -> np.ndarray:
 def tc_fractions(impact_xy: np.ndarray, tau: np.ndarray, moliere_radius_cm: float = 2.8) -> np.ndarray:
     """``(S, 48)`` fraction of each shower's visible energy in each TC.
 
-    ``impact_xy`` is ``(S, 2)`` in cm (TC coordinate frame), ``tau`` the relative depth per shower.
+    ``impact_xy`` is ``(S, 2)`` in cm (TC coordinate frame), ``tau`` the relative
+    depth per shower. Impacts beyond the table (more than ``_TABLE_MARGIN_CM``
+    outside the wafer) give zeros.
     """
-    tables = _tc_response_tables(float(moliere_radius_cm))
-    n_cls, g, _ = tables.shape
-    flat = tables.reshape(-1)
+    impact_xy = np.asarray(impact_xy, dtype=np.float64).reshape(-1, 2)
+    table = _tc_response_tables(float(moliere_radius_cm))
+    origin, g = _table_grid()
+    n_cls = len(_TAU_EDGES) - 1
     cls = np.clip(np.searchsorted(_TAU_EDGES, tau, side="right") - 1, 0, n_cls - 1)
-    coords = tc_coordinates("cm")
     out = np.empty((len(impact_xy), N_TC), dtype=np.float64)
     for i in range(0, len(impact_xy), _CHUNK):
         sl = slice(i, i + _CHUNK)
-        fx = (coords[None, :, 0] - impact_xy[sl, 0:1] + _HALF) / _STEP
-        fy = (coords[None, :, 1] - impact_xy[sl, 1:2] + _HALF) / _STEP
-        np.clip(fx, 0, g - 1.000001, out=fx)
-        np.clip(fy, 0, g - 1.000001, out=fy)
-        ix, iy = fx.astype(np.int64), fy.astype(np.int64)
-        wx, wy = fx - ix, fy - iy
-        base = cls[sl, None] * (g * g) + iy * g + ix
-        out[sl] = (
-            (1 - wy) * ((1 - wx) * flat[base] + wx * flat[base + 1])
-            + wy * ((1 - wx) * flat[base + g] + wx * flat[base + g + 1])
+        fx = (impact_xy[sl, 0] - origin[0]) / _STEP
+        fy = (impact_xy[sl, 1] - origin[1]) / _STEP
+        valid = (fx >= 0) & (fx <= g - 1) & (fy >= 0) & (fy <= g - 1)
+        ix = np.clip(fx, 0, g - 1.000001).astype(np.int64)
+        iy = np.clip(fy, 0, g - 1.000001).astype(np.int64)
+        wx = np.clip(fx - ix, 0, 1)[:, None]
+        wy = np.clip(fy - iy, 0, 1)[:, None]
+        base = cls[sl] * (g * g) + iy * g + ix
+        out[sl] = (1 - wy) * ((1 - wx) * table[base] + wx * table[base + 1]) + wy * (
+            (1 - wx) * table[base + g] + wx * table[base + g + 1]
         )
+        out[sl][~valid] = 0.0
     return out
 
 
@@ -181,14 +225,6 @@ def _longitudinal_fraction(energy: np.ndarray, depth: np.ndarray, prm: SynthPara
     bt = b * depth
     frac = b * np.exp((a - 1) * np.log(bt) - bt - gammaln(a))
     return frac, depth / t_max
-
-
-def _wafer_frame() -> tuple[np.ndarray, float]:
-    """Centre of the wafer (mean TC position) and radius of the disk that covers its TC cells."""
-    coords = tc_coordinates("cm")
-    centre = coords.mean(axis=0)
-    edge = np.linalg.norm(coords - centre, axis=1).max() + TC_PITCH_CM / np.sqrt(3)
-    return centre, float(edge)
 
 
 def _generate_chunk(n: int, rng: np.random.Generator, prm: SynthParams) -> tuple[np.ndarray, dict]:
@@ -261,4 +297,4 @@ def describe(params: SynthParams | None = None) -> dict:
     """Provenance record of the generator and its parameters."""
     prm = params or SynthParams()
     geo = load_geometry()
-    return {"generator": "micae.data.hgcal_synth", "params": asdict(prm), "geometry": geo["provenance"]}
+    return {"name": "micae.data.hgcal_synth", "params": asdict(prm), "geometry": geo["provenance"]}

@@ -80,7 +80,7 @@ The C-simulation results land in `tb_data/csim_results.log`; compare them with
 ## Without vendor tools
 
 ```sh
-g++ -O1 -std=c++14 -Ifirmware -Ifirmware/ap_types {project_name}_test.cpp firmware/{project_name}.cpp -o csim_tb
+g++ -O1 -std=c++14 -Ifirmware -Ifirmware/ap_types -DWEIGHTS_DIR='"firmware/weights"' {project_name}_test.cpp firmware/{project_name}.cpp -o csim_tb
 ./csim_tb   # writes tb_data/csim_results.log
 ```
 """

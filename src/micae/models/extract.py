@@ -61,7 +61,7 @@ def _walk(model) -> list:
     return layers
 
 
-def _find_shared_encoder(model):
+def shared_encoder(model):
     """A MICAE model holds its tied encoder as a nested Model; return it, else the model itself."""
     nested = [l for l in model.layers if hasattr(l, "layers") and len(getattr(l, "inputs", []) or []) == 1]
     encoders = [l for l in nested if l.name.startswith("encoder")]
@@ -75,7 +75,7 @@ SUPPORTED = "InputLayer, QActivation, QConv2D, Flatten, QDense"
 
 def inspect_encoder(model, *, name: str | None = None) -> GuardReport:
     """Build the integer model and list every reason it would not be bit-exact."""
-    model = _find_shared_encoder(model)
+    model = shared_encoder(model)
     layers = _walk(model)
     problems: list[str] = []
     stages: list[AffineStage] = []

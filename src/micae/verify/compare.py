@@ -35,6 +35,7 @@ def compare_codes(expected: np.ndarray, got: np.ndarray, *, listed: int = MAX_LI
         "first_mismatches": [
             [int(i), expected[i].tolist(), got[i].tolist()] for i in bad_rows[:listed]
         ],
+        "mismatch_rows": [int(i) for i in bad_rows],
     }
 
 

@@ -25,6 +25,8 @@ def build_csim(project_dir: Path, project_name: str) -> Path:
     cmd = [
         "g++", "-O1", "-std=c++14", "-w",
         "-Ifirmware", "-Ifirmware/ap_types",
+        # csim reads the weights from text files, as Vitis csim does from its copied weights/ folder
+        '-DWEIGHTS_DIR="firmware/weights"',
         f"{project_name}_test.cpp", f"firmware/{project_name}.cpp",
         "-o", exe.name,
     ]

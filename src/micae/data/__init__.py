@@ -1,0 +1,239 @@
+"""Datasets for micae: one entry point, :func:`load_dataset`.
+
+Sources: ``hgcal-synth`` (default, generated), ``econt-csv`` (public ECON-T
+CSV), ``digits`` (scikit-learn 8x8 digits), ``npz`` (user arrays).
+HGCAL data (synth, csv, npz with ``x`` of shape (N, 48)) are normalised per
+wafer, then arranged into ``layout`` ("4x4x3" or "8x8"); with ``n_parts > 1``
+consecutive wafers form one MICAE sample ``(n_parts, H, W, C)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from micae import __version__
+from micae.data.dataset import SPLITS, Dataset, split_indices, validate_array
+from micae.data.geometry import arrange, arrangement_names, arrangement_shape, tc_coordinates, unarrange
+from micae.data.normalise import normalise
+from micae.errors import ConfigError, DataError
+
+DATASETS = ("hgcal-synth", "econt-csv", "digits", "npz")
+DEFAULT_SYNTH_SAMPLES = 100_000
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "arrange",
+    "load_dataset",
+    "normalise",
+    "split_indices",
+    "tc_coordinates",
+    "unarrange",
+    "validate_array",
+]
+
+
+def _check_common(n_samples: int | None, n_parts: int) -> None:
+    if n_samples is not None and (int(n_samples) != n_samples or n_samples < 1):
+        raise ConfigError(f"n_samples must be a positive integer, got {n_samples!r}", "pass e.g. n_samples=10000")
+    if int(n_parts) != n_parts or n_parts < 1:
+        raise ConfigError(f"n_parts must be a positive integer, got {n_parts!r}", "pass n_parts=1 for a single encoder")
+
+
+def _need_path(name: str, path: str | None) -> Path:
+    if path is None:
+        raise ConfigError(f"dataset {name!r} needs a file", f"pass path=... (the {name} file to read)")
+    return Path(path)
+
+
+def _finish(
+    name: str,
+    x: np.ndarray,
+    aux: dict[str, np.ndarray],
+    *,
+    input_shape: tuple,
+    n_parts: int,
+    layout: str,
+    seed: int,
+    split: tuple,
+    meta: dict,
+) -> Dataset:
+    """Split ``x`` (samples, n_parts, ...) and its aux into train/val/test and build the Dataset."""
+    idx = split_indices(len(x), split, seed)
+    meta = {
+        **meta,
+        "dataset": name,
+        "micae_version": __version__,
+        "seed": int(seed),
+        "split_fractions": [float(f) for f in split],
+        "sizes": {s: int(len(i)) for s, i in zip(SPLITS, idx)},
+        "layout": layout,
+        "n_parts": int(n_parts),
+        "input_shape": list(input_shape),
+    }
+    return Dataset(
+        name=name,
+        x_train=x[idx[0]],
+        x_val=x[idx[1]],
+        x_test=x[idx[2]],
+        input_shape=tuple(input_shape),
+        n_parts=int(n_parts),
+        layout=layout,
+        aux={s: {k: v[i] for k, v in aux.items()} for s, i in zip(SPLITS, idx)},
+        meta=meta,
+    )
+
+
+def _from_tc(
+    name: str,
+    charges: np.ndarray,
+    aux: dict[str, np.ndarray],
+    *,
+    layout: str,
+    normalisation: str,
+    n_parts: int,
+    input_shape,
+    seed: int,
+    split: tuple,
+    meta: dict,
+) -> Dataset:
+    """Normalise (N, 48) charges, arrange into ``layout`` and group ``n_parts`` wafers per sample."""
+    if layout not in arrangement_names():
+        raise ConfigError(
+            f"layout {layout!r} does not apply to HGCAL trigger-cell data",
+            f"use one of: {', '.join(arrangement_names())}",
+        )
+    shape = arrangement_shape(layout)
+    if input_shape is not None and tuple(input_shape) != shape:
+        raise ConfigError(
+            f"input_shape {tuple(input_shape)} does not match layout {layout!r} {shape}",
+            "leave input_shape unset for HGCAL data or pick the matching layout",
+        )
+    keep = charges.sum(axis=1) > 0
+    charges = charges[keep]
+    aux = {k: v[keep] for k, v in aux.items()}
+    values, scale = normalise(charges, normalisation)
+    aux["norm_scale"] = scale
+    n_samples = len(values) // n_parts
+    if n_samples == 0:
+        raise DataError(
+            f"{name}: {len(values)} non-empty wafers are fewer than n_parts={n_parts}",
+            "use more data or fewer parts",
+        )
+    m = n_samples * n_parts
+    x = arrange(values[:m], layout).reshape(n_samples, n_parts, *shape)
+    aux = {k: (v[:m].reshape(n_samples, n_parts) if n_parts > 1 else v[:m]) for k, v in aux.items()}
+    norm_desc = {
+        "sumlog2": "each wafer divided by 2**floor(log2(sum of its 48 charges)); values in [0, 2)",
+        "maxcharge": "each wafer divided by its largest charge; values in [0, 1]",
+        "none": "raw charges",
+    }[normalisation]
+    meta = {
+        **meta,
+        "normalisation": {"method": normalisation, "description": norm_desc, "scale_in_aux": "norm_scale"},
+        "n_wafers": int(m),
+        "wafers_dropped_zero_sum": int((~keep).sum()),
+    }
+    return _finish(
+        name, x, aux, input_shape=shape, n_parts=n_parts, layout=layout, seed=seed, split=split, meta=meta
+    )
+
+
+def load_dataset(
+    name: str,
+    *,
+    seed: int = 0,
+    n_samples: int | None = None,
+    path: str | None = None,
+    layout: str = "4x4x3",
+    normalisation: str = "sumlog2",
+    tiles: int = 4,
+    input_shape=None,
+    n_parts: int = 1,
+    split: tuple = (0.8, 0.1, 0.1),
+) -> Dataset:
+    """Load or generate a dataset by name and split it (deterministically by ``seed``).
+
+    * ``hgcal-synth``: ``n_samples`` MICAE samples (default 100000) of generated wafers.
+    * ``econt-csv``: ``path`` to an ECON-T CSV; ``n_samples`` keeps the first ones.
+    * ``digits``: 1797 images in [0, 1], cut into ``tiles`` row-major tiles (``n_parts = tiles``);
+      ``layout`` is "image"; ``normalisation`` is not used.
+    * ``npz``: ``path`` to an .npz with ``x`` (and ``y``, kept as ``aux[split]["y"]``). An ``x`` of
+      shape (N, 48) with an HGCAL ``layout`` is treated as TC charges; otherwise ``x`` must be
+      (N, n_parts, *input_shape) and is used as is (``input_shape`` defaults to the layout's shape,
+      or to x's own shape for other layouts).
+    """
+    _check_common(n_samples, n_parts)
+    n_parts = int(n_parts)
+    common = {"seed": seed, "split": tuple(split)}
+    if name == "hgcal-synth":
+        from micae.data import hgcal_synth
+
+        n = DEFAULT_SYNTH_SAMPLES if n_samples is None else int(n_samples)
+        charges, aux = hgcal_synth.generate(n * n_parts, seed=seed)
+        return _from_tc(
+            name, charges, aux, layout=layout, normalisation=normalisation, n_parts=n_parts,
+            input_shape=input_shape, meta={"generator": hgcal_synth.describe()}, **common,
+        )
+    if name == "econt-csv":
+        from micae.data.econt_csv import load_econt_csv
+
+        max_rows = None if n_samples is None else int(n_samples) * n_parts
+        charges, info = load_econt_csv(_need_path(name, path), max_rows=max_rows)
+        return _from_tc(
+            name, charges, {}, layout=layout, normalisation=normalisation, n_parts=n_parts,
+            input_shape=input_shape, meta={"source": info}, **common,
+        )
+    if name == "digits":
+        from micae.data.digits import load_digits_tiled
+
+        x, labels = load_digits_tiled(tiles)
+        if n_parts not in (1, tiles):
+            raise ConfigError(
+                f"digits: n_parts={n_parts} does not match tiles={tiles}",
+                "for digits the number of parts is set by tiles; leave n_parts at 1",
+            )
+        if input_shape is not None and tuple(input_shape) != x.shape[2:]:
+            raise ConfigError(
+                f"digits: input_shape {tuple(input_shape)} does not match the {tiles}-tile shape {x.shape[2:]}",
+                "leave input_shape unset for digits",
+            )
+        if n_samples is not None:
+            x, labels = x[:n_samples], labels[:n_samples]
+        meta = {
+            "source": {"name": "sklearn.datasets.load_digits", "tiles": tiles, "tile_order": "row-major"},
+            "normalisation": {"method": "divide-by-16", "description": "pixel values 0..16 scaled to [0, 1]"},
+        }
+        return _finish(
+            name, x, {"label": labels}, input_shape=x.shape[2:], n_parts=tiles, layout="image",
+            meta=meta, **common,
+        )
+    if name == "npz":
+        from micae.data import npz
+
+        p = _need_path(name, path)
+        x, y, info = npz.read_npz(p)
+        aux = {} if y is None else {"y": y}
+        if layout in arrangement_names() and npz.is_tc_charges(x):
+            charges = npz.check_tc_charges(x, str(p))
+            if n_samples is not None:
+                charges, aux = charges[: n_samples * n_parts], {k: v[: n_samples * n_parts] for k, v in aux.items()}
+            return _from_tc(
+                name, charges, aux, layout=layout, normalisation=normalisation, n_parts=n_parts,
+                input_shape=input_shape, meta={"source": info}, **common,
+            )
+        if input_shape is None:
+            if layout in arrangement_names():
+                input_shape = arrangement_shape(layout)
+            else:
+                input_shape = x.shape[1:] if n_parts == 1 else x.shape[2:]
+        xm = npz.as_model_input(x, tuple(input_shape), n_parts, str(p))
+        if n_samples is not None:
+            xm, aux = xm[:n_samples], {k: v[:n_samples] for k, v in aux.items()}
+        meta = {"source": info, "normalisation": {"method": "none", "description": "x used as stored"}}
+        return _finish(
+            name, xm, aux, input_shape=tuple(input_shape), n_parts=n_parts, layout=layout, meta=meta, **common
+        )
+    raise ConfigError(f"unknown dataset {name!r}", f"use one of: {', '.join(DATASETS)}")
