@@ -184,6 +184,7 @@ def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Pa
     )
     phases = trained["phases"]
     write_history(out, list(phases))
+    _write_evaluation_arrays(out, ds, evaluation, n_keep)
     budget = _bit_budget(trained["encoder"], ds.n_parts)
     m = evaluation["metrics"]
     metrics = {
@@ -212,6 +213,20 @@ def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Pa
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_jsonable))
     write_training_plots(out / "plots", ds, trained, evaluation)
     return metrics
+
+
+def _write_evaluation_arrays(out: Path, ds, evaluation: dict, n_keep: int) -> None:
+    """Per-sample metrics, latents and a few reconstructions, for the report and its plots."""
+    arrays = {}
+    for model, m in evaluation["metrics"].items():
+        for key in ("per_sample_mse", "per_sample_emd"):
+            if key in m:
+                arrays[f"{model}__{key[len('per_sample_'):]}"] = np.asarray(m[key], dtype=np.float64)
+    arrays["latents"] = evaluation["latents"][:n_keep]
+    n_show = min(len(ds.x_test), 64)
+    for model, r in evaluation["recons"].items():
+        arrays[f"recon__{model}"] = r[:n_show]
+    np.savez_compressed(out / "test_evaluation.npz", **arrays)
 
 
 def write_history(out: Path, phases: list[str]) -> None:

@@ -1,0 +1,52 @@
+# micae: `make demo` runs the whole job on the embedded default data, `make test` runs the tests.
+# Both create/refresh .venv and install the pinned stack and the apt packages they need.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.micae-installed
+APT_PACKAGES := g++ iverilog yosys
+NAME   ?= econt
+
+.PHONY: demo test test-fast deps venv sweep bench report clean
+
+# apt packages only when a tool is missing (root, or sudo when available)
+deps:
+	@missing=""; \
+	command -v g++ >/dev/null || missing="$$missing g++"; \
+	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	command -v yosys >/dev/null || missing="$$missing yosys"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing apt packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "apt packages present: $(APT_PACKAGES)"; fi
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=23"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: deps venv
+	$(PY) scripts/train_qat.py --config models/$(NAME).yaml --force
+	$(PY) scripts/synthesize.py --model models/$(NAME) --force
+	$(PY) scripts/report.py --name $(NAME)
+
+test: deps venv
+	$(PY) -m pytest -q
+
+test-fast: deps venv
+	$(PY) -m pytest -q -m "not slow"
+
+sweep: deps venv
+	$(PY) scripts/sweep.py --config sweeps/latent_size.yaml
+
+bench: deps venv
+	$(PY) bench/bench_rtl.py
+	$(PY) bench/bench_data.py
+
+clean:
+	rm -rf hls/*/ firmware/*/ models/*/ sweeps/*/ .pytest_cache
