@@ -80,7 +80,9 @@ def convert(keras_model, encoder: IntegerEncoder | None, out_dir: Path, name: st
             part=options.part,
             clock_period=options.clock_ns,
             io_type=options.io_type,
-            bit_exact=True,
+            # micae's exact precisions go with hls4ml's bit-exact propagation; a model micae
+            # cannot read exactly (--allow-inexact) gets hls4ml's plain conversion instead.
+            bit_exact=encoder is not None,
         )
     with progress("hls4ml: write project"):
         model.write()
@@ -88,11 +90,17 @@ def convert(keras_model, encoder: IntegerEncoder | None, out_dir: Path, name: st
 
 
 def compile_c_model(model) -> None:
+    from micae.tools import require_tool
+
+    require_tool("g++")
     try:
         with progress("hls4ml: compile C model"):
             model.compile()
     except Exception as exc:  # hls4ml raises plain Exceptions from its g++ call
-        raise ToolError(f"hls4ml could not compile the C model: {exc}", "check that g++ is installed (apt-get install g++)") from exc
+        raise ToolError(
+            f"the C++ hls4ml generated does not compile ({exc}); the compiler output is above",
+            "the model uses a construct hls4ml cannot build: use alpha=1 quantizers and the supported layers",
+        ) from exc
 
 
 def c_model_predict(model, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,162 @@
+"""Bit-exactness of the HLS route (C model and standalone csim) on several encoder shapes.
+
+Every check compares integer latent codes; a single differing LSB fails.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from micae.models.quantizers import QuantSpec
+from micae.models.spec import EncoderSpec
+from tests.conftest import randomize_weights
+
+SHAPES = {
+    "econt_default": EncoderSpec(),
+    "valid_padding": EncoderSpec(input_shape=(5, 5, 3), padding="valid", strides=1, filters=4, latent=8,
+                                 latent_quant=QuantSpec(8, 3)),
+    "image_8x8": EncoderSpec(input_shape=(8, 8, 1), input_quant=QuantSpec(8, 1, signed=False), filters=4, latent=12,
+                             latent_quant=QuantSpec(8, 2)),
+    "signed_in_unsigned_latent": EncoderSpec(input_quant=QuantSpec(10, 2, signed=True),
+                                             conv_act=QuantSpec(7, 2, signed=True),
+                                             latent_quant=QuantSpec(9, 2, signed=False, relu=True)),
+}
+
+
+def _save_encoder(tmp_path, spec: EncoderSpec, seed: int):
+    from micae.models.encoder import build_encoder
+    from micae.models.io import save_model
+
+    enc = build_encoder(spec, seed=seed)
+    randomize_weights(enc, seed=seed, scale=1.0)
+    path = tmp_path / "encoder.h5"
+    save_model(enc, path)
+    return path
+
+
+def _run(tmp_path, model_path, name, **kw):
+    from micae.synthesize import SynthRequest, synthesize
+
+    req = SynthRequest(model=model_path, name=name, hls_root=tmp_path / "hls", firmware_root=tmp_path / "fw",
+                       vectors=kw.pop("vectors", 2000), rtl=kw.pop("rtl", "off"), vendor="auto", **kw)
+    return synthesize(req)
+
+
+def _assert_exact(report: dict, vectors: int):
+    for level in ("integer_model", "c_model", "csim"):
+        v = report["verification"][level]
+        assert v["vectors"] == vectors, level
+        assert v["mismatches"] == 0 and v["max_abs_lsb_error"] == 0, (level, v["first_mismatches"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_hls_route_is_bit_exact(tmp_path, tf, shape):
+    path = _save_encoder(tmp_path, SHAPES[shape], seed=len(shape))
+    report = _run(tmp_path, path, shape)
+    _assert_exact(report, 2000)
+    # the vector set really exercises rounding ties and saturation
+    cov = report["vectors"]["coverage"]
+    assert all(c["tie_values"] > 0 for c in cov)
+    assert any(c["saturated_high"] + c["saturated_low"] > 0 for c in cov)
+    # tb_data holds exactly the vectors and the QKeras latents, ready for vendor csim
+    tb = tmp_path / "hls" / shape / "tb_data"
+    assert len((tb / "tb_input_features.dat").read_text().splitlines()) == 2000
+    on_disk = json.loads((tmp_path / "fw" / shape / "report.json").read_text())
+    assert on_disk["verification"]["csim"]["mismatches"] == 0
+    assert on_disk["model"]["compression_factor"] >= 3
+
+
+@pytest.mark.slow
+def test_two_input_micae_encoder_with_user_data(tmp_path, tf):
+    """A 2-input MICAE model file: the shared encoder is extracted and verified on the user's inputs."""
+    from micae.models.decoder import build_decoder
+    from micae.models.encoder import build_encoder
+    from micae.models.io import save_model
+    from micae.models.micae import build_micae
+    from micae.models.spec import DecoderSpec
+
+    spec = EncoderSpec(input_shape=(4, 4, 1), input_quant=QuantSpec(6, 1, signed=False), latent=4,
+                       latent_quant=QuantSpec(6, 2))
+    enc = build_encoder(spec, seed=1)
+    randomize_weights(enc, seed=5)
+    model = build_micae(enc, build_decoder(DecoderSpec(), 8, (4, 4, 2)), 2)
+    save_model(model, tmp_path / "micae2.h5")
+    data = np.random.default_rng(0).uniform(0, 2, size=(300, 2, 4, 4, 1)).astype(np.float32)
+    np.save(tmp_path / "x.npy", data)
+    report = _run(tmp_path, tmp_path / "micae2.h5", "micae2", data=tmp_path / "x.npy", vectors=1500)
+    _assert_exact(report, 1500)
+    assert report["vectors"]["sources"]["test_split"] == 600  # both parts of every user sample
+    assert report["model"]["latent_size"] == 4
+
+
+@pytest.mark.slow
+def test_allow_inexact_reports_instead_of_refusing(tmp_path, tf):
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
+    from micae.errors import ConstraintError
+    from micae.models.io import save_model
+
+    x_in = tf.keras.Input(shape=(4, 4, 3), name="x_in")
+    x = QActivation(quantized_bits(10, 1, keep_negative=False, alpha=1), name="q_in")(x_in)
+    x = QConv2D(8, 3, strides=2, padding="same", kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"),
+                bias_quantizer=quantized_bits(8, 2, alpha=1), name="conv")(x)
+    x = QActivation(quantized_relu(8, 2), name="act")(x)
+    x = tf.keras.layers.Flatten()(x)
+    x = QDense(16, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 2, alpha=1))(x)
+    x = QActivation(quantized_bits(9, 2, alpha=1), name="lat")(x)
+    model = tf.keras.Model(x_in, x)
+    save_model(model, tmp_path / "po2.h5")
+    with pytest.raises(ConstraintError, match="'conv'.*auto_po2.*alpha=1"):
+        _run(tmp_path, tmp_path / "po2.h5", "po2", vectors=200)
+    assert not (tmp_path / "hls" / "po2").exists() and not (tmp_path / "fw" / "po2").exists()
+    from micae.errors import VerificationError
+
+    try:
+        report = _run(tmp_path, tmp_path / "po2.h5", "po2", vectors=200, allow_inexact=True)
+    except VerificationError:
+        report = json.loads((tmp_path / "fw" / "po2" / "report.json").read_text())
+    assert report["model"]["exact"] is False and "auto_po2" in report["model"]["problems"][0]
+    for level in ("c_model", "csim"):
+        assert report["verification"][level]["vectors"] == 200
+        assert "mismatches" in report["verification"][level]
+    assert report["verification"]["rtl"]["status"] == "skipped"
+
+
+@pytest.mark.slow
+def test_existing_output_is_refused_and_kept(tmp_path, tf):
+    from micae.errors import ConfigError
+
+    path = _save_encoder(tmp_path, EncoderSpec(), seed=2)
+    _run(tmp_path, path, "twice", vectors=300)
+    before = (tmp_path / "fw" / "twice" / "report.json").read_bytes()
+    with pytest.raises(ConfigError, match="already exists.*--force"):
+        _run(tmp_path, path, "twice", vectors=300)
+    assert (tmp_path / "fw" / "twice" / "report.json").read_bytes() == before
+
+
+def test_vendor_require_fails_clearly_without_tools(tmp_path, monkeypatch):
+    """No vendor tool here: --vendor require must stop with the reason before any work."""
+    from micae.errors import ToolError
+    from micae.hls.vendor import run_vendor_flow
+
+    if any(shutil.which(t) for t in ("vitis_hls", "vitis-run", "vivado_hls")):
+        pytest.skip("a vendor HLS tool is on PATH")
+    (tmp_path / "build_prj.tcl").write_text("")
+    with pytest.raises(ToolError, match="vitis"):
+        run_vendor_flow(tmp_path, "Vitis", mode="require")
+    assert run_vendor_flow(tmp_path, "Vitis", mode="auto")["status"] == "skipped"
+
+
+@pytest.mark.vendor
+def test_real_vendor_csim(tmp_path, tf):
+    """Runs only where Vitis/Vivado HLS is installed."""
+    if not any(shutil.which(t) for t in ("vitis_hls", "vitis-run", "vivado_hls")):
+        pytest.skip("no vitis_hls / vitis-run / vivado_hls on PATH: vendor csim cannot run on this machine")
+    path = _save_encoder(tmp_path, EncoderSpec(), seed=2)
+    report = _run(tmp_path, path, "vendor", vectors=500)
+    assert report["verification"]["vendor_csim"]["mismatches"] == 0
