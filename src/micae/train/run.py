@@ -262,7 +262,10 @@ def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bo
     """Train, evaluate and write ``out_root/<name>/`` atomically."""
     from micae.models.constraints import check_encoder_spec
 
+    from micae.outputs import check_target
+
     final = Path(out_root) / cfg.name
+    check_target(final, force=force, resume=resume)
     start = time.perf_counter()
     _seed_everything(cfg.seed)
     info(f"loading dataset {cfg.dataset['name']}")
