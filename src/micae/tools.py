@@ -25,8 +25,9 @@ def require_tool(name: str) -> str:
     return path
 
 
-def tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+def tail(text: str, lines: int = 12) -> str:
+    """The tool's own last lines, joined so the error stays on one line."""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
 
 
 def run_tool(cmd: list[str], *, cwd: Path, timeout_s: float, log_path: Path | None = None) -> str:
@@ -46,14 +47,14 @@ def run_tool(cmd: list[str], *, cwd: Path, timeout_s: float, log_path: Path | No
         if log_path:
             log_path.write_text(out or "")
         raise ToolError(
-            f"{Path(cmd[0]).name} did not finish within {timeout_s:g} s; last lines:\n{tail(out or '')}",
+            f"{Path(cmd[0]).name} did not finish within {timeout_s:g} s; last lines: {tail(out or '')}",
             "raise the time-out, or reduce the number of vectors",
         )
     if log_path:
         log_path.write_text(out)
     if proc.returncode != 0:
         raise ToolError(
-            f"{Path(cmd[0]).name} failed with exit code {proc.returncode}; last lines:\n{tail(out)}",
+            f"{Path(cmd[0]).name} failed with exit code {proc.returncode}; last lines: {tail(out)}",
             f"see the full log{' in ' + str(log_path) if log_path else ''}",
         )
     return out
