@@ -162,7 +162,7 @@ def test_missing_tool_crash_and_hang(tmp_path, monkeypatch):
     with pytest.raises(ToolError, match="exit code 7.*fatal: boom"):
         run_tool([str(crash)], cwd=tmp_path, timeout_s=10)
     hang = tmp_path / "hangs"
-    hang.write_text("#!/bin/sh\necho waiting\nexec sleep 60\n")
+    hang.write_text("#!/bin/sh\necho waiting\nexec /bin/sleep 60\n")
     hang.chmod(0o755)
     with pytest.raises(ToolError, match="did not finish within 1 s.*waiting"):
         run_tool([str(hang)], cwd=tmp_path, timeout_s=1)
