@@ -1,4 +1,4 @@
-"""report.json and report.md for a synthesized encoder."""
+"""report.json, report.md and report.html for a synthesized encoder."""
 
 from __future__ import annotations
 
@@ -113,7 +113,26 @@ def markdown(report: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_reports(fw_dir: Path, report: dict) -> None:
+def write_reports(fw_dir: Path, report: dict, run_dir: Path | None = None) -> Path | None:
+    """Write report.json, report.md and report.html (with plots/) into ``fw_dir``; returns the HTML path.
+
+    ``run_dir`` is the training run folder the encoder came from (models/<name>/);
+    without it the HTML holds only the firmware sections. The HTML is drawn from
+    the run's files, which a user may have edited or truncated: if it fails, the
+    verified firmware and its json/md reports are kept, a warning says how to
+    rebuild the page, and None is returned.
+    """
+    from micae.log import info
+    from micae.report.html import write_html_report
+
     fw_dir = Path(fw_dir)
-    (fw_dir / "report.json").write_text(json.dumps(_jsonable(report), indent=2) + "\n")
+    plain = _jsonable(report)
+    (fw_dir / "report.json").write_text(json.dumps(plain, indent=2) + "\n")
     (fw_dir / "report.md").write_text(markdown(report))
+    try:
+        return write_html_report(fw_dir, Path(run_dir) if run_dir is not None else None, plain)
+    except Exception as exc:  # noqa: BLE001 - the page is secondary to the verified firmware
+        name = (report.get("model") or {}).get("name", "<name>")
+        info(f"warning: report.html was not written ({type(exc).__name__}: {exc}); rebuild it with "
+             f"scripts/report.py --name {name} --debug")
+        return None
