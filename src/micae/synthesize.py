@@ -36,7 +36,7 @@ class SynthRequest:
     data: Path | None = None
     vendor: str = "auto"
     rtl: str = "auto"
-    latency_cutoff: float = 5.0
+    latency_cutoff: float | None = None
     allow_inexact: bool = False
     force: bool = False
     seed: int = 0

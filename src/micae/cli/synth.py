@@ -29,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vendor HLS flow: auto runs it when vitis_hls/vitis-run/vivado_hls is on PATH (default)")
     p.add_argument("--rtl", default="auto", choices=["auto", "on", "off"],
                    help="open-source RTL route (da4ml Verilog, Icarus simulation, yosys): auto runs it when the encoder fits")
-    p.add_argument("--latency-cutoff", type=float, default=5.0,
-                   help="RTL route: combinational delay budget per pipeline stage, in da4ml's delay units (default 5)")
+    p.add_argument("--latency-cutoff", type=float, default=None,
+                   help="RTL route: most adder levels between two pipeline registers (default: derived from --clock-ns)")
     p.add_argument("--allow-inexact", action="store_true",
                    help="convert models with constructs that cannot be bit-exact; report the mismatches instead of refusing")
     p.add_argument("--hls-root", default="hls", help="folder for hls4ml projects (default hls)")
