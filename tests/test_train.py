@@ -120,3 +120,51 @@ def test_config_errors_are_clear(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.slow
+def test_interrupted_training_resumes(tmp_path, tf, monkeypatch):
+    """Interrupted mid-phase: nothing looks complete; --resume continues from the last checkpoint."""
+    import micae.train.fit as fit
+    from micae.train.config import load_config
+    from micae.train.run import train_run
+
+    real_callbacks = fit._callbacks
+
+    class Interrupt(tf.keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(fit, "_callbacks", lambda *a: real_callbacks(*a) + [Interrupt()])
+    cfg = load_config("models/digits_micae.yaml", {"train.epochs": 5, "train.patience": 10, "train.float_twin": False})
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, tmp_path)
+    assert not (tmp_path / "digits_micae").exists()
+    assert (tmp_path / "digits_micae.incomplete" / "INCOMPLETE").exists()
+    with pytest.raises(ConfigError, match="interrupted run.*--resume"):
+        train_run(cfg, tmp_path)
+    monkeypatch.setattr(fit, "_callbacks", real_callbacks)
+    out, metrics = train_run(cfg, tmp_path, resume=True)
+    assert metrics["training"]["micae"]["resumed_from"] == 2
+    epochs = [int(r["epoch"]) for r in csv.DictReader((out / "history.csv").open()) if r["phase"] == "micae"]
+    assert epochs == [0, 1, 2, 3, 4]
+    assert not (tmp_path / "digits_micae.incomplete").exists() and not (out / "INCOMPLETE").exists()
+
+
+@pytest.mark.slow
+def test_crash_after_training_resumes_without_retraining(tmp_path, tf, monkeypatch):
+    import micae.train.run as run
+    from micae.models.io import load_model
+    from micae.train.config import load_config
+
+    cfg = load_config("models/digits_micae.yaml", {"train.epochs": 3, "train.float_twin": False})
+    real = run.evaluate_models
+    monkeypatch.setattr(run, "evaluate_models", lambda *a: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        run.train_run(cfg, tmp_path)
+    monkeypatch.setattr(run, "evaluate_models", real)
+    out, metrics = run.train_run(cfg, tmp_path, resume=True)
+    assert metrics["training"]["micae"]["epochs_run"] == 0  # reused, not retrained
+    assert (out / "plots" / "loss_curves.png").stat().st_size > 1000
+    assert load_model(out / "encoder.h5") is not None

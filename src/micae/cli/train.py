@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latent-bits", type=int, help="bits per latent value")
     p.add_argument("--noise", help="denoising training: corrupt inputs, keep clean targets (dropout:P)")
     p.add_argument("--no-float-twin", action="store_true", help="skip training the unquantized twin")
+    p.add_argument("--stack", action="store_true",
+                   help="then train a second-stage encoder on the concatenated latents (config section stack)")
+    p.add_argument("--stack-latent", type=int, metavar="N", help="stage-2 latent values (implies --stack)")
     p.add_argument("--min-compression", type=float, help="smallest allowed compression factor (default 3)")
     p.add_argument("--seed", type=int, help="random seed (data split, initialisation, training order)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -59,6 +62,9 @@ def overrides_from_args(a: argparse.Namespace) -> dict:
     }
     if a.no_float_twin:
         over["train.float_twin"] = False
+    if a.stack or a.stack_latent is not None:
+        over["stack.enabled"] = True
+        over["stack.latent"] = a.stack_latent
     if a.latent_bits is not None:
         if a.latent_bits < 2:
             raise ConfigError(f"--latent-bits {a.latent_bits} is too small", "use at least 2 bits")
@@ -95,10 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     from micae.train.run import train_run
 
     cfg = load_config(args.config, overrides_from_args(args), args.set)
+    if cfg.stack["enabled"]:
+        from micae.train.stacked import precheck
+
+        precheck(cfg)
     out, metrics = train_run(cfg, Path(args.out), force=args.force, resume=args.resume)
     print(format_metrics_table(metrics))
     secs = sum(p["seconds"] for p in metrics["training"].values())
     print(f"training time {secs:.1f} s; artifacts in {out}")
+    if cfg.stack["enabled"]:
+        from micae.train.stacked import format_stacked_table, train_stacked
+
+        print(format_stacked_table(train_stacked(cfg, out)))
     return 0
 
 

@@ -13,6 +13,7 @@ from micae.models.spec import DecoderSpec, EncoderSpec
 
 MODES = ("joint", "frozen-encoder", "encoder")
 LOSSES = ("mse", "telescope")
+STACK_LOSSES = ("latent", "chain")
 
 DEFAULTS: dict = {
     "name": "econt",
@@ -41,6 +42,20 @@ DEFAULTS: dict = {
         "float_twin": True,
     },
     "min_compression": 3.0,
+    # Optional second stage (micae.train.stacked): an encoder over the concatenated stage-1 latents.
+    "stack": {
+        "enabled": False,
+        "latent": 8,
+        "latent_quant": None,
+        "filters": 4,
+        "kernel": 3,
+        "strides": 1,
+        "padding": "same",
+        "decoder_units": 64,
+        "loss": "latent",
+        "epochs": None,
+        "min_compression": 1.0,
+    },
 }
 
 
@@ -68,6 +83,10 @@ class RunConfig:
     def min_compression(self) -> float:
         return float(self.raw["min_compression"])
 
+    @property
+    def stack(self) -> dict:
+        return self.raw["stack"]
+
     def encoder_spec(self, input_shape: tuple[int, ...]) -> EncoderSpec:
         enc = dict(self.raw["encoder"])
         enc["input_shape"] = list(input_shape)
@@ -91,7 +110,9 @@ def _merge(base: dict, extra: dict, where: str = "") -> dict:
 
 
 def _check_keys(raw: dict) -> None:
-    for section in ("dataset", "train"):
+    for section in ("dataset", "train", "stack"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise ConfigError(f"config section {section!r} is not a mapping", f"write {section}: followed by key: value lines")
         unknown = sorted(set(raw.get(section, {})) - set(DEFAULTS[section]))
         if unknown:
             raise ConfigError(f"unknown {section} option(s) {unknown}", f"use only {sorted(DEFAULTS[section])}")
@@ -145,4 +166,8 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None, s
     for key in ("epochs", "batch_size"):
         if int(raw["train"][key]) < 1:
             raise ConfigError(f"train.{key} = {raw['train'][key]} must be >= 1", "use a positive value")
+    if raw["stack"]["loss"] not in STACK_LOSSES:
+        raise ConfigError(f"stack.loss {raw['stack']['loss']!r} is unknown", f"use one of {STACK_LOSSES}")
+    if int(raw["stack"]["latent"]) < 1:
+        raise ConfigError(f"stack.latent = {raw['stack']['latent']} must be >= 1", "use --stack-latent N with N >= 1")
     return RunConfig(raw=raw)

@@ -240,7 +240,6 @@ def write_history(out: Path, phases: list[str]) -> None:
             continue
         for rec in csv.DictReader(path.open()):
             rows.append(f"{phase},{rec['epoch']},{rec['loss']},{rec.get('val_loss', '')}")
-        path.unlink()
     (out / "history.csv").write_text("\n".join(rows) + "\n")
 
 
@@ -278,8 +277,7 @@ def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bo
         info("evaluating on the test split (quantized, float twin, PCA)")
         evaluation = evaluate_models(cfg, ds, trained)
         metrics = write_artifacts(cfg, ds, trained, evaluation, work, time.perf_counter() - start)
-        for leftover in work.glob("*.ckpt.weights.h5"):
-            leftover.unlink()
-        for leftover in work.glob("*.state.json"):
-            leftover.unlink()
+        for pattern in ("*.ckpt.weights.h5", "*.final.weights.h5", "*.state.json", "history_*.csv"):
+            for leftover in work.glob(pattern):
+                leftover.unlink()
     return final, metrics

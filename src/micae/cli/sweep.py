@@ -1,0 +1,56 @@
+"""micae-sweep / scripts/sweep.py: train + synthesize a grid of run configs, then tabulate and plot them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from micae.cli.common import quiet_tensorflow, run_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sweep.py",
+        description="Run a sweep file (e.g. sweeps/latent_size.yaml): every grid point is trained (train_qat.py) and "
+        "synthesized (synthesize.py) in its own folder <out>/<sweep>/points/<point>/, in parallel processes. "
+        "Finished points are skipped, so an interrupted sweep continues where it stopped. Writes results.csv, "
+        "pareto_front.csv and pareto.png. See sweeps/README.md.",
+    )
+    p.add_argument("--config", required=True, help="sweep YAML file")
+    p.add_argument("--out", help="folder for the sweep outputs (default: the sweep file's folder)")
+    p.add_argument("--jobs", type=int, default=2, help="points run in parallel (default 2)")
+    p.add_argument("--force", action="store_true", help="redo every point, even finished ones")
+    p.add_argument("--resume", action="store_true",
+                   help="for unfinished points keep a finished training and continue an interrupted one "
+                   "(default: redo them from scratch)")
+    p.add_argument("--dry-run", action="store_true", help="list the points and their state, run nothing")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    quiet_tensorflow()
+    from micae.sweep.grid import load_sweep
+    from micae.sweep.results import format_table
+    from micae.sweep.runner import plan, run_sweep
+
+    spec = load_sweep(a.config)
+    out = Path(a.out) if a.out else Path(a.config).parent
+    if a.dry_run:
+        for name, state in plan(spec, out, force=a.force):
+            print(f"{name:<40}{state}")
+        return 0
+    outcome = run_sweep(spec, out, jobs=a.jobs, force=a.force, resume=a.resume, say=lambda m: print(m, flush=True))
+    print(format_table(outcome.rows, spec.grid_keys, spec.labels))
+    counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items())
+    print(f"{len(outcome.rows)} points ({counts}); results: {outcome.root / 'results.csv'}, plot: {outcome.root / 'pareto.png'}")
+    return 0
+
+
+def entry() -> int:
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    raise SystemExit(entry())

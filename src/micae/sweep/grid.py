@@ -1,0 +1,305 @@
+"""Sweep files: a base run config, fixed overrides, a grid over dotted config keys, synthesize options.
+
+A sweep YAML::
+
+    name: latent_size                 # default: the file name; outputs go to <out>/<name>/
+    base: ../models/econt.yaml        # run config; relative paths are relative to the sweep file
+    set:                              # overrides applied to every point (dotted config keys)
+      dataset.n_samples: 20000
+    grid:                             # cartesian product of the entries
+      encoder.filters: [4, 8]
+      encoder.latent,encoder.latent_quant.bits: [[16, 9], [20, 8]]   # comma-joined keys vary together
+    labels: {encoder.latent_quant.bits: bits}   # short names used in point names (default: last key part)
+    synth: {vectors: 1000, rtl: auto, vendor: "off"}
+
+Every grid point becomes a full run config (``base`` + ``set`` + its values,
+``name`` = the point name), validated here before anything runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from micae.errors import ConfigError, ConstraintError
+from micae.train.config import RunConfig, load_config
+
+SWEEP_KEYS = ("name", "base", "set", "grid", "labels", "synth")
+# synthesize.py options a sweep may set, with their command-line flags.
+SYNTH_FLAGS = {
+    "vectors": "--vectors", "rtl": "--rtl", "vendor": "--vendor", "backend": "--backend", "part": "--part",
+    "clock_ns": "--clock-ns", "io_type": "--io-type", "strategy": "--strategy", "reuse": "--reuse",
+    "latency_cutoff": "--latency-cutoff", "seed": "--seed", "allow_inexact": "--allow-inexact",
+}
+SYNTH_DEFAULTS = {"vectors": 1000, "rtl": "auto", "vendor": "off"}
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One grid entry: ``keys`` varied together over ``values`` (each a tuple, one item per key)."""
+
+    keys: tuple[str, ...]
+    values: tuple[tuple, ...]
+
+
+@dataclass
+class Point:
+    """One grid point: its name, grid values, full run config, and why it is skipped (if it is)."""
+
+    name: str
+    values: dict
+    config: RunConfig
+    skip: str | None = None
+
+
+@dataclass
+class SweepSpec:
+    name: str
+    base: Path
+    fixed: dict
+    axes: list[Axis]
+    labels: dict[str, str]
+    synth: dict
+    source: Path | None = None
+    points: list[Point] = field(default_factory=list)
+
+    @property
+    def grid_keys(self) -> list[str]:
+        return [k for axis in self.axes for k in axis.keys]
+
+
+def fingerprint(*parts) -> str:
+    """A short stable hash of JSON-able values (a finished point is redone when it changes)."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def parse_axes(grid: dict | None) -> list[Axis]:
+    """The ``grid`` mapping -> axes; ``"a,b": [[1, 2], [3, 4]]`` varies a and b together."""
+    axes: list[Axis] = []
+    for raw_key, values in (grid or {}).items():
+        keys = tuple(k.strip() for k in str(raw_key).split(","))
+        if not all(keys) or len(set(keys)) != len(keys):
+            raise ConfigError(f"grid key {raw_key!r} is malformed", "write dotted keys, comma-joined to vary them together")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"grid.{raw_key} is not a non-empty list", f"write {raw_key}: [value, value, ...]")
+        rows = []
+        for v in values:
+            row = tuple(v) if len(keys) > 1 and isinstance(v, list) else (v,)
+            if len(row) != len(keys):
+                raise ConfigError(
+                    f"grid.{raw_key}: entry {v!r} does not give {len(keys)} values",
+                    f"give one list of {len(keys)} values per point, e.g. [[16, 9], [20, 8]]",
+                )
+            rows.append(row)
+        axes.append(Axis(keys, tuple(rows)))
+    seen = [k for a in axes for k in a.keys]
+    dup = sorted({k for k in seen if seen.count(k) > 1})
+    if dup:
+        raise ConfigError(f"grid key(s) {dup} appear twice", "vary each config key in one grid entry only")
+    return axes
+
+
+def expand_grid(axes: list[Axis]) -> list[dict]:
+    """Every combination of the axes, in file order (the last axis varies fastest)."""
+    combos = itertools.product(*[a.values for a in axes]) if axes else [()]
+    out = []
+    for combo in combos:
+        values: dict = {}
+        for axis, row in zip(axes, combo):
+            values.update(zip(axis.keys, row))
+        out.append(values)
+    return out
+
+
+def default_labels(keys: list[str]) -> dict[str, str]:
+    """The last part of each dotted key, or more parts when that is ambiguous."""
+    labels = {}
+    for key in keys:
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            label = "_".join(parts[-n:])
+            clash = [k for k in keys if k != key and "_".join(k.split(".")[-n:]) == label]
+            if not clash:
+                break
+        labels[key] = label
+    return labels
+
+
+def format_value(value) -> str:
+    """A grid value as a file-name-safe token: 0.5 -> 0p5, -1 -> m1, "dropout:0.1" -> dropout-0p1."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "-".join(format_value(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return "-".join(format_value(v) for v in value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        text = str(int(value))
+    else:
+        text = str(value)
+    text = text.replace(".", "p").replace("-", "m") if isinstance(value, (int, float)) else text.replace(".", "p")
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "x"
+
+
+def point_name(values: dict, labels: dict[str, str]) -> str:
+    """``{"encoder.latent": 16, "encoder.latent_quant.bits": 9}`` -> ``latent16_bits9``."""
+    if not values:
+        return "base"
+    return "_".join(f"{labels[k]}{format_value(v)}" for k, v in values.items())
+
+
+def yaml_scalar(value) -> str:
+    """``value`` as YAML text that ``yaml.safe_load`` turns back into the same value."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
+    if text.endswith("\n..."):
+        text = text[: -len("\n...")].strip()
+    elif text.endswith("..."):
+        text = text[:-3].strip()
+    return text
+
+
+def point_config(base: Path, fixed: dict, values: dict, name: str) -> RunConfig:
+    """The full run config of one point (validated by ``load_config``)."""
+    sets = [f"{k}={yaml_scalar(v)}" for k, v in {**fixed, **values}.items()]
+    sets.append(f"name={yaml_scalar(name)}")
+    try:
+        return load_config(base, sets=sets)
+    except ConfigError as exc:
+        raise ConfigError(f"sweep point {name}: {exc.problem}", exc.fix) from exc
+
+
+def guess_input_shape(cfg: RunConfig) -> tuple[int, int, int] | None:
+    """The encoder input shape a config will train on, when it is known without loading data."""
+    d = cfg.dataset
+    if d.get("input_shape"):
+        return tuple(int(v) for v in d["input_shape"])
+    if d["name"] in ("hgcal-synth", "econt-csv"):
+        from micae.data.geometry import arrangement_shape
+
+        try:
+            return tuple(arrangement_shape(d.get("layout", "4x4x3")))
+        except Exception:  # an unknown layout fails properly when training loads the data
+            return None
+    if d["name"] == "digits":
+        k = math.isqrt(int(d.get("tiles") or 1))
+        return (8 // k, 8 // k, 1) if k and 8 % k == 0 else None
+    return None
+
+
+def prefilter(cfg: RunConfig) -> str | None:
+    """Why a point cannot be trained (e.g. ``compression 2.5 < 3``), or None."""
+    from micae.models.constraints import check_encoder_spec, compression_factor
+
+    if cfg.train["mode"] == "frozen-encoder":
+        return None
+    shape = guess_input_shape(cfg)
+    if shape is None:
+        return None
+    spec = cfg.encoder_spec(shape)
+    n_in = shape[0] * shape[1] * shape[2]
+    factor = compression_factor(n_in, spec.input_quant.bits, spec.latent, spec.latent_quant.bits)
+    if factor < cfg.min_compression:
+        return f"compression {factor:.3g} < {cfg.min_compression:g}"
+    try:
+        check_encoder_spec(spec, cfg.min_compression)
+    except ConstraintError as exc:
+        return exc.problem
+    return None
+
+
+def synth_options(raw: dict | None) -> dict:
+    """Synthesize options with defaults; YAML's ``off``/``on`` booleans become the strings."""
+    opts = {**SYNTH_DEFAULTS, **(raw or {})}
+    unknown = sorted(set(opts) - set(SYNTH_FLAGS))
+    if unknown:
+        raise ConfigError(f"unknown synth option(s) {unknown}", f"use only {sorted(SYNTH_FLAGS)}")
+    for key in ("rtl", "vendor"):
+        if isinstance(opts[key], bool):
+            opts[key] = "on" if opts[key] else "off"
+    from micae.synthesize import RTL_MODES, VENDOR_MODES
+
+    if opts["rtl"] not in RTL_MODES:
+        raise ConfigError(f"synth.rtl {opts['rtl']!r} is unknown", f"use one of {RTL_MODES}")
+    if opts["vendor"] not in VENDOR_MODES:
+        raise ConfigError(f"synth.vendor {opts['vendor']!r} is unknown", f"use one of {VENDOR_MODES}")
+    if int(opts["vectors"]) < 1:
+        raise ConfigError(f"synth.vectors {opts['vectors']} must be >= 1", "use e.g. vectors: 1000")
+    return opts
+
+
+def synth_args(opts: dict) -> list[str]:
+    """synthesize.py flags for the options."""
+    args: list[str] = []
+    for key, value in opts.items():
+        if key == "allow_inexact":
+            args += [SYNTH_FLAGS[key]] if value else []
+        elif value is not None:
+            args += [SYNTH_FLAGS[key], str(value)]
+    return args
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep file; every point's run config is resolved and checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"sweep file {path} does not exist", "give a YAML file such as sweeps/latent_size.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"sweep file {path} is not valid YAML: {exc}", "fix the YAML syntax") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"sweep file {path} does not hold a mapping", "write key: value pairs")
+    unknown = sorted(set(raw) - set(SWEEP_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown sweep key(s) {unknown} in {path}", f"use only {list(SWEEP_KEYS)}")
+    if "base" not in raw:
+        raise ConfigError(f"sweep file {path} names no base run config", "add e.g. base: ../models/econt.yaml")
+    base = Path(raw["base"])
+    if not base.is_absolute():
+        base = (path.parent / base).resolve()
+    return build_spec(
+        name=str(raw.get("name") or path.stem), base=base, fixed=raw.get("set") or {},
+        grid=raw.get("grid") or {}, labels=raw.get("labels") or {}, synth=raw.get("synth"), source=path,
+    )
+
+
+def build_spec(*, name: str, base: Path, fixed: dict, grid: dict, labels: dict | None = None,
+               synth: dict | None = None, source: Path | None = None) -> SweepSpec:
+    """Validate the parts of a sweep and resolve its points."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise ConfigError(f"sweep name {name!r} is not a plain folder name", "use letters, digits, '_', '-', '.'")
+    if not isinstance(fixed, dict) or not isinstance(grid, dict):
+        raise ConfigError("sweep 'set' and 'grid' must be mappings", "write dotted.key: value entries")
+    axes = parse_axes(grid)
+    keys = [k for a in axes for k in a.keys]
+    if "name" in keys or "name" in fixed:
+        raise ConfigError("a sweep may not set the run name", "points are named after their grid values")
+    bad = sorted(set(labels or {}) - set(keys))
+    if bad:
+        raise ConfigError(f"labels for key(s) {bad} that are not in the grid", f"label only grid keys {keys}")
+    lab = {**default_labels(keys), **(labels or {})}
+    spec = SweepSpec(name=name, base=Path(base), fixed=copy.deepcopy(fixed), axes=axes, labels=lab,
+                     synth=synth_options(synth), source=source)
+    names: dict[str, dict] = {}
+    for values in expand_grid(axes):
+        pname = point_name(values, lab)
+        if pname in names:
+            raise ConfigError(
+                f"grid points {names[pname]} and {values} get the same name {pname!r}",
+                "give the grid keys distinct labels",
+            )
+        names[pname] = values
+        cfg = point_config(spec.base, spec.fixed, values, pname)
+        spec.points.append(Point(pname, values, cfg, prefilter(cfg)))
+    return spec

@@ -1,0 +1,159 @@
+"""One results row per sweep point, from the files the point left behind; results.csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from micae.sweep.layout import PointPaths
+
+METRIC_COLUMNS = [
+    "test_mse", "emd_mean", "emd_median", "float_mse", "float_emd_mean", "pca_tied_mse", "pca_tied_emd_mean",
+    "pca_joint_mse", "pca_joint_emd_mean", "compression", "latent_bits",
+]
+HW_COLUMNS = ["LUT", "FF", "DSP", "cycles", "ns", "route", "weights_nz", "mismatches"]
+
+
+def columns(grid_keys: list[str]) -> list[str]:
+    return [*grid_keys, "point", "status", *METRIC_COLUMNS, *HW_COLUMNS, "seconds", "pareto", "error"]
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def headline_route(report: dict) -> dict | None:
+    """The route whose numbers are shown: a real vendor run, else the open-source estimate."""
+    routes = report.get("routes") or []
+    for kind in ("vendor", "open-source"):
+        for r in routes:
+            if r.get("kind") == kind and (r.get("resources") or r.get("latency")):
+                return r
+    return None
+
+
+def hardware_cells(report: dict | None) -> dict:
+    """LUT/FF/DSP/cycles/ns/route/mismatches; empty cells when a route gave no number."""
+    cells = {k: "" for k in HW_COLUMNS}
+    if not report:
+        return cells
+    route = headline_route(report)
+    if route:
+        res, lat = route.get("resources") or {}, route.get("latency") or {}
+        for key in ("LUT", "FF", "DSP"):
+            cells[key] = res.get(key, "")
+        cells["cycles"] = lat.get("cycles_max", lat.get("cycles", ""))
+        ns = lat.get("ns")
+        clock = lat.get("clock_ns") or (report.get("options") or {}).get("clock_ns")
+        if ns is None and isinstance(cells["cycles"], (int, float)) and clock:
+            ns = cells["cycles"] * clock
+        cells["ns"] = "" if ns is None else ns
+        cells["route"] = route.get("route", "")
+    stages = (report.get("model") or {}).get("stages") or []
+    if stages:  # constant multiplications in the unrolled encoder: a cost proxy that needs no synthesis
+        cells["weights_nz"] = sum(int(s.get("unrolled_nonzero_weights", 0)) for s in stages)
+    levels = [v for v in (report.get("verification") or {}).values() if "mismatches" in v]
+    cells["mismatches"] = max((int(v["mismatches"]) for v in levels), default="")
+    return {k: ("" if v is None else v) for k, v in cells.items()}
+
+
+def metric_cells(metrics: dict | None) -> dict:
+    cells = {k: "" for k in METRIC_COLUMNS}
+    if not metrics:
+        return cells
+    q = metrics.get("quantized") or {}
+    cells["test_mse"] = q.get("mse", "")
+    cells["emd_mean"] = q.get("emd_mean", "")
+    cells["emd_median"] = q.get("emd_median", "")
+    for name, m in (metrics.get("baselines") or {}).items():
+        if f"{name}_mse" in cells:
+            cells[f"{name}_mse"] = m.get("mse", "")
+            cells[f"{name}_emd_mean"] = m.get("emd_mean", "")
+    cells["compression"] = metrics.get("compression_factor", "")
+    cells["latent_bits"] = (metrics.get("bit_budget") or {}).get("micae_latent_bits", "")
+    return cells
+
+
+def point_row(point, paths: PointPaths) -> dict:
+    """A point's row: grid values, status and error from done.json, metrics and hardware numbers."""
+    row: dict = {**point.values, "point": point.name}
+    done = _read_json(paths.done) if paths.done.exists() else None
+    if point.skip:
+        row.update(status="skipped", error=point.skip)
+        done = None
+    elif done is None:
+        row.update(status="pending", error="")
+    else:
+        row.update(status=done.get("status", ""), error=done.get("error") or "")
+    metrics = _read_json(paths.metrics) if done else None
+    report = _read_json(paths.report) if done else None
+    row.update(metric_cells(metrics))
+    row.update(hardware_cells(report))
+    row["seconds"] = (done or {}).get("seconds", {}).get("total", "")
+    return row
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, sort_keys=True)
+    return str(v)
+
+
+def to_csv(rows: list[dict], cols: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([_cell(r.get(c)) for c in cols])
+    return buf.getvalue()
+
+
+def write_csv(path: Path, rows: list[dict], cols: list[str]) -> None:
+    """Write via a temporary file, so an interrupted write never leaves half a table."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(to_csv(rows, cols))
+    tmp.replace(path)
+
+
+def format_table(rows: list[dict], grid_keys: list[str], labels: dict[str, str]) -> str:
+    """The terminal summary: grid values, status, quality, hardware numbers."""
+    def num(v, fmt=".0f"):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return "-" if v in ("", None) else str(v)
+        return str(v) if isinstance(v, int) else format(v, fmt)
+
+    heads = [labels.get(k, k) for k in grid_keys] + [
+        "status", "MSE", "EMD", "EMD med", "float EMD", "PCA EMD", "compr", "LUT", "FF", "cycles", "nz wts", "mism",
+        "s", "front"]
+    table = []
+    for r in rows:
+        table.append([_cell(r.get(k)) for k in grid_keys] + [
+            str(r.get("status", "")), num(r.get("test_mse"), ".4g"), num(r.get("emd_mean"), ".3f"),
+            num(r.get("emd_median"), ".3f"), num(r.get("float_emd_mean"), ".3f"), num(r.get("pca_tied_emd_mean"), ".3f"),
+            num(r.get("compression"), ".2f"), num(r.get("LUT")), num(r.get("FF")), num(r.get("cycles")),
+            num(r.get("weights_nz")), num(r.get("mismatches")), num(r.get("seconds")), "*" if r.get("pareto") == 1 else "",
+        ])
+    widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h) for i, h in enumerate(heads)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(heads, widths))]
+    lines.append("-" * len(lines[0]))
+    for r, t in zip(rows, table):
+        lines.append("  ".join(c.rjust(w) for c, w in zip(t, widths)))
+        if r.get("error") and r.get("status") != "ok":
+            lines.append(f"    {r['point']}: {r['status']}: {r['error']}")
+    from micae.sweep.pareto import cost_key, latency_key, quality_key
+
+    cost = "LUTs" if cost_key(rows) == "LUT" else "nonzero weights (proxy: no LUT numbers)"
+    q = "EMD" if quality_key(rows) == "emd_mean" else "MSE"
+    lines.append(f"front (*): Pareto-optimal in {q} vs {cost} or {q} vs latency ({latency_key(rows)})")
+    return "\n".join(lines)

@@ -1,0 +1,244 @@
+"""Sweeps: grid expansion and naming, Pareto fronts, results rows, and resumable runs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from micae.errors import ConfigError
+from micae.sweep.grid import (
+    build_spec, default_labels, expand_grid, format_value, load_sweep, parse_axes, point_name, synth_options, yaml_scalar,
+)
+from micae.sweep.pareto import mark_fronts, pareto_front
+from micae.sweep.results import columns, hardware_cells
+
+REPO = Path(__file__).resolve().parents[1]
+ECONT = REPO / "models" / "econt.yaml"
+DIGITS = REPO / "models" / "digits_micae.yaml"
+
+
+# ---- grid expansion and naming -------------------------------------------------------------------
+
+
+def test_grid_is_a_product_of_entries_and_comma_keys_vary_together():
+    axes = parse_axes({"encoder.filters": [4, 8], "encoder.latent,encoder.latent_quant.bits": [[16, 9], [20, 8], [32, 5]]})
+    points = expand_grid(axes)
+    assert len(points) == 6
+    assert points[0] == {"encoder.filters": 4, "encoder.latent": 16, "encoder.latent_quant.bits": 9}
+    assert points[-1] == {"encoder.filters": 8, "encoder.latent": 32, "encoder.latent_quant.bits": 5}
+    assert all((p["encoder.latent"], p["encoder.latent_quant.bits"]) in {(16, 9), (20, 8), (32, 5)} for p in points)
+    assert expand_grid([]) == [{}]
+
+
+@pytest.mark.parametrize("grid, match", [
+    ({"a.b,c.d": [[1, 2], [3]]}, "does not give 2 values"),
+    ({"a.b": []}, "non-empty list"),
+    ({"a.b": 3}, "non-empty list"),
+    ({"a.b": [1], "c.d,a.b": [[1, 2]]}, "appear twice"),
+])
+def test_malformed_grids_are_refused(grid, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_axes(grid)
+
+
+def test_point_names_are_short_unique_and_file_safe():
+    labels = default_labels(["encoder.latent", "encoder.latent_quant.bits", "encoder.input_quant.bits"])
+    assert labels == {"encoder.latent": "latent", "encoder.latent_quant.bits": "latent_quant_bits",
+                      "encoder.input_quant.bits": "input_quant_bits"}
+    assert point_name({"encoder.latent": 16, "encoder.latent_quant.bits": 9}, {"encoder.latent": "latent",
+                      "encoder.latent_quant.bits": "bits"}) == "latent16_bits9"
+    assert point_name({}, {}) == "base"
+    assert [format_value(v) for v in (0.5, -1, 3.0, "dropout:0.1", None, True, "frozen-encoder")] == [
+        "0p5", "m1", "3", "dropout-0p1", "none", "true", "frozen-encoder"]
+
+
+def test_yaml_values_round_trip_into_configs():
+    for v in (1e-5, 0.003, "dropout:0.1", None, True, "off", {"bits": 9, "integer": 2}, [1, 2]):
+        assert yaml.safe_load(yaml_scalar(v)) == v
+
+
+def test_spec_resolves_full_run_configs_and_prefilters_compression():
+    spec = build_spec(
+        name="t", base=ECONT, fixed={"train.epochs": 2, "train.noise": None},
+        grid={"encoder.latent,encoder.latent_quant.bits": [[16, 10], [24, 8]], "train.mode": ["joint", "encoder"]},
+        labels={"encoder.latent_quant.bits": "bits"},
+    )
+    names = [p.name for p in spec.points]
+    assert names == ["latent16_bits10_modejoint", "latent16_bits10_modeencoder", "latent24_bits8_modejoint",
+                     "latent24_bits8_modeencoder"]
+    p = spec.points[0]
+    assert p.config.name == p.name and p.config.train["epochs"] == 2
+    assert p.config.raw["encoder"]["latent_quant"] == {"bits": 10, "integer": 2, "signed": True}
+    assert p.config.raw["encoder"]["filters"] == 8  # the rest of the base config is kept
+    assert p.skip is None
+    assert spec.points[2].skip == "compression 2.5 < 3"
+    assert spec.synth == {"vectors": 1000, "rtl": "auto", "vendor": "off"}
+
+
+def test_spec_errors_are_one_line_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="unknown train option"):
+        build_spec(name="t", base=ECONT, fixed={}, grid={"train.bogus": [1, 2]})
+    with pytest.raises(ConfigError, match="same name"):
+        build_spec(name="t", base=ECONT, fixed={}, grid={"train.learning_rate": [0.5, "0p5"]})
+    with pytest.raises(ConfigError, match="unknown synth option"):
+        build_spec(name="t", base=ECONT, fixed={}, grid={}, synth={"vectrs": 3})
+    f = tmp_path / "s.yaml"
+    f.write_text("base: nothere.yaml\n")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_sweep(f)
+    f.write_text("base: x.yaml\nextra: 1\n")
+    with pytest.raises(ConfigError, match="unknown sweep key"):
+        load_sweep(f)
+
+
+def test_sweep_file_paths_are_relative_to_the_file_and_yaml_off_is_a_mode(tmp_path):
+    (tmp_path / "sw").mkdir()
+    f = tmp_path / "sw" / "mini.yaml"
+    f.write_text(f"base: {Path('..') / 'base.yaml'}\ngrid: {{encoder.latent: [4]}}\nsynth: {{rtl: off, vendor: off}}\n")
+    (tmp_path / "base.yaml").write_text(DIGITS.read_text())
+    spec = load_sweep(f)
+    assert spec.name == "mini" and spec.base == (tmp_path / "base.yaml").resolve()
+    assert spec.synth["rtl"] == "off" and spec.synth["vendor"] == "off"
+    assert synth_options({"rtl": True})["rtl"] == "on"
+
+
+def test_default_sweep_file_is_valid_and_keeps_the_bit_budget():
+    spec = load_sweep(REPO / "sweeps" / "latent_size.yaml")
+    run = [p for p in spec.points if p.skip is None]
+    skipped = [p for p in spec.points if p.skip]
+    assert len(run) >= 4 and skipped and all(p.skip.startswith("compression") for p in skipped)
+    for p in run:
+        enc = p.config.raw["encoder"]
+        assert enc["latent"] * enc["latent_quant"]["bits"] <= 160
+
+
+# ---- Pareto fronts and results rows ---------------------------------------------------------------
+
+
+def test_pareto_front_minimises_both_coordinates():
+    pts = [(100, 2.0), (200, 1.5), (150, 2.5), (300, 1.5), (400, 1.0), (100, 2.0), (None, 0.1), (50, math.nan)]
+    assert pareto_front(pts) == [True, True, False, False, True, True, False, False]
+    assert pareto_front([]) == []
+    assert pareto_front([(1, 1)]) == [True]
+    assert pareto_front([(1, 2), (1, 1)]) == [False, True]  # equal cost, better loss dominates
+
+
+def test_mark_fronts_uses_either_plane_and_ignores_unfinished_points():
+    rows = [
+        {"status": "ok", "emd_mean": 1.0, "LUT": 900, "cycles": 4, "ns": 20.0},
+        {"status": "ok", "emd_mean": 1.2, "LUT": 500, "cycles": 6, "ns": 30.0},
+        {"status": "ok", "emd_mean": 1.3, "LUT": 950, "cycles": 3, "ns": 15.0},
+        {"status": "ok", "emd_mean": 1.4, "LUT": 990, "cycles": 5, "ns": 25.0},
+        {"status": "failed", "emd_mean": 0.1, "LUT": 1, "cycles": 1, "ns": 1.0},
+        {"status": "skipped"},
+    ]
+    fronts = mark_fronts(rows)
+    assert fronts["LUT"][:4] == [True, True, False, False]
+    assert fronts["latency"][:4] == [True, False, True, False]
+    assert [r["pareto"] for r in rows] == [1, 1, 1, 0, "", ""]
+
+
+def test_without_lut_numbers_the_front_uses_the_weight_count_proxy():
+    rows = [{"status": "ok", "test_mse": 0.1, "weights_nz": 300, "LUT": ""},
+            {"status": "ok", "test_mse": 0.2, "weights_nz": 400, "LUT": ""}]
+    mark_fronts(rows)
+    assert [r["pareto"] for r in rows] == [1, 0]
+
+
+def test_hardware_cells_prefer_vendor_then_open_source_and_leave_missing_cells_empty():
+    assert hardware_cells(None)["LUT"] == ""
+    rtl = {"route": "micae rtl", "kind": "open-source", "resources": {"LUT": 812, "FF": 300, "DSP": 0},
+           "latency": {"cycles_max": 3}}
+    stand_in = {"route": "stand-in", "kind": "stand-in (not a vendor run)", "resources": {"LUT": 1}, "latency": None}
+    report = {"routes": [stand_in, rtl], "options": {"clock_ns": 5.0},
+              "verification": {"c_model": {"mismatches": 0}, "csim": {"mismatches": 2}, "rtl": {"status": "skipped"}},
+              "model": {"stages": [{"unrolled_nonzero_weights": 10}, {"unrolled_nonzero_weights": 5}]}}
+    cells = hardware_cells(report)
+    assert (cells["LUT"], cells["FF"], cells["DSP"], cells["cycles"], cells["ns"]) == (812, 300, 0, 3, 15.0)
+    assert cells["mismatches"] == 2 and cells["weights_nz"] == 15 and cells["route"] == "micae rtl"
+    vendor = {"route": "hls4ml + vitis", "kind": "vendor", "resources": {"LUT": 700},
+              "latency": {"cycles_max": 2, "ns": 10.0}}
+    assert hardware_cells({**report, "routes": [rtl, vendor]})["LUT"] == 700
+    empty = hardware_cells({"routes": [], "verification": {"csim": {"mismatches": 0}}})
+    assert empty["LUT"] == "" and empty["cycles"] == "" and empty["mismatches"] == 0
+
+
+def test_results_columns():
+    cols = columns(["encoder.latent"])
+    assert cols[:3] == ["encoder.latent", "point", "status"]
+    for c in ("test_mse", "emd_mean", "emd_median", "float_mse", "pca_tied_mse", "compression", "LUT", "FF", "DSP",
+              "cycles", "ns", "mismatches", "seconds", "pareto", "error"):
+        assert c in cols
+
+
+# ---- running, resuming, skipping (slow: real training + synthesis) ----------------------------------
+
+
+def _tiny_sweep(tmp_path: Path, grid: dict) -> Path:
+    f = tmp_path / "tiny.yaml"
+    f.write_text(yaml.safe_dump({
+        "name": "tiny", "base": str(DIGITS),
+        "set": {"train.epochs": 1, "train.float_twin": False},
+        "grid": grid, "synth": {"vectors": 200, "rtl": "off", "vendor": "off"},
+    }))
+    return f
+
+
+def _stamp(path: Path) -> tuple:
+    return (path.stat().st_mtime_ns, path.stat().st_size)
+
+
+@pytest.mark.slow
+def test_sweep_runs_skips_finished_points_and_resumes_an_interrupted_one(tmp_path, capsys):
+    from micae.cli.sweep import main
+    from micae.sweep.layout import point_paths
+    from micae.sweep.runner import run_sweep
+
+    f = _tiny_sweep(tmp_path, {"encoder.latent": [2, 4, 8]})
+    out = tmp_path / "out"
+    assert main(["--config", str(f), "--out", str(out), "--jobs", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "latent8: skipped: compression 1.67 < 3" in printed and "[2/2]" in printed
+    root = out / "tiny"
+    results = (root / "results.csv").read_text()
+    lines = results.splitlines()
+    assert len(lines) == 4 and lines[0].startswith("encoder.latent,point,status,test_mse")
+    assert [ln.split(",")[2] for ln in lines[1:]] == ["ok", "ok", "skipped"]
+    assert (root / "pareto.png").stat().st_size > 0 and (root / "pareto_front.csv").exists()
+    p2, p4 = point_paths(root, "latent2"), point_paths(root, "latent4")
+    for p in (p2, p4):
+        assert p.metrics.exists() and p.report.exists() and json.loads(p.done.read_text())["status"] == "ok"
+    before = {p.name: (_stamp(p.done), _stamp(p.log), _stamp(p.metrics)) for p in (p2, p4)}
+
+    spec = load_sweep(f)
+    again = run_sweep(spec, out, jobs=2, say=lambda m: None)
+    assert again.ran == [] and again.skipped_finished == ["latent2", "latent4"]
+    assert {p.name: (_stamp(p.done), _stamp(p.log), _stamp(p.metrics)) for p in (p2, p4)} == before
+    assert (root / "results.csv").read_text() == results
+
+    # an interruption after training: the done marker is missing, the training is complete
+    p4.done.unlink()
+    resumed = run_sweep(spec, out, jobs=2, resume=True, say=lambda m: None)
+    assert resumed.ran == ["latent4"]
+    log = p4.log.read_text()
+    assert log.count("train_qat.py") == 1 and log.count("synthesize.py") == 2  # training kept, synthesis redone
+    assert _stamp(p4.metrics) == before["latent4"][2]
+    assert (_stamp(p2.done), _stamp(p2.log)) == before["latent2"][:2]
+    rows = {r["point"]: r for r in resumed.rows}
+    assert rows["latent4"]["status"] == "ok" and rows["latent2"]["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_a_failing_point_is_recorded_not_fatal(tmp_path):
+    from micae.sweep.runner import run_sweep
+
+    # the telescope loss needs an HGCAL layout: training fails for the digits data
+    f = _tiny_sweep(tmp_path, {"train.loss": ["telescope"]})
+    outcome = run_sweep(load_sweep(f), tmp_path / "out", jobs=1, say=lambda m: None)
+    (row,) = outcome.rows
+    assert row["status"] == "failed" and row["error"].startswith("train: the telescope loss needs an HGCAL layout")
+    assert "failed" in (tmp_path / "out" / "tiny" / "results.csv").read_text()
