@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from micae.errors import ConfigError, ConstraintError, VerificationError
+from micae.errors import ConfigError, ConstraintError, ToolError, VerificationError
 from micae.fixed.arith import quantize_float
 from micae.hls.convert import HlsOptions
 from micae.log import info, progress, timings
@@ -319,9 +319,11 @@ def _rtl_route(req, encoder, fw_stage, codes, expected, slices, verification) ->
             encoder, fw_stage / "rtl", codes, expected, part=req.options.part, clock_ns=req.options.clock_ns,
             latency_cutoff=req.latency_cutoff, rounding=req.rtl_rounding,
         )
-    except ConstraintError as exc:
+    except (ConstraintError, ToolError) as exc:
+        # auto: the route runs whenever the encoder and the machine allow it; say loudly why not
         if req.rtl == "on":
             raise
+        info(f"warning: RTL route skipped: {exc.one_line()}")
         verification["rtl"] = {"status": "skipped", "reason": exc.one_line()}
         return None
     verification["rtl"] = _annotate(result["verification"], slices)
