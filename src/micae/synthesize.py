@@ -107,7 +107,8 @@ def synthesize(req: SynthRequest) -> dict:
     t0 = time.perf_counter()
     model_file, run_dir = resolve_model(req.model)
     name = req.name or default_name(model_file, run_dir)
-    hls_dir, fw_dir = Path(req.hls_root) / name, Path(req.firmware_root) / name
+    # absolute, because tools run with their own working directories
+    hls_dir, fw_dir = Path(req.hls_root).resolve() / name, Path(req.firmware_root).resolve() / name
     check_target(hls_dir, force=req.force)
     check_target(fw_dir, force=req.force)
 

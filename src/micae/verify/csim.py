@@ -37,7 +37,7 @@ def build_csim(project_dir: Path, project_name: str) -> Path:
 
 def run_csim(project_dir: Path, exe: Path) -> Path:
     with progress("csim: run testbench"):
-        run_tool([str(exe)], cwd=project_dir, timeout_s=RUN_TIMEOUT_S, log_path=project_dir / "csim_run.log")
+        run_tool([str(exe.resolve())], cwd=project_dir, timeout_s=RUN_TIMEOUT_S, log_path=project_dir / "csim_run.log")
     return project_dir / "tb_data" / "csim_results.log"
 
 
