@@ -33,7 +33,6 @@ venv: $(STAMP)
 demo: deps venv
 	$(PY) scripts/train_qat.py --config models/$(NAME).yaml --force
 	$(PY) scripts/synthesize.py --model models/$(NAME) --force
-	$(PY) scripts/report.py --name $(NAME)
 
 test: deps venv
 	$(PY) -m pytest -q

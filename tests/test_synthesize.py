@@ -46,8 +46,8 @@ def _run(tmp_path, model_path, name, **kw):
     return synthesize(req)
 
 
-def _assert_exact(report: dict, vectors: int):
-    for level in ("integer_model", "c_model", "csim"):
+def _assert_exact(report: dict, vectors: int, levels=("integer_model", "c_model", "csim", "rtl")):
+    for level in levels:
         v = report["verification"][level]
         assert v["vectors"] == vectors, level
         assert v["mismatches"] == 0 and v["max_abs_lsb_error"] == 0, (level, v["first_mismatches"])
@@ -57,8 +57,15 @@ def _assert_exact(report: dict, vectors: int):
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_hls_route_is_bit_exact(tmp_path, tf, shape):
     path = _save_encoder(tmp_path, SHAPES[shape], seed=len(shape))
-    report = _run(tmp_path, path, shape)
+    # every shape through both routes; yosys (slow) only for the reference encoder
+    report = _run(tmp_path, path, shape, rtl="on", rtl_resources=shape == "econt_default")
     _assert_exact(report, 2000)
+    if shape == "econt_default":
+        res = report["resources"]
+        assert res["DSP"] == 0 and res["LUT"] > 0 and "yosys" in res["estimator"]
+        assert report["latency"]["cycles_max"] == report["rtl"]["latency_cycles"] <= 5
+        rtl_dir = tmp_path / "fw" / shape / "rtl"
+        assert (rtl_dir / "run_sim.sh").exists() and (rtl_dir / f"{report['rtl']['top']}.v").exists()
     # the vector set really exercises rounding ties and saturation
     cov = report["vectors"]["coverage"]
     assert all(c["tie_values"] > 0 for c in cov)
@@ -88,7 +95,8 @@ def test_two_input_micae_encoder_with_user_data(tmp_path, tf):
     save_model(model, tmp_path / "micae2.h5")
     data = np.random.default_rng(0).uniform(0, 2, size=(300, 2, 4, 4, 1)).astype(np.float32)
     np.save(tmp_path / "x.npy", data)
-    report = _run(tmp_path, tmp_path / "micae2.h5", "micae2", data=tmp_path / "x.npy", vectors=1500)
+    report = _run(tmp_path, tmp_path / "micae2.h5", "micae2", data=tmp_path / "x.npy", vectors=1500, rtl="on",
+                  rtl_resources=False)
     _assert_exact(report, 1500)
     assert report["vectors"]["sources"]["test_split"] == 600  # both parts of every user sample
     assert report["model"]["latent_size"] == 4

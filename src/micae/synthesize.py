@@ -41,6 +41,7 @@ class SynthRequest:
     force: bool = False
     seed: int = 0
     rtl_rounding: str = "convergent"
+    rtl_resources: bool = True
 
     def validate(self) -> None:
         self.options.validate()
@@ -318,7 +319,7 @@ def _rtl_route(req, encoder, fw_stage, codes, expected, slices, verification) ->
     try:
         result = run_rtl_route(
             encoder, fw_stage / "rtl", codes, expected, part=req.options.part, clock_ns=req.options.clock_ns,
-            latency_cutoff=req.latency_cutoff, rounding=req.rtl_rounding,
+            latency_cutoff=req.latency_cutoff, rounding=req.rtl_rounding, resources=req.rtl_resources,
         )
     except (ConstraintError, ToolError) as exc:
         # auto: the route runs whenever the encoder and the machine allow it; say loudly why not

@@ -55,6 +55,9 @@ def summary(report: dict) -> str:
             f"BRAM {res.get('BRAM')}, latency {lat.get('cycles_max')} cycles"
         )
     lines.append(f"report: {report['paths']['firmware']}/report.json")
+    html = Path(report["paths"]["firmware"]) / "report.html"
+    if html.exists():
+        lines.append(str(html))
     return "\n".join(lines)
 
 

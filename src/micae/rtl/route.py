@@ -28,6 +28,7 @@ def run_rtl_route(
     rounding: str = "convergent",
     sim_timeout_s: float = SIM_TIMEOUT_S,
     yosys_timeout_s: float = YOSYS_TIMEOUT_S,
+    resources: bool = True,
 ) -> dict:
     """Write the RTL with ``codes``/``expected`` as its vectors, simulate them, synthesize with yosys.
 
@@ -44,8 +45,11 @@ def run_rtl_route(
         )
     with progress(f"rtl: Icarus simulation of {len(codes)} vectors"):
         verification = simulate_rtl(out_dir, codes, expected, timeout_s=sim_timeout_s)
-    with progress("rtl: yosys synth_xilinx"):
-        resources = yosys_resources(out_dir, section["top"], part, timeout_s=yosys_timeout_s)
+    if resources:
+        with progress("rtl: yosys synth_xilinx"):
+            resources = yosys_resources(out_dir, section["top"], part, timeout_s=yosys_timeout_s)
+    else:
+        resources = None
     cycles = section["latency_cycles"]
     latency = {
         "cycles_min": cycles,
