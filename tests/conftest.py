@@ -12,6 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# real Vivado HLS 2020.1 reports; CI clones the repo with shared/ beside it
+VIVADO_2020_1 = SHARED / "fixtures" / "vendor-reports" / "vivado-hls-2020.1"
 
 
 def randomize_weights(model, seed: int = 0, scale: float = 1.0) -> None:
@@ -28,3 +30,11 @@ def tf():
     import tensorflow
 
     return tensorflow
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    """The real vendor report fixtures (skips, saying where it looked, when shared/ is absent)."""
+    if not VIVADO_2020_1.is_dir():
+        pytest.skip(f"real vendor report fixtures not found at {VIVADO_2020_1} (clone shared/ beside the repo)")
+    return VIVADO_2020_1

@@ -17,15 +17,6 @@ import pytest
 from micae.errors import ConfigError, ToolError
 from micae.hls.vendor import detect_vendor_tool, run_vendor_flow, vendor_commands
 
-VENDOR_REPORTS = Path(__file__).parents[2] / "shared/fixtures/vendor-reports"
-VIVADO_2020_1 = VENDOR_REPORTS / "vivado-hls-2020.1"
-
-
-@pytest.fixture
-def fixtures() -> Path:
-    if not VIVADO_2020_1.is_dir():
-        pytest.skip(f"real vendor report fixtures not found at {VIVADO_2020_1} (clone shared/ beside the repo)")
-    return VIVADO_2020_1
 
 
 @pytest.fixture(autouse=True)

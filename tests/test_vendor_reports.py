@@ -16,15 +16,6 @@ from micae.hls.reports import (
     parse_vivado_utilization,
 )
 
-VENDOR_REPORTS = Path(__file__).parents[2] / "shared/fixtures/vendor-reports"
-VIVADO_2020_1 = VENDOR_REPORTS / "vivado-hls-2020.1"
-
-
-@pytest.fixture
-def fixtures() -> Path:
-    if not VIVADO_2020_1.is_dir():
-        pytest.skip(f"real vendor report fixtures not found at {VIVADO_2020_1} (clone shared/ beside the repo)")
-    return VIVADO_2020_1
 
 
 def _copy(src: Path, dst: Path) -> Path:

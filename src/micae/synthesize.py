@@ -101,7 +101,7 @@ def synthesize(req: SynthRequest) -> dict:
     from micae.models.io import load_model
     from micae.report.build import write_reports
     from micae.verify.inputs import load_run_inputs, load_user_inputs
-    from micae.verify.vectors import build_vector_set, coverage, random_grid
+    from micae.verify.vectors import build_vector_set, coverage
 
     req.validate()
     timings(reset=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from micae.errors import ConfigError, ConstraintError
-from micae.train.config import RunConfig, load_config
+from micae.train.config import RunConfig, load_config, read_yaml_mapping
 
 SWEEP_KEYS = ("name", "base", "set", "grid", "labels", "synth")
 # synthesize.py options a sweep may set, with their command-line flags.
@@ -252,14 +252,7 @@ def synth_args(opts: dict) -> list[str]:
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; every point's run config is resolved and checked."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sweep file {path} does not exist", "give a YAML file such as sweeps/latent_size.yaml")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"sweep file {path} is not valid YAML: {exc}", "fix the YAML syntax") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"sweep file {path} does not hold a mapping", "write key: value pairs")
+    raw = read_yaml_mapping(path, "sweep file", "sweeps/latent_size.yaml")
     unknown = sorted(set(raw) - set(SWEEP_KEYS))
     if unknown:
         raise ConfigError(f"unknown sweep key(s) {unknown} in {path}", f"use only {list(SWEEP_KEYS)}")

@@ -129,18 +129,24 @@ def parse_override(text: str) -> tuple[list[str], object]:
     return key.strip().split("."), yaml.safe_load(value)
 
 
+def read_yaml_mapping(path: str | Path, what: str, example: str) -> dict:
+    """A YAML file holding a mapping, or a ConfigError saying what is wrong with it."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{what} {p} does not exist", f"give a YAML file such as {example}")
+    try:
+        loaded = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {p} is not valid YAML: {exc}", "fix the YAML syntax") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{what} {p} does not hold a mapping", "write key: value pairs")
+    return loaded
+
+
 def load_config(path: str | Path | None = None, overrides: dict | None = None, sets: list[str] | None = None) -> RunConfig:
     raw: dict = copy.deepcopy(DEFAULTS)
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file {p} does not exist", "give a YAML file such as models/econt.yaml")
-        try:
-            loaded = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {p} is not valid YAML: {exc}", "fix the YAML syntax") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config file {p} does not hold a mapping", "write key: value pairs")
+        loaded = read_yaml_mapping(path, "config file", "models/econt.yaml")
         _check_keys(loaded)
         raw = _merge(raw, loaded)
     for keys, value in (parse_override(s) for s in (sets or [])):

@@ -68,7 +68,6 @@ def _corruption(cfg: RunConfig):
 
 def train_models(cfg: RunConfig, ds, work: Path) -> dict:
     """Build and train the models of ``cfg.train.mode``; returns models and training records."""
-    import tensorflow as tf
 
     from micae.models.decoder import build_decoder
     from micae.models.encoder import build_encoder, build_float_encoder
