@@ -168,3 +168,17 @@ def test_real_vendor_csim(tmp_path, tf):
     path = _save_encoder(tmp_path, EncoderSpec(), seed=2)
     report = _run(tmp_path, path, "vendor", vectors=500)
     assert report["verification"]["vendor_csim"]["mismatches"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [
+    {"backend": "Vivado", "io_type": "io_stream"},
+    {"backend": "Vitis", "strategy": "Resource", "reuse": 4},
+])
+def test_hls_options_stay_bit_exact(tmp_path, tf, options):
+    from micae.hls.convert import HlsOptions
+
+    path = _save_encoder(tmp_path, EncoderSpec(), seed=11)
+    report = _run(tmp_path, path, "opts", vectors=1000, options=HlsOptions(**options))
+    _assert_exact(report, 1000, levels=("c_model", "csim"))
+    assert report["options"]["io_type"] == options.get("io_type", "io_parallel")
