@@ -44,7 +44,9 @@ sweep: deps venv
 	$(PY) scripts/sweep.py --config sweeps/latent_size.yaml
 
 bench: deps venv
-	$(PY) bench/bench_rtl.py
+	@test -f models/$(NAME)/encoder.h5 || $(PY) scripts/train_qat.py --config models/$(NAME).yaml
+	$(PY) bench/bench_rtl.py --model models/$(NAME) --part xcvu9p-flga2104-2L-e
+	$(PY) bench/bench_rtl.py --seeds 0 1 2 --part xcvu9p-flga2104-2L-e
 	$(PY) bench/bench_data.py
 
 clean:

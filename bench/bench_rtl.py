@@ -46,7 +46,18 @@ FLOWS = {
 }
 
 
-def load_encoder(spec: str | None, seed: int):
+def load_trained(path: str):
+    """The integer model of a trained encoder (a run folder such as models/econt, or an .h5)."""
+    from micae.models.extract import extract_encoder
+    from micae.models.io import load_model
+
+    p = Path(path)
+    return extract_encoder(load_model(p / "encoder.h5" if p.is_dir() else p), name=p.stem).encoder
+
+
+def load_encoder(spec: str | None, seed: int, model: str | None = None):
+    if model:
+        return load_trained(model)
     if not spec:
         return conv_dense_encoder(seed=seed, name=f"econt_like_s{seed}")
     module, _, func = spec.partition(":")
@@ -146,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock-ns", type=float, default=5.0)
     p.add_argument("--part", default="xcvu13p-flga2577-2-e")
     p.add_argument("--encoder", help="module:function returning an IntegerEncoder (default: ECON-T-like random weights)")
+    p.add_argument("--model", help="trained encoder: run folder (e.g. models/econt) or .h5; default: random weights")
     p.add_argument("--flows", nargs="+", default=list(FLOWS), choices=list(FLOWS))
     p.add_argument("--no-sim", action="store_true", help="skip the Icarus run")
     p.add_argument("--out", help="keep the generated folders here (default: a temporary folder)")
@@ -158,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="micae_bench_rtl_") as tmp:
         root = Path(args.out or tmp)
         for seed in args.seeds:
-            enc = load_encoder(args.encoder, seed)
+            enc = load_encoder(args.encoder, seed, args.model)
             t0 = time.perf_counter()
             x, _ = build_vector_set(enc, args.vectors, seed=seed)
             want = enc.latents(x)
