@@ -182,3 +182,22 @@ def test_hls_options_stay_bit_exact(tmp_path, tf, options):
     report = _run(tmp_path, path, "opts", vectors=1000, options=HlsOptions(**options))
     _assert_exact(report, 1000, levels=("c_model", "csim"))
     assert report["options"]["io_type"] == options.get("io_type", "io_parallel")
+
+
+@pytest.mark.slow
+def test_interrupted_synthesize_keeps_previous_output(tmp_path, tf, monkeypatch):
+    import micae.verify.csim as csim
+
+    path = _save_encoder(tmp_path, EncoderSpec(), seed=4)
+    _run(tmp_path, path, "keep", vectors=300)
+    good = (tmp_path / "fw" / "keep" / "report.json").read_bytes()
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(csim, "build_csim", crash)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, path, "keep", vectors=300, force=True)
+    assert (tmp_path / "fw" / "keep" / "report.json").read_bytes() == good
+    assert (tmp_path / "hls" / "keep.incomplete" / "INCOMPLETE").exists()
+    assert (tmp_path / "fw" / "keep.incomplete" / "INCOMPLETE").exists()
