@@ -179,3 +179,18 @@ def test_user_inputs_errors(tmp_path):
         load_user_inputs(tmp_path / "s.npy", (4, 4, 3))
     np.save(tmp_path / "flat.npy", np.ones((3, 48)))
     assert load_user_inputs(tmp_path / "flat.npy", (4, 4, 3)).shape == (3, 4, 4, 3)
+
+
+@pytest.mark.slow
+def test_paths_with_spaces_work_end_to_end(tmp_path):
+    root = tmp_path / "my runs"
+    proc = cli("train_qat.py", "--config", "models/digits_micae.yaml", "--epochs", "2", "--no-float-twin",
+               "--out", root / "models dir")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = cli("synthesize.py", "--model", root / "models dir" / "digits_micae", "--vectors", "300",
+               "--hls-root", root / "hls dir", "--firmware-root", root / "fw dir", "--rtl", "on")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (root / "fw dir" / "digits_micae" / "report.html").exists()
+    rtl = root / "fw dir" / "digits_micae" / "rtl"
+    rerun = subprocess.run(["bash", str(rtl / "run_sim.sh")], cwd=rtl, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0 and "PASS 300" in rerun.stdout, rerun.stdout[-1000:] + rerun.stderr[-1000:]

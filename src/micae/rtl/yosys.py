@@ -115,7 +115,7 @@ def yosys_resources(rtl_dir: str | Path, top: str, part: str = "xcvu13p-flga2577
     with tempfile.TemporaryDirectory(prefix="micae_yosys_") as tmp:
         script = Path(tmp) / "synth.ys"
         script.write_text(
-            "\n".join([*(f"read_verilog {s}" for s in sources), flags, "stat"]) + "\n"
+            "\n".join([*(f'read_verilog "{s}"' for s in sources), flags, "stat"]) + "\n"  # quoted: paths may hold spaces
         )
         text = run_tool(["yosys", "-q", "-l", "yosys.log", "-s", str(script)], cwd=Path(tmp), timeout_s=timeout_s)
         log = (Path(tmp) / "yosys.log").read_text(errors="replace")
