@@ -40,7 +40,7 @@ class EncoderSpec:
     latent: int = 16
     dense_weight: QuantSpec = QuantSpec(6, 0)
     dense_bias: QuantSpec = QuantSpec(8, 2)
-    latent_quant: QuantSpec = QuantSpec(9, 2, signed=True)
+    latent_quant: QuantSpec = QuantSpec(9, 1, signed=True)
 
     def to_dict(self) -> dict:
         d = asdict(self)
