@@ -42,7 +42,7 @@ def _run(tmp_path, model_path, name, **kw):
     from micae.synthesize import SynthRequest, synthesize
 
     req = SynthRequest(model=model_path, name=name, hls_root=tmp_path / "hls", firmware_root=tmp_path / "fw",
-                       vectors=kw.pop("vectors", 2000), rtl=kw.pop("rtl", "off"), vendor="auto", **kw)
+                       vectors=kw.pop("vectors", 2000), rtl=kw.pop("rtl", "off"), vendor=kw.pop("vendor", "auto"), **kw)
     return synthesize(req)
 
 
@@ -201,3 +201,62 @@ def test_interrupted_synthesize_keeps_previous_output(tmp_path, tf, monkeypatch)
     assert (tmp_path / "fw" / "keep" / "report.json").read_bytes() == good
     assert (tmp_path / "hls" / "keep.incomplete" / "INCOMPLETE").exists()
     assert (tmp_path / "fw" / "keep.incomplete" / "INCOMPLETE").exists()
+
+
+STAND_IN = '''#!{python}
+# MICAE-STAND-IN: pretends to be the vendor tool; copies micae's own csim results and real 2020.1 reports.
+import glob, os, shutil, sys
+top = os.path.basename(glob.glob("*_test.cpp")[0])[: -len("_test.cpp")]
+sol = f"{{top}}_prj/solution1"
+for sub in ("csim/build/tb_data", "sim/wrapc/tb_data", "syn/report", "syn/verilog"):
+    os.makedirs(f"{{sol}}/{{sub}}", exist_ok=True)
+lines = open("tb_data/csim_results.log").read().splitlines()
+if {corrupt}:
+    first = lines[0].split()
+    first[0] = repr(float(first[0]) + 2.0 ** -7)
+    lines[0] = " ".join(first)
+open(f"{{sol}}/csim/build/tb_data/csim_results.log", "w").write("\\n".join(lines) + "\\n")
+shutil.copy("tb_data/csim_results.log", f"{{sol}}/sim/wrapc/tb_data/rtl_cosim_results.log")
+shutil.copy("{fixtures}/myproject_csynth.xml", f"{{sol}}/syn/report/{{top}}_csynth.xml")
+shutil.copy("{fixtures}/vivado_synth.rpt", "vivado_synth.rpt")
+open(f"{{sol}}/syn/verilog/{{top}}.v", "w").write("module stand_in; endmodule\\n")
+print("stand-in vendor run", sys.argv[1:])
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_vendor_levels_with_a_stand_in_tool(tmp_path, tf, monkeypatch, fixtures, corrupt):
+    """Orchestration and parsing of a vendor run; a stand-in is never reported as a vendor run."""
+    import os
+    import sys
+
+    from micae.errors import VerificationError
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "vitis-run"
+    tool.write_text(STAND_IN.format(python=sys.executable, fixtures=fixtures, corrupt=corrupt))
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    path = _save_encoder(tmp_path, EncoderSpec(), seed=6)
+    if corrupt:
+        with pytest.raises(VerificationError, match="vendor_csim 1 of 400"):
+            _run(tmp_path, path, "standin", vectors=400, vendor="require", rtl="off")
+        report = json.loads((tmp_path / "fw" / "standin" / "report.json").read_text())
+        assert report["verification"]["vendor_csim"]["first_mismatches"][0][0] == 0
+        assert report["verification"]["vendor_csim"]["max_abs_lsb_error"] == 1
+        return
+    report = _run(tmp_path, path, "standin", vectors=400, vendor="require", rtl="off")
+    v = report["verification"]
+    assert v["vendor_csim"]["mismatches"] == 0 and v["vendor_csim"]["vectors"] == 400
+    assert v["vendor_cosim"]["mismatches"] == 0
+    assert v["vendor_csim"]["run"] == "stand-in (not a vendor run)"
+    assert report["vendor"]["stand_in"] is True
+    kinds = {r["route"]: r["kind"] for r in report["routes"]}
+    assert set(kinds.values()) == {"stand-in (not a vendor run)"}
+    csynth = next(r for r in report["routes"] if "csynth" in r["route"])
+    assert csynth["resources"]["LUT"] == 2532 and csynth["latency"]["cycles_max"] == 10
+    assert report["resources"] is None, "a stand-in must not become the headline resource figure"
+    assert (tmp_path / "fw" / "standin" / "verilog").is_dir()
+    assert "stand-in" in (tmp_path / "fw" / "standin" / "report.md").read_text()

@@ -272,7 +272,9 @@ def _model_section(name, model_file, keras_model, encoder, problems) -> dict:
 
 def _vendor_levels(req, hls_stage, fw_stage, expected, lat_frac, slices, verification) -> dict:
     from micae.hls.vendor import run_vendor_flow
+    from micae.verify.csim import find_vendor_results, parse_results
 
+    started = time.time()
     with progress("vendor: HLS flow"):
         result = run_vendor_flow(
             hls_stage, req.options.backend, mode=req.vendor, log_path=fw_stage / "logs" / "vendor.log",
@@ -282,23 +284,15 @@ def _vendor_levels(req, hls_stage, fw_stage, expected, lat_frac, slices, verific
         for level in ("vendor_csim", "vendor_synth", "vendor_cosim"):
             verification[level] = {"status": "skipped", "reason": result.get("reason", "")}
         return result
+    # a stand-in executable (tests of the orchestration) never counts as a vendor run
     tag = "stand-in (not a vendor run)" if result.get("stand_in") else "vendor"
-    csim_log = result.get("csim_log")
-    if csim_log and Path(csim_log).exists():
-        from micae.verify.csim import parse_results
-
-        got = parse_results(Path(csim_log), lat_frac, expected.shape[1])
-        verification["vendor_csim"] = {**_annotate(compare_codes(expected, got), slices), "run": tag}
-    else:
-        verification["vendor_csim"] = {"status": "no results", "run": tag}
-    cosim_log = Path(hls_stage) / "tb_data" / "rtl_cosim_results.log"
-    if cosim_log.exists():
-        from micae.verify.csim import parse_results
-
-        got = parse_results(cosim_log, lat_frac, expected.shape[1])
-        verification["vendor_cosim"] = {**_annotate(compare_codes(expected, got), slices), "run": tag}
-    else:
-        verification["vendor_cosim"] = {"status": "no results", "run": tag}
+    logs = find_vendor_results(hls_stage, newer_than=started - 1)
+    for level, key in (("vendor_csim", "csim"), ("vendor_cosim", "cosim")):
+        if key in logs:
+            got = parse_results(logs[key], lat_frac, expected.shape[1])
+            verification[level] = {**_annotate(compare_codes(expected, got), slices), "run": tag, "log": str(logs[key])}
+        else:
+            verification[level] = {"status": "no results", "reason": f"the {key} step wrote no results", "run": tag}
     reports = result.get("reports", {})
     verification["vendor_synth"] = {"status": "ran" if reports.get("csynth") else "no report", "run": tag}
     return result

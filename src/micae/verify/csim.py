@@ -64,3 +64,22 @@ def parse_results(path: Path, frac: int, n_out: int) -> np.ndarray:
             row.append(int(value))
         rows.append(row)
     return np.asarray(rows, dtype=np.int64).reshape(-1, n_out)
+
+
+def find_vendor_results(project_dir: Path, newer_than: float | None = None) -> dict[str, Path]:
+    """The testbench outputs of a vendor run: csim's and cosim's ``tb_data/*results.log``.
+
+    Vivado/Vitis run the testbench in ``<top>_prj/solution*/csim/build`` (csim) and
+    ``<top>_prj/solution*/sim/wrapc`` (cosim), where ``tb_data/`` is copied; micae's own
+    standalone csim writes to the project's ``tb_data/``, which is never taken here.
+    """
+    found: dict[str, Path] = {}
+    patterns = {
+        "csim": "*_prj/solution*/csim/build/tb_data/csim_results.log",
+        "cosim": "*_prj/solution*/sim/*/tb_data/rtl_cosim_results.log",
+    }
+    for key, pattern in patterns.items():
+        hits = [p for p in sorted(Path(project_dir).glob(pattern)) if newer_than is None or p.stat().st_mtime >= newer_than]
+        if hits:
+            found[key] = hits[0]
+    return found
