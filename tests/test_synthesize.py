@@ -260,3 +260,19 @@ def test_vendor_levels_with_a_stand_in_tool(tmp_path, tf, monkeypatch, fixtures,
     assert report["resources"] is None, "a stand-in must not become the headline resource figure"
     assert (tmp_path / "fw" / "standin" / "verilog").is_dir()
     assert "stand-in" in (tmp_path / "fw" / "standin" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_keras_v3_file_from_another_tool(tmp_path, tf):
+    """QKeras cannot read its own .keras files back; micae can, and verifies them like .h5."""
+    from micae.models.encoder import build_encoder
+    from micae.models.io import load_model
+
+    enc = build_encoder(EncoderSpec(), seed=3)
+    randomize_weights(enc, seed=3)
+    enc.save(tmp_path / "user.keras")
+    again = load_model(tmp_path / "user.keras")
+    for a, b in zip(enc.get_weights(), again.get_weights()):
+        assert np.array_equal(a, b)
+    report = _run(tmp_path, tmp_path / "user.keras", "kv3", vectors=500)
+    _assert_exact(report, 500, levels=("integer_model", "c_model", "csim"))

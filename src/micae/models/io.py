@@ -96,13 +96,43 @@ def custom_objects() -> dict:
     return objects
 
 
+def _quantizers_as_strings(node):
+    """The .keras format stores quantizers as dicts, which QKeras 0.9 cannot read back;
+    its own string form (``quantized_bits(bits=6,...)``) it can."""
+    if isinstance(node, dict):
+        if node.get("class_name") in ("quantized_bits", "quantized_relu") and isinstance(node.get("config"), dict):
+            # QKeras parses this string itself: None would arrive as the text "None", so defaults are left out
+            args = ",".join(f"{k}={int(v) if isinstance(v, bool) else v!r}" for k, v in node["config"].items() if v is not None)
+            return f"{node['class_name']}({args})"
+        return {k: _quantizers_as_strings(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_quantizers_as_strings(v) for v in node]
+    return node
+
+
+def _load_keras_v3(path: Path, config: dict):
+    """Rebuild a QKeras model from a ``.keras`` archive: its config, then its weight file."""
+    import tempfile
+
+    import tensorflow as tf
+
+    model = tf.keras.models.model_from_json(json.dumps(_quantizers_as_strings(config)), custom_objects=custom_objects())
+    with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="micae_keras_") as tmp:
+        zf.extract("model.weights.h5", tmp)
+        model.load_weights(str(Path(tmp) / "model.weights.h5"))
+    return model
+
+
 def load_model(path: str | Path):
-    """Load a QKeras/Keras model after checking it carries no code."""
+    """Load a QKeras/Keras model (.h5 or .keras) after checking it carries no code."""
     import tensorflow as tf
 
     path = Path(path)
-    check_model_config(read_model_config(path), where=str(path))
+    config = read_model_config(path)
+    check_model_config(config, where=str(path))
     try:
+        if path.suffix == ".keras":
+            return _load_keras_v3(path, config)
         return tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
     except Exception as exc:
         raise UnsafeModelError(
