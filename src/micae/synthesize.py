@@ -208,8 +208,8 @@ def synthesize(req: SynthRequest) -> dict:
         }
         report["resources"], report["latency"] = _headline(report["routes"])
         report["timing_s"] = {**timings(), "total": round(time.perf_counter() - t0, 3)}
+        report["ok"] = all(level.get("mismatches", 0) == 0 for level in verification.values())
         write_reports(fw_stage, report, run_dir)
-    report["ok"] = all(level.get("mismatches", 0) == 0 for level in verification.values())
     if not report["ok"]:
         bad = [k for k, v in verification.items() if v.get("mismatches")]
         first = verification[bad[0]]["first_mismatches"][:1]
