@@ -72,7 +72,7 @@ def test_spec_resolves_full_run_configs_and_prefilters_compression():
                      "latent24_bits8_modeencoder"]
     p = spec.points[0]
     assert p.config.name == p.name and p.config.train["epochs"] == 2
-    assert p.config.raw["encoder"]["latent_quant"] == {"bits": 10, "integer": 2, "signed": True}
+    assert p.config.raw["encoder"]["latent_quant"] == {"bits": 10, "integer": 1, "signed": True}  # integer and signed from econt.yaml
     assert p.config.raw["encoder"]["filters"] == 8  # the rest of the base config is kept
     assert p.skip is None
     assert spec.points[2].skip == "compression 2.5 < 3"
