@@ -168,3 +168,14 @@ def test_crash_after_training_resumes_without_retraining(tmp_path, tf, monkeypat
     assert metrics["training"]["micae"]["epochs_run"] == 0  # reused, not retrained
     assert (out / "plots" / "loss_curves.png").stat().st_size > 1000
     assert load_model(out / "encoder.h5") is not None
+
+
+@pytest.mark.slow
+def test_quantized_decoder_trains_and_loads_back(tmp_path, tf):
+    out, _ = _train(tmp_path, config="models/digits_micae.yaml", name="qdec",
+                    **{"decoder.quantized": True, "train.epochs": 5})
+    _check_run(out, 4)
+    from micae.models.io import load_model
+
+    decoder = [layer for layer in load_model(out / "micae.h5").layers if layer.name == "decoder"][0]
+    assert {type(layer).__name__ for layer in decoder.layers} >= {"QDense", "QConv2D", "QActivation"}

@@ -18,7 +18,7 @@ from micae.errors import UnsafeModelError
 ALLOWED_LAYERS = {
     "InputLayer", "QActivation", "QConv2D", "QDense", "QConv2DTranspose",
     "Conv2D", "Dense", "Conv2DTranspose", "Flatten", "Reshape", "Concatenate",
-    "Activation", "Cropping2D", "Dropout", "GaussianNoise", "ReLU",
+    "Activation", "Cropping2D", "Dropout", "GaussianNoise", "ReLU", "UpSampling2D",
     "Functional", "Model", "Sequential",
 }
 ALLOWED_CALLABLES = {

@@ -76,7 +76,8 @@ class EncoderSpec:
 
 @dataclass(frozen=True)
 class DecoderSpec:
-    """Dense -> Reshape -> Conv2DTranspose stack; float by default, quantized on request."""
+    """Dense -> Reshape -> Conv2DTranspose stack; float by default, quantized on request
+    (then UpSampling2D + QConv2D, because QKeras' QConv2DTranspose fails on TF 2.15)."""
 
     filters: int = 8
     kernel: int = 3
