@@ -5,21 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer, np.floating, np.bool_)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+from micae.jsonable import jsonable
 
 
 def _fmt(v) -> str:
@@ -126,7 +112,7 @@ def write_reports(fw_dir: Path, report: dict, run_dir: Path | None = None) -> Pa
     from micae.report.html import write_html_report
 
     fw_dir = Path(fw_dir)
-    plain = _jsonable(report)
+    plain = jsonable(report)
     (fw_dir / "report.json").write_text(json.dumps(plain, indent=2) + "\n")
     (fw_dir / "report.md").write_text(markdown(report))
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from micae.errors import ConfigError
+from micae.jsonable import jsonable
 from micae.log import info
 from micae.outputs import staged_output
 from micae.train.config import RunConfig
@@ -207,9 +208,9 @@ def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Pa
         },
         "seconds_total": round(seconds, 2),
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
-        "dataset_meta": _jsonable(ds.meta),
+        "dataset_meta": jsonable(ds.meta, max_array=64),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_jsonable))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=lambda o: jsonable(o, max_array=64)))
     write_training_plots(out / "plots", ds, trained, evaluation)
     return metrics
 
@@ -240,20 +241,6 @@ def write_history(out: Path, phases: list[str]) -> None:
         for rec in csv.DictReader(path.open()):
             rows.append(f"{phase},{rec['epoch']},{rec['loss']},{rec.get('val_loss', '')}")
     (out / "history.csv").write_text("\n".join(rows) + "\n")
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist() if obj.size < 64 else f"array{obj.shape}"
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
 
 
 def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bool = False) -> tuple[Path, dict]:

@@ -54,10 +54,14 @@ def saturation_vectors(encoder: IntegerEncoder, rng: np.random.Generator, sweeps
     return np.unique(np.concatenate(found), axis=0)
 
 
-def tie_mask(encoder: IntegerEncoder, codes: np.ndarray) -> list[np.ndarray]:
-    """Per stage, which accumulators sit exactly half an output LSB between two codes."""
+def tie_mask(encoder: IntegerEncoder, codes: np.ndarray, accs: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Per stage, which accumulators sit exactly half an output LSB between two codes.
+
+    ``accs`` (``encoder.accumulators(codes)``) may be passed when the caller has them already.
+    """
     masks = []
-    for stage, in_t, acc in zip(encoder.stages, encoder.stage_input_types(), encoder.accumulators(codes)):
+    accs = encoder.accumulators(codes) if accs is None else accs
+    for stage, in_t, acc in zip(encoder.stages, encoder.stage_input_types(), accs):
         shift = stage.acc_frac(in_t) - stage.out.frac
         if shift <= 0:
             masks.append(np.zeros_like(acc, dtype=bool))
@@ -82,8 +86,8 @@ def tie_vectors(encoder: IntegerEncoder, n: int, rng: np.random.Generator, bases
         trial = np.repeat(base[None, :], encoder.n_inputs * len(cands), axis=0)
         rows = np.arange(len(trial))
         trial[rows, rows // len(cands)] = np.tile(cands, encoder.n_inputs)
-        masks = tie_mask(encoder, trial)
         accs = encoder.accumulators(trial)
+        masks = tie_mask(encoder, trial, accs)
         keep = np.zeros(len(trial), dtype=bool)
         for s_idx, (stage, in_t, mask, acc) in enumerate(zip(encoder.stages, encoder.stage_input_types(), masks, accs)):
             shift = stage.acc_frac(in_t) - stage.out.frac
@@ -108,8 +112,9 @@ def tie_vectors(encoder: IntegerEncoder, n: int, rng: np.random.Generator, bases
 def coverage(encoder: IntegerEncoder, codes: np.ndarray) -> list[dict]:
     """Per stage: how many values hit a rounding tie and how many saturate high/low."""
     out = []
-    masks = tie_mask(encoder, codes)
-    for stage, in_t, acc, mask in zip(encoder.stages, encoder.stage_input_types(), encoder.accumulators(codes), masks):
+    accs = encoder.accumulators(codes)
+    masks = tie_mask(encoder, codes, accs)
+    for stage, in_t, acc, mask in zip(encoder.stages, encoder.stage_input_types(), accs, masks):
         rounded = round_half_even_shift(acc, stage.acc_frac(in_t) - stage.out.frac)
         out.append(
             {
