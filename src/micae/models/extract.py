@@ -25,6 +25,10 @@ class GuardReport:
     encoder: IntegerEncoder | None
     problems: list[str]
 
+    @property
+    def exact(self) -> bool:
+        return not self.problems
+
 
 def _is_quantizer_activation(layer) -> bool:
     return type(layer).__name__ == "QActivation"
