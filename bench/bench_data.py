@@ -21,8 +21,10 @@ def main() -> None:
     t2 = time.perf_counter()
     print(f"transverse tables: {t1 - t0:.2f} s (once per process)")
     print(f"generated {n} wafers in {t2 - t1:.2f} s: {n / (t2 - t1):,.0f} wafers/s")
-    print(f"charges {charges.shape} {charges.dtype}, max {charges.max()}, "
-          f"wafers with showers {(aux['n_showers'] > 0).mean():.1%}")
+    print(
+        f"charges {charges.shape} {charges.dtype}, max {charges.max()}, "
+        f"wafers with showers {(aux['n_showers'] > 0).mean():.1%}"
+    )
 
 
 if __name__ == "__main__":

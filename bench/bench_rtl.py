@@ -71,7 +71,9 @@ def run_flow(enc, flow: str, out: Path, x: np.ndarray, want: np.ndarray, args) -
     traced = trace_encoder(enc, rounding=cfg["rounding"], solver_options=cfg["solver"])
     t["trace_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sec = write_rtl(enc, out, latency_cutoff=cfg["cutoff"], clock_ns=args.clock_ns, vectors_in=x, vectors_out=want, traced=traced)
+    sec = write_rtl(
+        enc, out, latency_cutoff=cfg["cutoff"], clock_ns=args.clock_ns, vectors_in=x, vectors_out=want, traced=traced
+    )
     t["pipeline_write_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     interp_bad = int((evaluate(traced, x) != want).any(axis=1).sum())
@@ -156,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vectors", type=int, default=10000)
     p.add_argument("--clock-ns", type=float, default=5.0)
     p.add_argument("--part", default="xcvu13p-flga2577-2-e")
-    p.add_argument("--encoder", help="module:function returning an IntegerEncoder (default: ECON-T-like random weights)")
+    p.add_argument(
+        "--encoder", help="module:function returning an IntegerEncoder (default: ECON-T-like random weights)"
+    )
     p.add_argument("--model", help="trained encoder: run folder (e.g. models/econt) or .h5; default: random weights")
     p.add_argument("--flows", nargs="+", default=list(FLOWS), choices=list(FLOWS))
     p.add_argument("--no-sim", action="store_true", help="skip the Icarus run")

@@ -17,8 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def cli(script: str, *args, cwd=None, env=None) -> subprocess.CompletedProcess:
     e = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run([sys.executable, str(REPO / "scripts" / script), *map(str, args)], cwd=cwd or REPO,
-                          capture_output=True, text=True, env=e, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / script), *map(str, args)],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        env=e,
+        timeout=300,
+    )
 
 
 def assert_one_line_error(proc, *needles, code=2):
@@ -89,14 +95,32 @@ def _encoder_file(tmp_path):
 def test_synth_refuses_data_of_wrong_shape_and_nan(tmp_path, tf):
     enc = _encoder_file(tmp_path)
     np.save(tmp_path / "wrong.npy", np.zeros((5, 8, 8, 1), dtype=np.float32))
-    proc = cli("synthesize.py", "--model", enc, "--data", tmp_path / "wrong.npy", "--hls-root", tmp_path / "h",
-               "--firmware-root", tmp_path / "f")
+    proc = cli(
+        "synthesize.py",
+        "--model",
+        enc,
+        "--data",
+        tmp_path / "wrong.npy",
+        "--hls-root",
+        tmp_path / "h",
+        "--firmware-root",
+        tmp_path / "f",
+    )
     assert_one_line_error(proc, "(5, 8, 8, 1)", "(4, 4, 3)")
     bad = np.zeros((5, 4, 4, 3), dtype=np.float32)
     bad[2, 1, 1, 1] = np.nan
     np.save(tmp_path / "nan.npy", bad)
-    proc = cli("synthesize.py", "--model", enc, "--data", tmp_path / "nan.npy", "--hls-root", tmp_path / "h",
-               "--firmware-root", tmp_path / "f")
+    proc = cli(
+        "synthesize.py",
+        "--model",
+        enc,
+        "--data",
+        tmp_path / "nan.npy",
+        "--hls-root",
+        tmp_path / "h",
+        "--firmware-root",
+        tmp_path / "f",
+    )
     assert_one_line_error(proc, "sample 2", "NaN")
     assert not (tmp_path / "h").exists() or not any((tmp_path / "h").iterdir())
 
@@ -105,7 +129,7 @@ def test_synth_refuses_data_of_wrong_shape_and_nan(tmp_path, tf):
 def test_synth_refuses_truncated_model_and_missing_model(tmp_path, tf):
     enc = _encoder_file(tmp_path)
     cut = tmp_path / "cut.h5"
-    cut.write_bytes(enc.read_bytes()[: 4000])
+    cut.write_bytes(enc.read_bytes()[:4000])
     assert_one_line_error(cli("synthesize.py", "--model", cut), "cut.h5", "corrupt or truncated")
     assert_one_line_error(cli("synthesize.py", "--model", tmp_path / "nope.h5"), "does not exist")
 
@@ -134,8 +158,12 @@ def test_unknown_custom_layer_and_quantizer_string_are_refused():
     from micae.models.io import check_model_config
 
     with pytest.raises(UnsafeModelError, match="'mine' \\(MyLayer\\) .*not a supported layer"):
-        check_model_config({"class_name": "Functional", "config": {"name": "m", "layers": [
-            {"class_name": "MyLayer", "config": {"name": "mine"}}]}})
+        check_model_config(
+            {
+                "class_name": "Functional",
+                "config": {"name": "m", "layers": [{"class_name": "MyLayer", "config": {"name": "mine"}}]},
+            }
+        )
     with pytest.raises(UnsafeModelError, match="not a known quantizer"):
         check_model_config({"class_name": "QActivation", "config": {"name": "q", "activation": "__import__('os')"}})
 
@@ -184,11 +212,30 @@ def test_user_inputs_errors(tmp_path):
 @pytest.mark.slow
 def test_paths_with_spaces_work_end_to_end(tmp_path):
     root = tmp_path / "my runs"
-    proc = cli("train_qat.py", "--config", "models/digits_micae.yaml", "--epochs", "2", "--no-float-twin",
-               "--out", root / "models dir")
+    proc = cli(
+        "train_qat.py",
+        "--config",
+        "models/digits_micae.yaml",
+        "--epochs",
+        "2",
+        "--no-float-twin",
+        "--out",
+        root / "models dir",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    proc = cli("synthesize.py", "--model", root / "models dir" / "digits_micae", "--vectors", "300",
-               "--hls-root", root / "hls dir", "--firmware-root", root / "fw dir", "--rtl", "on")
+    proc = cli(
+        "synthesize.py",
+        "--model",
+        root / "models dir" / "digits_micae",
+        "--vectors",
+        "300",
+        "--hls-root",
+        root / "hls dir",
+        "--firmware-root",
+        root / "fw dir",
+        "--rtl",
+        "on",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (root / "fw dir" / "digits_micae" / "report.html").exists()
     rtl = root / "fw dir" / "digits_micae" / "rtl"

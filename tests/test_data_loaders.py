@@ -219,7 +219,9 @@ def test_hgcal_synth_dataset_shapes_and_determinism():
 
 
 def test_hgcal_synth_8x8_and_parts():
-    ds = load_dataset("hgcal-synth", n_samples=50, layout="8x8", n_parts=3, normalisation="maxcharge", split=(0.6, 0.2, 0.2))
+    ds = load_dataset(
+        "hgcal-synth", n_samples=50, layout="8x8", n_parts=3, normalisation="maxcharge", split=(0.6, 0.2, 0.2)
+    )
     assert ds.x_train.shape == (30, 3, 8, 8, 1) and ds.n_parts == 3 and ds.input_shape == (8, 8, 1)
     assert ds.aux["train"]["energy"].shape == (30, 3)
     from micae.data.geometry import pixel_mask

@@ -9,7 +9,10 @@ import pytest
 
 
 def _digest(folder, pattern):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob(pattern))}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.glob(pattern))
+    }
 
 
 @pytest.mark.slow
@@ -23,8 +26,16 @@ def test_two_runs_are_identical(tmp_path, tf):
     for run in ("a", "b"):
         cfg = load_config("models/digits_micae.yaml", {"train.epochs": 3, "train.float_twin": False})
         out, _ = train_run(cfg, tmp_path / run, force=True)
-        synthesize(SynthRequest(model=out, hls_root=tmp_path / run / "hls", firmware_root=tmp_path / run / "fw",
-                                vectors=400, vendor="off", rtl="auto"))
+        synthesize(
+            SynthRequest(
+                model=out,
+                hls_root=tmp_path / run / "hls",
+                firmware_root=tmp_path / run / "fw",
+                vectors=400,
+                vendor="off",
+                rtl="auto",
+            )
+        )
         outs.append(tmp_path / run)
     a, b = (load_model(o / "digits_micae" / "encoder.h5") for o in outs)
     for wa, wb in zip(a.get_weights(), b.get_weights()):

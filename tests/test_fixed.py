@@ -21,7 +21,7 @@ def reference_round(v: int, shift: int) -> int:
 
 def test_round_half_even_matches_exact_fractions():
     values = np.arange(-300, 301, dtype=np.int64)
-    for shift in range(0, 6):
+    for shift in range(6):
         got = round_half_even_shift(values, shift)
         assert [int(g) for g in got] == [reference_round(int(v), shift) for v in values]
 
@@ -48,14 +48,18 @@ def test_fixed_type_to_int_refuses_off_grid():
         t.to_int(np.array([8.0]))
 
 
-@pytest.mark.parametrize("padding,strides,shape", [("same", 2, (4, 4, 3)), ("valid", 1, (5, 5, 2)), ("same", 1, (8, 8, 1))])
+@pytest.mark.parametrize(
+    "padding,strides,shape", [("same", 2, (4, 4, 3)), ("valid", 1, (5, 5, 2)), ("same", 1, (8, 8, 1))]
+)
 def test_conv_matrix_matches_tensorflow(tf, padding, strides, shape):
     rng = np.random.default_rng(1)
     kernel = rng.integers(-8, 8, size=(3, 3, shape[2], 4))
     x = rng.integers(-5, 6, size=(6, *shape))
     mat, out_shape, _ = conv2d_as_matrix(kernel, shape, (strides, strides), padding)
     ours = x.reshape(6, -1) @ mat
-    theirs = tf.nn.conv2d(x.astype(np.float64), kernel.astype(np.float64), strides=strides, padding=padding.upper()).numpy()
+    theirs = tf.nn.conv2d(
+        x.astype(np.float64), kernel.astype(np.float64), strides=strides, padding=padding.upper()
+    ).numpy()
     assert theirs.shape[1:] == out_shape
     assert np.array_equal(ours, theirs.reshape(6, -1).astype(np.int64))
 

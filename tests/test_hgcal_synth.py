@@ -104,7 +104,9 @@ def test_chunking(monkeypatch):
 def test_saturation_and_params():
     q, _ = hs.generate(2000, seed=0, params=hs.SynthParams(adc_max=20, e_min_gev=100.0))
     assert q.max() == 20
-    quiet, aux = hs.generate(500, seed=0, params=hs.SynthParams(p_no_shower=1.0, p_two_showers=0.0, pileup_mean_hits=0.0, noise_adc=0.0))
+    quiet, aux = hs.generate(
+        500, seed=0, params=hs.SynthParams(p_no_shower=1.0, p_two_showers=0.0, pileup_mean_hits=0.0, noise_adc=0.0)
+    )
     assert np.all(quiet == 0) and np.all(aux["n_showers"] == 0)
     with pytest.raises(ConfigError, match="e_min_gev"):
         hs.generate(10, params=hs.SynthParams(e_min_gev=0.0))

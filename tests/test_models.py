@@ -52,8 +52,9 @@ def test_micae_shares_one_encoder(tf):
     from micae.models.micae import build_micae
     from micae.models.spec import DecoderSpec
 
-    spec = EncoderSpec(input_shape=(4, 4, 1), input_quant=QuantSpec(5, 1, signed=False), latent=4,
-                       latent_quant=QuantSpec(6, 2))
+    spec = EncoderSpec(
+        input_shape=(4, 4, 1), input_quant=QuantSpec(5, 1, signed=False), latent=4, latent_quant=QuantSpec(6, 2)
+    )
     enc = build_encoder(spec)
     model = build_micae(enc, build_decoder(DecoderSpec(), 12, (4, 4, 3)), 3)
     # one encoder layer, called once per input
@@ -83,11 +84,21 @@ def test_guard_refuses_auto_po2_and_names_layer(tf):
     from micae.models.extract import extract_encoder
 
     model = _chain(
-        tf, QActivation(quantized_bits(8, 1, alpha=1), name="q_in"),
-        QConv2D(4, 3, padding="same", kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"),
-                bias_quantizer=quantized_bits(6, 0, alpha=1), name="my_conv"),
-        QActivation(quantized_relu(8, 2), name="act"), tf.keras.layers.Flatten(),
-        QDense(4, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="d"),
+        tf,
+        QActivation(quantized_bits(8, 1, alpha=1), name="q_in"),
+        QConv2D(
+            4,
+            3,
+            padding="same",
+            kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"),
+            bias_quantizer=quantized_bits(6, 0, alpha=1),
+            name="my_conv",
+        ),
+        QActivation(quantized_relu(8, 2), name="act"),
+        tf.keras.layers.Flatten(),
+        QDense(
+            4, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="d"
+        ),
         QActivation(quantized_bits(9, 2, alpha=1), name="lat"),
     )
     with pytest.raises(ConstraintError) as err:
@@ -103,8 +114,12 @@ def test_guard_refuses_missing_input_quantizer(tf):
 
     q = quantized_bits(6, 0, alpha=1)
     model = _chain(
-        tf, QConv2D(4, 3, kernel_quantizer=q, bias_quantizer=q, name="c"), QActivation(quantized_bits(8, 2, alpha=1)),
-        tf.keras.layers.Flatten(), QDense(4, kernel_quantizer=q, bias_quantizer=q), QActivation(quantized_bits(9, 2, alpha=1)),
+        tf,
+        QConv2D(4, 3, kernel_quantizer=q, bias_quantizer=q, name="c"),
+        QActivation(quantized_bits(8, 2, alpha=1)),
+        tf.keras.layers.Flatten(),
+        QDense(4, kernel_quantizer=q, bias_quantizer=q),
+        QActivation(quantized_bits(9, 2, alpha=1)),
     )
     with pytest.raises(ConstraintError, match="input is not quantized.*QActivation\\(quantized_bits"):
         extract_encoder(model)
@@ -117,15 +132,23 @@ def test_guard_refuses_unsupported_layer_and_missing_quantizer(tf):
 
     q = quantized_bits(6, 0, alpha=1)
     pool = _chain(
-        tf, QActivation(quantized_bits(8, 1, alpha=1)), QConv2D(4, 3, kernel_quantizer=q, bias_quantizer=q),
-        QActivation(quantized_bits(8, 2, alpha=1)), tf.keras.layers.MaxPooling2D(name="pool"), tf.keras.layers.Flatten(),
-        QDense(4, kernel_quantizer=q, bias_quantizer=q), QActivation(quantized_bits(9, 2, alpha=1)),
+        tf,
+        QActivation(quantized_bits(8, 1, alpha=1)),
+        QConv2D(4, 3, kernel_quantizer=q, bias_quantizer=q),
+        QActivation(quantized_bits(8, 2, alpha=1)),
+        tf.keras.layers.MaxPooling2D(name="pool"),
+        tf.keras.layers.Flatten(),
+        QDense(4, kernel_quantizer=q, bias_quantizer=q),
+        QActivation(quantized_bits(9, 2, alpha=1)),
     )
     with pytest.raises(ConstraintError, match="'pool' \\(MaxPooling2D\\) is outside the supported"):
         extract_encoder(pool)
     no_q = _chain(
-        tf, QActivation(quantized_bits(8, 1, alpha=1)), QConv2D(4, 3, kernel_quantizer=q, bias_quantizer=q),
-        QActivation(quantized_bits(8, 2, alpha=1)), tf.keras.layers.Flatten(),
+        tf,
+        QActivation(quantized_bits(8, 1, alpha=1)),
+        QConv2D(4, 3, kernel_quantizer=q, bias_quantizer=q),
+        QActivation(quantized_bits(8, 2, alpha=1)),
+        tf.keras.layers.Flatten(),
         QDense(4, kernel_quantizer=q, bias_quantizer=q, name="last_dense"),
     )
     with pytest.raises(ConstraintError, match="'last_dense' output is not quantized"):
@@ -134,14 +157,15 @@ def test_guard_refuses_unsupported_layer_and_missing_quantizer(tf):
 
 def test_guard_accepts_quantizer_inside_layer_and_matches_qkeras(tf):
     from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+    from tests.conftest import randomize_weights
 
     from micae.fixed.arith import quantize_float
     from micae.models.extract import extract_encoder
-    from tests.conftest import randomize_weights
 
     q = quantized_bits(6, 0, alpha=1)
     model = _chain(
-        tf, QActivation(quantized_bits(8, 2, keep_negative=True, alpha=1), name="q_in"),
+        tf,
+        QActivation(quantized_bits(8, 2, keep_negative=True, alpha=1), name="q_in"),
         QConv2D(4, 3, padding="valid", kernel_quantizer=q, bias_quantizer=q, activation=quantized_relu(6, 2), name="c"),
         tf.keras.layers.Flatten(),
         QDense(5, kernel_quantizer=q, bias_quantizer=q, activation=quantized_bits(7, 3, alpha=1), name="d"),

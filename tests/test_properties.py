@@ -26,7 +26,7 @@ def spec_and_values(draw):
     halves = np.asarray(codes, dtype=np.float64) + 0.5
     grid = np.asarray(codes, dtype=np.float64)
     noise = np.asarray(draw(st.lists(st.floats(-0.49, 0.49), min_size=len(codes), max_size=len(codes))))
-    x = np.concatenate([grid, halves, grid + noise]) * 2.0 ** -t.frac
+    x = np.concatenate([grid, halves, grid + noise]) * 2.0**-t.frac
     return spec, x.astype(np.float32)
 
 
@@ -41,7 +41,10 @@ def test_quantize_float_equals_qkeras(case):
 
 @SETTINGS
 @given(
-    st.integers(2, 14), st.integers(0, 8), st.booleans(), st.integers(0, 10),
+    st.integers(2, 14),
+    st.integers(0, 8),
+    st.booleans(),
+    st.integers(0, 10),
     st.lists(st.integers(-(2**20), 2**20), min_size=1, max_size=50),
 )
 def test_requantize_equals_qkeras_on_exact_accumulators(width, integer, signed, extra_frac, accs):

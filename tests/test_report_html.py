@@ -121,36 +121,91 @@ def _fake_report(name: str = "toy<b>") -> dict:
     return {
         "micae_version": "0.1.0",
         "model": {
-            "name": name, "file": "encoder.h5", "input_shape": [4, 4, 3], "parameters": 752, "latent_size": 4,
+            "name": name,
+            "file": "encoder.h5",
+            "input_shape": [4, 4, 3],
+            "parameters": 752,
+            "latent_size": 4,
             "input_type": {"width": 10, "frac": 9, "signed": False, "integer": 1},
             "latent_type": {"width": 9, "frac": 6, "signed": True, "integer": 3},
-            "bit_budget": {"input_values": 48, "input_bits_each": 10, "input_bits": 480, "latent_values": 4,
-                           "latent_bits_each": 9, "latent_bits": 36, "compression_factor": 480 / 36},
+            "bit_budget": {
+                "input_values": 48,
+                "input_bits_each": 10,
+                "input_bits": 480,
+                "latent_values": 4,
+                "latent_bits_each": 9,
+                "latent_bits": 36,
+                "compression_factor": 480 / 36,
+            },
             "compression_factor": 480 / 36,
-            "stages": [{"layer": "conv", "kind": "conv2d", "quantizer": "conv_act", "accumulator": {"width": 18},
-                        "out_type": {"width": 8, "frac": 6, "signed": False}, "unrolled_nonzero_weights": 10}],
+            "stages": [
+                {
+                    "layer": "conv",
+                    "kind": "conv2d",
+                    "quantizer": "conv_act",
+                    "accumulator": {"width": 18},
+                    "out_type": {"width": 8, "frac": 6, "signed": False},
+                    "unrolled_nonzero_weights": 10,
+                }
+            ],
             "problems": [],
         },
-        "vectors": {"total": 300, "sources": {"test_split": 100, "random_grid": 200},
-                    "coverage": [{"stage": "conv", "quantizer": "conv_act", "tie_values": 3, "vectors_with_ties": 2,
-                                  "saturated_high": 1, "saturated_low": 0}]},
+        "vectors": {
+            "total": 300,
+            "sources": {"test_split": 100, "random_grid": 200},
+            "coverage": [
+                {
+                    "stage": "conv",
+                    "quantizer": "conv_act",
+                    "tie_values": 3,
+                    "vectors_with_ties": 2,
+                    "saturated_high": 1,
+                    "saturated_low": 0,
+                }
+            ],
+        },
         "verification": {
             "integer_model": {"vectors": 300, "mismatches": 0, "max_abs_lsb_error": 0, "first_mismatches": []},
-            "csim": {"vectors": 300, "mismatches": 2, "max_abs_lsb_error": 1,
-                     "first_mismatches": [[7, [1, 2], [1, 3], "random_grid"]],
-                     "mismatches_by_source": {"test_split": 0, "random_grid": 2}},
+            "csim": {
+                "vectors": 300,
+                "mismatches": 2,
+                "max_abs_lsb_error": 1,
+                "first_mismatches": [[7, [1, 2], [1, 3], "random_grid"]],
+                "mismatches_by_source": {"test_split": 0, "random_grid": 2},
+            },
             "vendor_csim": {"status": "skipped", "reason": "no vitis_hls on PATH <here>"},
         },
         "vendor": {"status": "ran", "stand_in": True, "tool": "vitis_hls"},
         "rtl": None,
         "routes": [
-            {"route": "hls4ml + vitis_hls csynth", "kind": "stand-in (not a vendor run)", "stand_in": True,
-             "resources": {"estimator": "vitis_hls csynth", "LUT": 1200, "FF": 300, "DSP": 0, "BRAM": 0,
-                           "available_LUT": 1182240},
-             "latency": {"cycles_min": 2, "cycles_max": 2, "interval": 1, "clock_ns": 5.0, "ns": 10.0}},
-            {"route": "micae rtl (da4ml) + yosys", "kind": "open-source", "stand_in": False,
-             "resources": {"estimator": "yosys synth_xilinx", "LUT": 900, "FF": 250, "CARRY": 40, "DSP": 0, "BRAM": 0},
-             "latency": {"cycles_min": 3, "cycles_max": 3, "interval": 1, "clock_ns": 5.0, "ns": 15.0}},
+            {
+                "route": "hls4ml + vitis_hls csynth",
+                "kind": "stand-in (not a vendor run)",
+                "stand_in": True,
+                "resources": {
+                    "estimator": "vitis_hls csynth",
+                    "LUT": 1200,
+                    "FF": 300,
+                    "DSP": 0,
+                    "BRAM": 0,
+                    "available_LUT": 1182240,
+                },
+                "latency": {"cycles_min": 2, "cycles_max": 2, "interval": 1, "clock_ns": 5.0, "ns": 10.0},
+            },
+            {
+                "route": "micae rtl (da4ml) + yosys",
+                "kind": "open-source",
+                "stand_in": False,
+                "resources": {
+                    "estimator": "yosys synth_xilinx",
+                    "LUT": 900,
+                    "FF": 250,
+                    "CARRY": 40,
+                    "DSP": 0,
+                    "BRAM": 0,
+                },
+                "latency": {"cycles_min": 3, "cycles_max": 3, "interval": 1, "clock_ns": 5.0, "ns": 15.0},
+            },
         ],
         "resources": {"estimator": "yosys synth_xilinx", "LUT": 900, "FF": 250, "DSP": 0},
         "latency": {"cycles_max": 3, "clock_ns": 5.0, "ns": 15.0},
@@ -164,13 +219,24 @@ def _fake_run(run: Path, n: int = 60, n_parts: int = 1, latent: int = 4) -> Path
     rng = np.random.default_rng(0)
     run.mkdir(parents=True)
     q = {"mse": 0.01, "mse_median": 0.008, "emd_mean": 1.2, "emd_median": 1.1}
-    (run / "metrics.json").write_text(json.dumps({
-        "name": "toy", "dataset": "hgcal-synth", "layout": "4x4x3", "n_parts": n_parts, "test_samples": n,
-        "quantized": q, "baselines": {"float": q, "pca_tied": q},
-        "bit_budget": {"n_parts": n_parts}, "dead_latents": [0], "saturated_latents": [1],
-        "training": {"micae": {"seconds": 2.5, "epochs_run": 6, "final_loss": 0.1, "final_val_loss": 0.2}},
-        "seconds_total": 9.0,
-    }))
+    (run / "metrics.json").write_text(
+        json.dumps(
+            {
+                "name": "toy",
+                "dataset": "hgcal-synth",
+                "layout": "4x4x3",
+                "n_parts": n_parts,
+                "test_samples": n,
+                "quantized": q,
+                "baselines": {"float": q, "pca_tied": q},
+                "bit_budget": {"n_parts": n_parts},
+                "dead_latents": [0],
+                "saturated_latents": [1],
+                "training": {"micae": {"seconds": 2.5, "epochs_run": 6, "final_loss": 0.1, "final_val_loss": 0.2}},
+                "seconds_total": 9.0,
+            }
+        )
+    )
     with (run / "history.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["phase", "epoch", "loss", "val_loss"])
@@ -182,8 +248,9 @@ def _fake_run(run: Path, n: int = 60, n_parts: int = 1, latent: int = 4) -> Path
     impact[:5] = np.nan
     energy = rng.uniform(1, 100, per)
     energy[:5] = 0
-    np.savez_compressed(run / "test_data.npz", x=x, aux_energy=energy, aux_impact_x=impact[..., 0],
-                        aux_impact_y=impact[..., 1])
+    np.savez_compressed(
+        run / "test_data.npz", x=x, aux_energy=energy, aux_impact_x=impact[..., 0], aux_impact_y=impact[..., 1]
+    )
     lat = np.round(rng.normal(0, 1, (n, n_parts, latent)) * 64) / 64
     lat[..., 0] = 0.25  # dead
     lat[..., 1] = 255 / 64  # saturated at the high rail of a 9-bit, 6-fractional format
@@ -206,7 +273,12 @@ def test_html_from_hand_made_report(tmp_path):
     text, page = parse(out)
     check_page(out, expect_images=True)
     assert {p.name for p in (fw / "plots").glob("*.png")} == {
-        "training.png", "metric_histograms.png", "reconstructions.png", "latent_histograms.png", "latent_projection.png"}
+        "training.png",
+        "metric_histograms.png",
+        "reconstructions.png",
+        "latent_histograms.png",
+        "latent_projection.png",
+    }
     # escaping: the model name and a reason carry markup characters
     assert "toy<b>" not in text and "toy&lt;b&gt;" in text
     assert "&lt;here&gt;" in text
@@ -306,8 +378,12 @@ def test_cli_rebuilds_from_folders(tmp_path, capsys):
     fw.mkdir(parents=True)
     (fw / "report.json").write_text(json.dumps(_fake_report("toy")))
     _fake_run(tmp_path / "models" / "toy")
-    assert main(["--name", "toy", "--models-root", str(tmp_path / "models"),
-                 "--firmware-root", str(tmp_path / "firmware")]) == 0
+    assert (
+        main(
+            ["--name", "toy", "--models-root", str(tmp_path / "models"), "--firmware-root", str(tmp_path / "firmware")]
+        )
+        == 0
+    )
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert Path(last) == fw / "report.html"
     check_page(Path(last), expect_images=True)
@@ -323,8 +399,17 @@ def _train_and_synth(root: Path, config: str, name: str, overrides: dict):
 
     cfg = load_config(REPO / "models" / config, overrides={"name": name, "train.epochs": 2, **overrides})
     run_dir, _ = train_run(cfg, root / "models", force=True)
-    report = synthesize(SynthRequest(model=run_dir, hls_root=root / "hls", firmware_root=root / "firmware",
-                                     vectors=300, rtl="off", vendor="off", force=True))
+    report = synthesize(
+        SynthRequest(
+            model=run_dir,
+            hls_root=root / "hls",
+            firmware_root=root / "firmware",
+            vectors=300,
+            rtl="off",
+            vendor="off",
+            force=True,
+        )
+    )
     return run_dir, root / "firmware" / name, report
 
 

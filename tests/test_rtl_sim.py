@@ -23,7 +23,9 @@ needs_iverilog = pytest.mark.skipif(
 
 def one_stage(in_t: FixedType, out_t: FixedType, weights, weight_frac: int, bias, bias_frac: int) -> IntegerEncoder:
     w = np.asarray(weights, dtype=np.int64).reshape(1, -1)
-    stage = AffineStage("q", "dense", w, weight_frac, np.asarray(bias, dtype=np.int64), bias_frac, out_t, "quantized_bits")
+    stage = AffineStage(
+        "q", "dense", w, weight_frac, np.asarray(bias, dtype=np.int64), bias_frac, out_t, "quantized_bits"
+    )
     return IntegerEncoder("one_stage", (1,), in_t, "quantized_bits", (stage,))
 
 
@@ -82,7 +84,11 @@ def test_tiny_conv_encoder_full_flow(tmp_path):
     rtl_dir = tmp_path / "firmware" / enc.name / "rtl"
     assert json.loads((rtl_dir / "rtl.json").read_text()) == rep
     assert rep["ports"]["input"] == {
-        "width": 8, "frac": 8, "signed": False, "count": 9, "bus_width": 72,
+        "width": 8,
+        "frac": 8,
+        "signed": False,
+        "count": 9,
+        "bus_width": 72,
         "order": rep["ports"]["input"]["order"],
     }
     assert rep["ports"]["output"]["bus_width"] == 4 * 9
@@ -91,7 +97,14 @@ def test_tiny_conv_encoder_full_flow(tmp_path):
     for name in rep["files"]:
         assert (rtl_dir / name).is_file(), name
     header = (rtl_dir / f"{rep['top']}.v").read_text().split("module ")[0]
-    for needle in ("x[71:0]", "y[35:0]", "unsigned, 8 fractional", "two's complement, 6 fractional", "Element j", "(h*3 + w)*1 + c"):
+    for needle in (
+        "x[71:0]",
+        "y[35:0]",
+        "unsigned, 8 fractional",
+        "two's complement, 6 fractional",
+        "Element j",
+        "(h*3 + w)*1 + c",
+    ):
         assert needle in header, needle
     res = simulate_rtl(rtl_dir, x, want, timeout_s=120)
     assert res["mismatches"] == 0, res["first_mismatches"]
@@ -181,7 +194,9 @@ def test_unused_inputs_and_constant_latents(tmp_path):
 
 
 @needs_iverilog
-@pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v yosys"], capture_output=True).returncode != 0, reason="no yosys")
+@pytest.mark.skipif(
+    subprocess.run(["sh", "-c", "command -v yosys"], capture_output=True).returncode != 0, reason="no yosys"
+)
 def test_run_rtl_route_bundles_the_three_steps(tmp_path):
     from micae.rtl.route import run_rtl_route
 
@@ -192,4 +207,11 @@ def test_run_rtl_route_bundles_the_three_steps(tmp_path):
     assert out["verification"]["mismatches"] == 0 and out["verification"]["mismatch_rows"] == []
     assert out["resources"]["DSP"] == 0
     cyc = out["section"]["latency_cycles"]
-    assert out["latency"] == {"cycles_min": cyc, "cycles_max": cyc, "interval": 1, "interval_max": 1, "clock_ns": 5.0, "ns": cyc * 5.0}
+    assert out["latency"] == {
+        "cycles_min": cyc,
+        "cycles_max": cyc,
+        "interval": 1,
+        "interval_max": 1,
+        "clock_ns": 5.0,
+        "ns": cyc * 5.0,
+    }

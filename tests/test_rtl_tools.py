@@ -122,7 +122,9 @@ def test_missing_yosys_is_a_tool_error_with_fix(tiny_rtl, tmp_path, monkeypatch)
 
 def test_hung_yosys_is_killed_with_its_last_lines(tiny_rtl, tmp_path, monkeypatch):
     rtl_dir, rep, _ = tiny_rtl
-    monkeypatch.setenv("PATH", _fake_path(tmp_path, {"yosys": "echo 'ABC: mapping luts'\nexec sleep 30"}) + ":/bin:/usr/bin")
+    monkeypatch.setenv(
+        "PATH", _fake_path(tmp_path, {"yosys": "echo 'ABC: mapping luts'\nexec sleep 30"}) + ":/bin:/usr/bin"
+    )
     with pytest.raises(ToolError) as err:
         yosys_resources(rtl_dir, rep["top"], timeout_s=1.0)
     assert "ABC: mapping luts" in err.value.problem
@@ -165,7 +167,9 @@ def test_too_wide_accumulator_is_a_constraint_error(tmp_path):
 )
 def test_pack_unpack_roundtrip(width, signed, n, data):
     t = FixedType(width, 0, signed)
-    rows = data.draw(st.lists(st.lists(st.integers(t.min_int, t.max_int), min_size=n, max_size=n), min_size=1, max_size=4))
+    rows = data.draw(
+        st.lists(st.lists(st.integers(t.min_int, t.max_int), min_size=n, max_size=n), min_size=1, max_size=4)
+    )
     words = pack_bus(np.array(rows), t)
     assert all(len(w) == -(-width * n // 4) for w in words)
     assert [unpack_bus(w, t, n) for w in words] == rows

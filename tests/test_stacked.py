@@ -60,9 +60,23 @@ def test_fit_phase_feeds_corrupted_inputs_but_clean_targets(tf, tmp_path):
 
     x_in = tf.keras.Input(shape=(4,))
     model = tf.keras.Model(x_in, tf.keras.layers.Dense(4)(x_in))
-    rec = fit_phase(model, x, x.copy(), x, x.copy(), work=tmp_path, phase="p", epochs=3, batch_size=32,
-                    learning_rate=1e-3, loss="mse", patience=5, resume=False, verbose=0,
-                    corrupt=dropout_corruption(0.2, seed=0))
+    rec = fit_phase(
+        model,
+        x,
+        x.copy(),
+        x,
+        x.copy(),
+        work=tmp_path,
+        phase="p",
+        epochs=3,
+        batch_size=32,
+        learning_rate=1e-3,
+        loss="mse",
+        patience=5,
+        resume=False,
+        verbose=0,
+        corrupt=dropout_corruption(0.2, seed=0),
+    )
     assert rec["epochs_run"] == 3 and len(rec["history"]["val_loss"]) == 3
 
 
@@ -94,7 +108,9 @@ def test_cli_stack_flags_only_touch_the_stack_section():
 def test_stage2_spec_reads_the_stage1_latent_grid_and_reports_both_compressions():
     from micae.train.stacked import check_stage2, quant_spec_of, stage2_spec
 
-    s1 = EncoderSpec(input_shape=(4, 4, 1), input_quant=QuantSpec(5, 1, signed=False), latent=4, latent_quant=QuantSpec(6, 2))
+    s1 = EncoderSpec(
+        input_shape=(4, 4, 1), input_quant=QuantSpec(5, 1, signed=False), latent=4, latent_quant=QuantSpec(6, 2)
+    )
     assert quant_spec_of(s1.latent_quant.fixed_type()) == QuantSpec(6, 2, signed=True)
     assert quant_spec_of(QuantSpec(8, 2, signed=False).fixed_type()) == QuantSpec(8, 2, signed=False)
     stack = {**DEFAULTS["stack"], "latent": 8}
@@ -145,7 +161,9 @@ def test_stacked_run_trains_loads_back_and_stage2_encoder_is_bit_exact(tmp_path)
     assert metrics["compression"]["chain"] == pytest.approx(metrics["compression"]["stage1"] * 2.0)
     for key in ("stage1", "end_to_end"):
         assert np.isfinite(metrics[key]["mse"])
-    assert metrics["stage1"]["mse"] == pytest.approx(json.loads((run_dir / "metrics.json").read_text())["quantized"]["mse"])
+    assert metrics["stage1"]["mse"] == pytest.approx(
+        json.loads((run_dir / "metrics.json").read_text())["quantized"]["mse"]
+    )
     assert np.isfinite(metrics["stage2"]["latent_mse"]) and metrics["hls_route"]["supported"] is True
     assert "stage2" in (run_dir / "history.csv").read_text()
     table = format_stacked_table(metrics)
@@ -160,10 +178,18 @@ def test_stacked_run_trains_loads_back_and_stage2_encoder_is_bit_exact(tmp_path)
     parts = [x[:, i] for i in range(x.shape[1])]
     assert np.allclose(chain.predict(parts, verbose=0), stacked["models"]["chain"].predict(parts, verbose=0), atol=1e-6)
 
-    report = synthesize(SynthRequest(
-        model=run_dir / "stage2_encoder.h5", data=run_dir / STAGE1_LATENTS, rtl="off", vendor="off", vectors=300,
-        hls_root=tmp_path / "hls", firmware_root=tmp_path / "firmware", options=HlsOptions(),
-    ))
+    report = synthesize(
+        SynthRequest(
+            model=run_dir / "stage2_encoder.h5",
+            data=run_dir / STAGE1_LATENTS,
+            rtl="off",
+            vendor="off",
+            vectors=300,
+            hls_root=tmp_path / "hls",
+            firmware_root=tmp_path / "firmware",
+            options=HlsOptions(),
+        )
+    )
     assert report["ok"]
     ran = {k: v for k, v in report["verification"].items() if "mismatches" in v}
     assert {"integer_model", "c_model", "csim"} <= set(ran) and all(v["mismatches"] == 0 for v in ran.values())
@@ -184,4 +210,9 @@ def test_denoising_run_trains_and_loads_back(tmp_path):
     saved = np.load(run_dir / "test_evaluation.npz")["latents"]
     assert np.array_equal(lat, saved)
     micae = load_model(run_dir / "micae.h5")
-    assert micae.predict([x[:, i] for i in range(x.shape[1])], verbose=0).shape == (len(x), 4, 4, 4)  # 4 tiles of 4x4, concatenated on channels
+    assert micae.predict([x[:, i] for i in range(x.shape[1])], verbose=0).shape == (
+        len(x),
+        4,
+        4,
+        4,
+    )  # 4 tiles of 4x4, concatenated on channels

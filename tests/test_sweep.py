@@ -11,7 +11,15 @@ import yaml
 
 from micae.errors import ConfigError
 from micae.sweep.grid import (
-    build_spec, default_labels, expand_grid, format_value, load_sweep, parse_axes, point_name, synth_options, yaml_scalar,
+    build_spec,
+    default_labels,
+    expand_grid,
+    format_value,
+    load_sweep,
+    parse_axes,
+    point_name,
+    synth_options,
+    yaml_scalar,
 )
 from micae.sweep.pareto import mark_fronts, pareto_front
 from micae.sweep.results import columns, hardware_cells
@@ -25,7 +33,9 @@ DIGITS = REPO / "models" / "digits_micae.yaml"
 
 
 def test_grid_is_a_product_of_entries_and_comma_keys_vary_together():
-    axes = parse_axes({"encoder.filters": [4, 8], "encoder.latent,encoder.latent_quant.bits": [[16, 9], [20, 8], [32, 5]]})
+    axes = parse_axes(
+        {"encoder.filters": [4, 8], "encoder.latent,encoder.latent_quant.bits": [[16, 9], [20, 8], [32, 5]]}
+    )
     points = expand_grid(axes)
     assert len(points) == 6
     assert points[0] == {"encoder.filters": 4, "encoder.latent": 16, "encoder.latent_quant.bits": 9}
@@ -34,12 +44,15 @@ def test_grid_is_a_product_of_entries_and_comma_keys_vary_together():
     assert expand_grid([]) == [{}]
 
 
-@pytest.mark.parametrize("grid, match", [
-    ({"a.b,c.d": [[1, 2], [3]]}, "does not give 2 values"),
-    ({"a.b": []}, "non-empty list"),
-    ({"a.b": 3}, "non-empty list"),
-    ({"a.b": [1], "c.d,a.b": [[1, 2]]}, "appear twice"),
-])
+@pytest.mark.parametrize(
+    "grid, match",
+    [
+        ({"a.b,c.d": [[1, 2], [3]]}, "does not give 2 values"),
+        ({"a.b": []}, "non-empty list"),
+        ({"a.b": 3}, "non-empty list"),
+        ({"a.b": [1], "c.d,a.b": [[1, 2]]}, "appear twice"),
+    ],
+)
 def test_malformed_grids_are_refused(grid, match):
     with pytest.raises(ConfigError, match=match):
         parse_axes(grid)
@@ -47,13 +60,28 @@ def test_malformed_grids_are_refused(grid, match):
 
 def test_point_names_are_short_unique_and_file_safe():
     labels = default_labels(["encoder.latent", "encoder.latent_quant.bits", "encoder.input_quant.bits"])
-    assert labels == {"encoder.latent": "latent", "encoder.latent_quant.bits": "latent_quant_bits",
-                      "encoder.input_quant.bits": "input_quant_bits"}
-    assert point_name({"encoder.latent": 16, "encoder.latent_quant.bits": 9}, {"encoder.latent": "latent",
-                      "encoder.latent_quant.bits": "bits"}) == "latent16_bits9"
+    assert labels == {
+        "encoder.latent": "latent",
+        "encoder.latent_quant.bits": "latent_quant_bits",
+        "encoder.input_quant.bits": "input_quant_bits",
+    }
+    assert (
+        point_name(
+            {"encoder.latent": 16, "encoder.latent_quant.bits": 9},
+            {"encoder.latent": "latent", "encoder.latent_quant.bits": "bits"},
+        )
+        == "latent16_bits9"
+    )
     assert point_name({}, {}) == "base"
     assert [format_value(v) for v in (0.5, -1, 3.0, "dropout:0.1", None, True, "frozen-encoder")] == [
-        "0p5", "m1", "3", "dropout-0p1", "none", "true", "frozen-encoder"]
+        "0p5",
+        "m1",
+        "3",
+        "dropout-0p1",
+        "none",
+        "true",
+        "frozen-encoder",
+    ]
 
 
 def test_yaml_values_round_trip_into_configs():
@@ -63,16 +91,26 @@ def test_yaml_values_round_trip_into_configs():
 
 def test_spec_resolves_full_run_configs_and_prefilters_compression():
     spec = build_spec(
-        name="t", base=ECONT, fixed={"train.epochs": 2, "train.noise": None},
+        name="t",
+        base=ECONT,
+        fixed={"train.epochs": 2, "train.noise": None},
         grid={"encoder.latent,encoder.latent_quant.bits": [[16, 10], [24, 8]], "train.mode": ["joint", "encoder"]},
         labels={"encoder.latent_quant.bits": "bits"},
     )
     names = [p.name for p in spec.points]
-    assert names == ["latent16_bits10_modejoint", "latent16_bits10_modeencoder", "latent24_bits8_modejoint",
-                     "latent24_bits8_modeencoder"]
+    assert names == [
+        "latent16_bits10_modejoint",
+        "latent16_bits10_modeencoder",
+        "latent24_bits8_modejoint",
+        "latent24_bits8_modeencoder",
+    ]
     p = spec.points[0]
     assert p.config.name == p.name and p.config.train["epochs"] == 2
-    assert p.config.raw["encoder"]["latent_quant"] == {"bits": 10, "integer": 1, "signed": True}  # integer and signed from econt.yaml
+    assert p.config.raw["encoder"]["latent_quant"] == {
+        "bits": 10,
+        "integer": 1,
+        "signed": True,
+    }  # integer and signed from econt.yaml
     assert p.config.raw["encoder"]["filters"] == 8  # the rest of the base config is kept
     assert p.skip is None
     assert spec.points[2].skip == "compression 2.5 < 3"
@@ -143,25 +181,38 @@ def test_mark_fronts_uses_either_plane_and_ignores_unfinished_points():
 
 
 def test_without_lut_numbers_the_front_uses_the_weight_count_proxy():
-    rows = [{"status": "ok", "test_mse": 0.1, "weights_nz": 300, "LUT": ""},
-            {"status": "ok", "test_mse": 0.2, "weights_nz": 400, "LUT": ""}]
+    rows = [
+        {"status": "ok", "test_mse": 0.1, "weights_nz": 300, "LUT": ""},
+        {"status": "ok", "test_mse": 0.2, "weights_nz": 400, "LUT": ""},
+    ]
     mark_fronts(rows)
     assert [r["pareto"] for r in rows] == [1, 0]
 
 
 def test_hardware_cells_prefer_vendor_then_open_source_and_leave_missing_cells_empty():
     assert hardware_cells(None)["LUT"] == ""
-    rtl = {"route": "micae rtl", "kind": "open-source", "resources": {"LUT": 812, "FF": 300, "DSP": 0},
-           "latency": {"cycles_max": 3}}
+    rtl = {
+        "route": "micae rtl",
+        "kind": "open-source",
+        "resources": {"LUT": 812, "FF": 300, "DSP": 0},
+        "latency": {"cycles_max": 3},
+    }
     stand_in = {"route": "stand-in", "kind": "stand-in (not a vendor run)", "resources": {"LUT": 1}, "latency": None}
-    report = {"routes": [stand_in, rtl], "options": {"clock_ns": 5.0},
-              "verification": {"c_model": {"mismatches": 0}, "csim": {"mismatches": 2}, "rtl": {"status": "skipped"}},
-              "model": {"stages": [{"unrolled_nonzero_weights": 10}, {"unrolled_nonzero_weights": 5}]}}
+    report = {
+        "routes": [stand_in, rtl],
+        "options": {"clock_ns": 5.0},
+        "verification": {"c_model": {"mismatches": 0}, "csim": {"mismatches": 2}, "rtl": {"status": "skipped"}},
+        "model": {"stages": [{"unrolled_nonzero_weights": 10}, {"unrolled_nonzero_weights": 5}]},
+    }
     cells = hardware_cells(report)
     assert (cells["LUT"], cells["FF"], cells["DSP"], cells["cycles"], cells["ns"]) == (812, 300, 0, 3, 15.0)
     assert cells["mismatches"] == 2 and cells["weights_nz"] == 15 and cells["route"] == "micae rtl"
-    vendor = {"route": "hls4ml + vitis", "kind": "vendor", "resources": {"LUT": 700},
-              "latency": {"cycles_max": 2, "ns": 10.0}}
+    vendor = {
+        "route": "hls4ml + vitis",
+        "kind": "vendor",
+        "resources": {"LUT": 700},
+        "latency": {"cycles_max": 2, "ns": 10.0},
+    }
     assert hardware_cells({**report, "routes": [rtl, vendor]})["LUT"] == 700
     empty = hardware_cells({"routes": [], "verification": {"csim": {"mismatches": 0}}})
     assert empty["LUT"] == "" and empty["cycles"] == "" and empty["mismatches"] == 0
@@ -170,8 +221,23 @@ def test_hardware_cells_prefer_vendor_then_open_source_and_leave_missing_cells_e
 def test_results_columns():
     cols = columns(["encoder.latent"])
     assert cols[:3] == ["encoder.latent", "point", "status"]
-    for c in ("test_mse", "emd_mean", "emd_median", "float_mse", "pca_tied_mse", "compression", "LUT", "FF", "DSP",
-              "cycles", "ns", "mismatches", "seconds", "pareto", "error"):
+    for c in (
+        "test_mse",
+        "emd_mean",
+        "emd_median",
+        "float_mse",
+        "pca_tied_mse",
+        "compression",
+        "LUT",
+        "FF",
+        "DSP",
+        "cycles",
+        "ns",
+        "mismatches",
+        "seconds",
+        "pareto",
+        "error",
+    ):
         assert c in cols
 
 
@@ -180,11 +246,17 @@ def test_results_columns():
 
 def _tiny_sweep(tmp_path: Path, grid: dict) -> Path:
     f = tmp_path / "tiny.yaml"
-    f.write_text(yaml.safe_dump({
-        "name": "tiny", "base": str(DIGITS),
-        "set": {"train.epochs": 1, "train.float_twin": False},
-        "grid": grid, "synth": {"vectors": 200, "rtl": "off", "vendor": "off"},
-    }))
+    f.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny",
+                "base": str(DIGITS),
+                "set": {"train.epochs": 1, "train.float_twin": False},
+                "grid": grid,
+                "synth": {"vectors": 200, "rtl": "off", "vendor": "off"},
+            }
+        )
+    )
     return f
 
 

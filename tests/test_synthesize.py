@@ -10,20 +10,28 @@ import shutil
 
 import numpy as np
 import pytest
+from tests.conftest import randomize_weights
 
 from micae.models.quantizers import QuantSpec
 from micae.models.spec import EncoderSpec
-from tests.conftest import randomize_weights
 
 SHAPES = {
     "econt_default": EncoderSpec(),
-    "valid_padding": EncoderSpec(input_shape=(5, 5, 3), padding="valid", strides=1, filters=4, latent=8,
-                                 latent_quant=QuantSpec(8, 3)),
-    "image_8x8": EncoderSpec(input_shape=(8, 8, 1), input_quant=QuantSpec(8, 1, signed=False), filters=4, latent=12,
-                             latent_quant=QuantSpec(8, 2)),
-    "signed_in_unsigned_latent": EncoderSpec(input_quant=QuantSpec(10, 2, signed=True),
-                                             conv_act=QuantSpec(7, 2, signed=True),
-                                             latent_quant=QuantSpec(9, 2, signed=False, relu=True)),
+    "valid_padding": EncoderSpec(
+        input_shape=(5, 5, 3), padding="valid", strides=1, filters=4, latent=8, latent_quant=QuantSpec(8, 3)
+    ),
+    "image_8x8": EncoderSpec(
+        input_shape=(8, 8, 1),
+        input_quant=QuantSpec(8, 1, signed=False),
+        filters=4,
+        latent=12,
+        latent_quant=QuantSpec(8, 2),
+    ),
+    "signed_in_unsigned_latent": EncoderSpec(
+        input_quant=QuantSpec(10, 2, signed=True),
+        conv_act=QuantSpec(7, 2, signed=True),
+        latent_quant=QuantSpec(9, 2, signed=False, relu=True),
+    ),
 }
 
 
@@ -41,8 +49,16 @@ def _save_encoder(tmp_path, spec: EncoderSpec, seed: int):
 def _run(tmp_path, model_path, name, **kw):
     from micae.synthesize import SynthRequest, synthesize
 
-    req = SynthRequest(model=model_path, name=name, hls_root=tmp_path / "hls", firmware_root=tmp_path / "fw",
-                       vectors=kw.pop("vectors", 2000), rtl=kw.pop("rtl", "off"), vendor=kw.pop("vendor", "auto"), **kw)
+    req = SynthRequest(
+        model=model_path,
+        name=name,
+        hls_root=tmp_path / "hls",
+        firmware_root=tmp_path / "fw",
+        vectors=kw.pop("vectors", 2000),
+        rtl=kw.pop("rtl", "off"),
+        vendor=kw.pop("vendor", "auto"),
+        **kw,
+    )
     return synthesize(req)
 
 
@@ -87,16 +103,18 @@ def test_two_input_micae_encoder_with_user_data(tmp_path, tf):
     from micae.models.micae import build_micae
     from micae.models.spec import DecoderSpec
 
-    spec = EncoderSpec(input_shape=(4, 4, 1), input_quant=QuantSpec(6, 1, signed=False), latent=4,
-                       latent_quant=QuantSpec(6, 2))
+    spec = EncoderSpec(
+        input_shape=(4, 4, 1), input_quant=QuantSpec(6, 1, signed=False), latent=4, latent_quant=QuantSpec(6, 2)
+    )
     enc = build_encoder(spec, seed=1)
     randomize_weights(enc, seed=5)
     model = build_micae(enc, build_decoder(DecoderSpec(), 8, (4, 4, 2)), 2)
     save_model(model, tmp_path / "micae2.h5")
     data = np.random.default_rng(0).uniform(0, 2, size=(300, 2, 4, 4, 1)).astype(np.float32)
     np.save(tmp_path / "x.npy", data)
-    report = _run(tmp_path, tmp_path / "micae2.h5", "micae2", data=tmp_path / "x.npy", vectors=1500, rtl="on",
-                  rtl_resources=False)
+    report = _run(
+        tmp_path, tmp_path / "micae2.h5", "micae2", data=tmp_path / "x.npy", vectors=1500, rtl="on", rtl_resources=False
+    )
     _assert_exact(report, 1500)
     assert report["vectors"]["sources"]["test_split"] == 600  # both parts of every user sample
     assert report["model"]["latent_size"] == 4
@@ -111,8 +129,15 @@ def test_allow_inexact_reports_instead_of_refusing(tmp_path, tf):
 
     x_in = tf.keras.Input(shape=(4, 4, 3), name="x_in")
     x = QActivation(quantized_bits(10, 1, keep_negative=False, alpha=1), name="q_in")(x_in)
-    x = QConv2D(8, 3, strides=2, padding="same", kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"),
-                bias_quantizer=quantized_bits(8, 2, alpha=1), name="conv")(x)
+    x = QConv2D(
+        8,
+        3,
+        strides=2,
+        padding="same",
+        kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"),
+        bias_quantizer=quantized_bits(8, 2, alpha=1),
+        name="conv",
+    )(x)
     x = QActivation(quantized_relu(8, 2), name="act")(x)
     x = tf.keras.layers.Flatten()(x)
     x = QDense(16, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 2, alpha=1))(x)
@@ -171,10 +196,13 @@ def test_real_vendor_csim(tmp_path, tf):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("options", [
-    {"backend": "Vivado", "io_type": "io_stream"},
-    {"backend": "Vitis", "strategy": "Resource", "reuse": 4},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"backend": "Vivado", "io_type": "io_stream"},
+        {"backend": "Vitis", "strategy": "Resource", "reuse": 4},
+    ],
+)
 def test_hls_options_stay_bit_exact(tmp_path, tf, options):
     from micae.hls.convert import HlsOptions
 
@@ -203,7 +231,7 @@ def test_interrupted_synthesize_keeps_previous_output(tmp_path, tf, monkeypatch)
     assert (tmp_path / "fw" / "keep.incomplete" / "INCOMPLETE").exists()
 
 
-STAND_IN = '''#!{python}
+STAND_IN = """#!{python}
 # MICAE-STAND-IN: pretends to be the vendor tool; copies micae's own csim results and real 2020.1 reports.
 import glob, os, shutil, sys
 top = os.path.basename(glob.glob("*_test.cpp")[0])[: -len("_test.cpp")]
@@ -221,7 +249,7 @@ shutil.copy("{fixtures}/myproject_csynth.xml", f"{{sol}}/syn/report/{{top}}_csyn
 shutil.copy("{fixtures}/vivado_synth.rpt", "vivado_synth.rpt")
 open(f"{{sol}}/syn/verilog/{{top}}.v", "w").write("module stand_in; endmodule\\n")
 print("stand-in vendor run", sys.argv[1:])
-'''
+"""
 
 
 @pytest.mark.slow

@@ -50,7 +50,9 @@ def _check_run(out, n_parts: int):
 
 @pytest.mark.slow
 def test_hgcal_synth_econt(tmp_path, tf):
-    out, metrics = _train(tmp_path, config="models/econt.yaml", **{"dataset.n_samples": 3000, "train.loss": "telescope"})
+    out, metrics = _train(
+        tmp_path, config="models/econt.yaml", **{"dataset.n_samples": 3000, "train.loss": "telescope"}
+    )
     m = _check_run(out, 1)
     assert np.isfinite(m["quantized"]["emd_mean"]) and m["quantized"]["emd_mean"] > 0
 
@@ -59,8 +61,12 @@ def test_hgcal_synth_econt(tmp_path, tf):
 def test_digits_micae_and_frozen_encoder(tmp_path, tf):
     out, _ = _train(tmp_path, config="models/digits_micae.yaml", **{"train.epochs": 6})
     _check_run(out, 4)
-    frozen, _ = _train(tmp_path, config="models/digits_micae.yaml", name="frozen",
-                       **{"train.mode": "frozen-encoder", "train.encoder_path": str(out / "encoder.h5")})
+    frozen, _ = _train(
+        tmp_path,
+        config="models/digits_micae.yaml",
+        name="frozen",
+        **{"train.mode": "frozen-encoder", "train.encoder_path": str(out / "encoder.h5")},
+    )
     from micae.models.io import load_model
 
     a, b = load_model(out / "encoder.h5"), load_model(frozen / "encoder.h5")
@@ -76,9 +82,18 @@ def test_econt_csv_with_encoder_mode(tmp_path, tf):
     path = tmp_path / "econt.csv"
     extra = np.zeros((len(charges), 3), dtype=np.int64)
     np.savetxt(path, np.hstack([charges, extra]), fmt="%d", delimiter=",")
-    out, _ = _train(tmp_path, config="models/econt.yaml", name="csv",
-                    **{"dataset.name": "econt-csv", "dataset.path": str(path), "dataset.n_samples": None,
-                       "dataset.n_parts": 2, "train.mode": "encoder"})
+    out, _ = _train(
+        tmp_path,
+        config="models/econt.yaml",
+        name="csv",
+        **{
+            "dataset.name": "econt-csv",
+            "dataset.path": str(path),
+            "dataset.n_samples": None,
+            "dataset.n_parts": 2,
+            "train.mode": "encoder",
+        },
+    )
     _check_run(out, 2)
     assert [r["phase"] for r in csv.DictReader((out / "history.csv").open())][0] == "cae"
 
@@ -88,11 +103,20 @@ def test_npz_dataset(tmp_path, tf):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, size=(1200, 1, 8, 8, 1)).astype(np.float32) * np.linspace(0, 1, 64).reshape(1, 1, 8, 8, 1)
     np.savez(tmp_path / "user.npz", x=x.astype(np.float32))
-    out, _ = _train(tmp_path, name="npz", **{
-        "dataset.name": "npz", "dataset.path": str(tmp_path / "user.npz"), "dataset.layout": "image",
-        "dataset.input_shape": [8, 8, 1], "encoder.input_quant": {"bits": 8, "integer": 1, "signed": False},
-        "encoder.filters": 4, "encoder.latent": 12, "encoder.latent_quant": {"bits": 8, "integer": 2},
-    })
+    out, _ = _train(
+        tmp_path,
+        name="npz",
+        **{
+            "dataset.name": "npz",
+            "dataset.path": str(tmp_path / "user.npz"),
+            "dataset.layout": "image",
+            "dataset.input_shape": [8, 8, 1],
+            "encoder.input_quant": {"bits": 8, "integer": 1, "signed": False},
+            "encoder.filters": 4,
+            "encoder.latent": 12,
+            "encoder.latent_quant": {"bits": 8, "integer": 2},
+        },
+    )
     _check_run(out, 1)
 
 
@@ -172,8 +196,9 @@ def test_crash_after_training_resumes_without_retraining(tmp_path, tf, monkeypat
 
 @pytest.mark.slow
 def test_quantized_decoder_trains_and_loads_back(tmp_path, tf):
-    out, _ = _train(tmp_path, config="models/digits_micae.yaml", name="qdec",
-                    **{"decoder.quantized": True, "train.epochs": 5})
+    out, _ = _train(
+        tmp_path, config="models/digits_micae.yaml", name="qdec", **{"decoder.quantized": True, "train.epochs": 5}
+    )
     _check_run(out, 4)
     from micae.models.io import load_model
 

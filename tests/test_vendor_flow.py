@@ -18,7 +18,6 @@ from micae.errors import ConfigError, ToolError
 from micae.hls.vendor import detect_vendor_tool, run_vendor_flow, vendor_commands
 
 
-
 @pytest.fixture(autouse=True)
 def _no_stand_in_env(monkeypatch):
     monkeypatch.delenv("MICAE_VENDOR_STAND_IN", raising=False)
@@ -49,11 +48,7 @@ def _stand_in(tmp_path: Path, monkeypatch, name: str, body: str, marker: bool = 
     tag = "# MICAE-STAND-IN: fake vendor tool for tests, never a vendor run\n" if marker else ""
     record = tmp_path / "record"
     tool.write_text(
-        "#!/bin/sh\n"
-        + tag
-        + f'printf "%s\\n" "$@" > "{record}.argv"\n'
-        + f'pwd -P > "{record}.cwd"\n'
-        + body
+        "#!/bin/sh\n" + tag + f'printf "%s\\n" "$@" > "{record}.argv"\n' + f'pwd -P > "{record}.cwd"\n' + body
     )
     tool.chmod(tool.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")

@@ -17,7 +17,6 @@ from micae.hls.reports import (
 )
 
 
-
 def _copy(src: Path, dst: Path) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)

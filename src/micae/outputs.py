@@ -8,9 +8,9 @@ and an ``INCOMPLETE`` marker (training can ``--resume`` from it).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from micae.errors import ConfigError
 
@@ -24,7 +24,9 @@ def staging_path(final: Path) -> Path:
 def check_target(final: Path, *, force: bool, resume: bool = False) -> None:
     """Refuse to overwrite a finished run or silently drop an interrupted one."""
     if final.exists() and not (force or resume):
-        raise ConfigError(f"output folder {final} already exists", "pass --force to replace it, or choose another --name")
+        raise ConfigError(
+            f"output folder {final} already exists", "pass --force to replace it, or choose another --name"
+        )
     staging = staging_path(final)
     if staging.exists() and not (force or resume):
         raise ConfigError(
@@ -44,7 +46,9 @@ def staged_output(final: Path, *, force: bool, resume: bool = False) -> Iterator
         staging.mkdir(parents=True, exist_ok=True)
         (staging / MARKER).write_text("this run did not finish; its outputs are not complete\n")
     except OSError as exc:
-        raise ConfigError(f"cannot write to {staging.parent}: {exc.strerror}", "choose a writable output folder") from exc
+        raise ConfigError(
+            f"cannot write to {staging.parent}: {exc.strerror}", "choose a writable output folder"
+        ) from exc
     yield staging
     (staging / MARKER).unlink(missing_ok=True)
     old = final.parent / f"{final.name}.replaced"

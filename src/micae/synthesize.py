@@ -59,10 +59,14 @@ def resolve_model(path: Path) -> tuple[Path, Path | None]:
     if path.is_dir():
         enc = path / "encoder.h5"
         if not enc.exists():
-            raise ConfigError(f"{path} has no encoder.h5", "give a training run folder (models/<name>) or an .h5/.keras file")
+            raise ConfigError(
+                f"{path} has no encoder.h5", "give a training run folder (models/<name>) or an .h5/.keras file"
+            )
         return enc, path
     if not path.exists():
-        raise ConfigError(f"model {path} does not exist", "give a training run folder (models/<name>) or an .h5/.keras file")
+        raise ConfigError(
+            f"model {path} does not exist", "give a training run folder (models/<name>) or an .h5/.keras file"
+        )
     if path.suffix not in (".h5", ".keras"):
         raise ConfigError(f"model {path} is neither .h5 nor .keras", "save the encoder with model.save('encoder.h5')")
     return path, None
@@ -89,9 +93,7 @@ def _annotate(level: dict, slices: dict[str, slice]) -> dict:
     rows = level.pop("mismatch_rows", [])
     for row in level.get("first_mismatches", []):
         row.append(_locate(slices, row[0]))
-    level["mismatches_by_source"] = {
-        name: int(sum(s.start <= r < s.stop for r in rows)) for name, s in slices.items()
-    }
+    level["mismatches_by_source"] = {name: int(sum(s.start <= r < s.stop for r in rows)) for name, s in slices.items()}
     return level
 
 
@@ -125,7 +127,9 @@ def synthesize(req: SynthRequest) -> dict:
                 raise
             problems = [exc.one_line()]
         if problems and not req.allow_inexact:
-            raise ConstraintError(problems[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches")
+            raise ConstraintError(
+                problems[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches"
+            )
         for p in problems:
             info(f"warning (--allow-inexact): {p}")
     input_shape = tuple(int(v) for v in keras_model.input_shape[1:])
@@ -139,11 +143,17 @@ def synthesize(req: SynthRequest) -> dict:
             test_x = None
         rng = np.random.default_rng(req.seed)
         if encoder is not None:
-            test_codes = quantize_float(test_x.reshape(len(test_x), -1), encoder.input_type) if test_x is not None else None
+            test_codes = (
+                quantize_float(test_x.reshape(len(test_x), -1), encoder.input_type) if test_x is not None else None
+            )
             codes, slices = build_vector_set(encoder, req.vectors, test_codes=test_codes, seed=req.seed)
             x = encoder.input_type.to_float(codes).astype(np.float32).reshape(-1, *input_shape)
         else:
-            x = test_x if test_x is not None else rng.uniform(-1, 1, size=(req.vectors, *input_shape)).astype(np.float32)
+            x = (
+                test_x
+                if test_x is not None
+                else rng.uniform(-1, 1, size=(req.vectors, *input_shape)).astype(np.float32)
+            )
             slices = {"test_split" if test_x is not None else "random_uniform": slice(0, len(x))}
             codes = None
         info(f"{len(x)} vectors: " + ", ".join(f"{k} {s.stop - s.start}" for k, s in slices.items()))
@@ -197,8 +207,14 @@ def synthesize(req: SynthRequest) -> dict:
         report = {
             "micae_version": _version(),
             "model": _model_section(name, model_file, keras_model, encoder, problems),
-            "options": {**req.options.__dict__, "vectors": req.vectors, "vendor": req.vendor, "rtl": req.rtl,
-                        "latency_cutoff": req.latency_cutoff, "seed": req.seed},
+            "options": {
+                **req.options.__dict__,
+                "vectors": req.vectors,
+                "vendor": req.vendor,
+                "rtl": req.rtl,
+                "latency_cutoff": req.latency_cutoff,
+                "seed": req.seed,
+            },
             "vectors": vector_info,
             "verification": verification,
             "vendor": vendor,
@@ -258,10 +274,16 @@ def _model_section(name, model_file, keras_model, encoder, problems) -> dict:
             input_type=encoder.input_type.to_dict(),
             latent_type=encoder.latent_type.to_dict(),
             stages=[
-                {"layer": s.name, "kind": s.kind, "quantizer": s.quantizer_name, "out_type": s.out.to_dict(),
-                 "weight_frac": s.weight_frac, "accumulator": s.acc_type(t).to_dict(),
-                 "unrolled_nonzero_weights": int(np.count_nonzero(s.matrix)),
-                 **{k: v for k, v in s.meta.items() if k != "weight_type"}}
+                {
+                    "layer": s.name,
+                    "kind": s.kind,
+                    "quantizer": s.quantizer_name,
+                    "out_type": s.out.to_dict(),
+                    "weight_frac": s.weight_frac,
+                    "accumulator": s.acc_type(t).to_dict(),
+                    "unrolled_nonzero_weights": int(np.count_nonzero(s.matrix)),
+                    **{k: v for k, v in s.meta.items() if k != "weight_type"},
+                }
                 for s, t in zip(encoder.stages, encoder.stage_input_types())
             ],
             bit_budget=budget,
@@ -277,7 +299,10 @@ def _vendor_levels(req, hls_stage, fw_stage, expected, lat_frac, slices, verific
     started = time.time()
     with progress("vendor: HLS flow"):
         result = run_vendor_flow(
-            hls_stage, req.options.backend, mode=req.vendor, log_path=fw_stage / "logs" / "vendor.log",
+            hls_stage,
+            req.options.backend,
+            mode=req.vendor,
+            log_path=fw_stage / "logs" / "vendor.log",
             verilog_dest=fw_stage / "verilog",
         )
     if result.get("status") != "ran":
@@ -312,8 +337,15 @@ def _rtl_route(req, encoder, fw_stage, codes, expected, slices, verification) ->
 
     try:
         result = run_rtl_route(
-            encoder, fw_stage / "rtl", codes, expected, part=req.options.part, clock_ns=req.options.clock_ns,
-            latency_cutoff=req.latency_cutoff, rounding=req.rtl_rounding, resources=req.rtl_resources,
+            encoder,
+            fw_stage / "rtl",
+            codes,
+            expected,
+            part=req.options.part,
+            clock_ns=req.options.clock_ns,
+            latency_cutoff=req.latency_cutoff,
+            rounding=req.rtl_rounding,
+            resources=req.rtl_resources,
         )
     except (ConstraintError, ToolError) as exc:
         # auto: the route runs whenever the encoder and the machine allow it; say loudly why not
@@ -334,16 +366,37 @@ def _routes(vendor: dict, rtl: dict | None, options: HlsOptions) -> list[dict]:
     label = "stand-in (not a vendor run)" if stand_in else "vendor"
     if reports.get("csynth"):
         cs = reports["csynth"]
-        routes.append({"route": f"hls4ml + {vendor.get('tool')} csynth", "kind": label, "stand_in": stand_in,
-                       "resources": cs.get("resources"), "latency": cs.get("latency")})
+        routes.append(
+            {
+                "route": f"hls4ml + {vendor.get('tool')} csynth",
+                "kind": label,
+                "stand_in": stand_in,
+                "resources": cs.get("resources"),
+                "latency": cs.get("latency"),
+            }
+        )
     if reports.get("vivado_synth"):
         vs = reports["vivado_synth"]
-        routes.append({"route": "hls4ml + vivado synth", "kind": label, "stand_in": stand_in,
-                       "resources": vs.get("resources"), "latency": None})
+        routes.append(
+            {
+                "route": "hls4ml + vivado synth",
+                "kind": label,
+                "stand_in": stand_in,
+                "resources": vs.get("resources"),
+                "latency": None,
+            }
+        )
     if rtl:
-        routes.append({"route": "micae rtl (da4ml) + yosys", "kind": "open-source", "stand_in": False,
-                       "resources": rtl.get("resources"), "latency": rtl.get("latency"),
-                       "da4ml_cost": rtl.get("section", {}).get("da4ml", {}).get("cost")})
+        routes.append(
+            {
+                "route": "micae rtl (da4ml) + yosys",
+                "kind": "open-source",
+                "stand_in": False,
+                "resources": rtl.get("resources"),
+                "latency": rtl.get("latency"),
+                "da4ml_cost": rtl.get("section", {}).get("da4ml", {}).get("cost"),
+            }
+        )
     return routes
 
 

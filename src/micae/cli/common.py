@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 
 def quiet_tensorflow() -> None:
@@ -36,5 +36,8 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
     except Exception as exc:  # an unexpected bug: say so on one line unless --debug
         if debug:
             raise
-        print(f"error: internal error {type(exc).__name__}: {exc} (fix: re-run with --debug and report it)", file=sys.stderr)
+        print(
+            f"error: internal error {type(exc).__name__}: {exc} (fix: re-run with --debug and report it)",
+            file=sys.stderr,
+        )
         return 70

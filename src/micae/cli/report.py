@@ -18,10 +18,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="run name: reads <models-root>/<name>/ and <firmware-root>/<name>/")
     p.add_argument("--models-root", default="models", help="folder holding the training runs (default models)")
     p.add_argument("--firmware-root", default="firmware", help="folder holding the firmware outputs (default firmware)")
-    p.add_argument("--run", help="training run folder (instead of --name); omit with --firmware for firmware sections only")
+    p.add_argument(
+        "--run", help="training run folder (instead of --name); omit with --firmware for firmware sections only"
+    )
     p.add_argument("--firmware", help="firmware folder holding report.json (instead of --name)")
-    p.add_argument("--no-run", action="store_true",
-                   help="firmware sections only (the encoder came from a model file, there is no training run)")
+    p.add_argument(
+        "--no-run",
+        action="store_true",
+        help="firmware sections only (the encoder came from a model file, there is no training run)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
@@ -31,27 +36,37 @@ def resolve_folders(a: argparse.Namespace) -> tuple[Path, Path | None]:
     from micae.errors import ConfigError
 
     if a.name and (a.run or a.firmware):
-        raise ConfigError("--name cannot be combined with --run/--firmware", "give either --name N or --firmware DIR [--run DIR]")
+        raise ConfigError(
+            "--name cannot be combined with --run/--firmware", "give either --name N or --firmware DIR [--run DIR]"
+        )
     if not a.name and not a.firmware:
         raise ConfigError("no firmware folder given", "pass --name N (reads firmware/N and models/N) or --firmware DIR")
     fw = Path(a.firmware_root) / a.name if a.name else Path(a.firmware)
     if not fw.is_dir():
-        raise ConfigError(f"firmware folder {fw} does not exist",
-                          "run scripts/synthesize.py first, or point --firmware-root/--firmware at the right folder")
+        raise ConfigError(
+            f"firmware folder {fw} does not exist",
+            "run scripts/synthesize.py first, or point --firmware-root/--firmware at the right folder",
+        )
     if not (fw / "report.json").is_file():
-        raise ConfigError(f"firmware folder {fw} has no report.json",
-                          "re-run scripts/synthesize.py for this model (with --force) to write it")
+        raise ConfigError(
+            f"firmware folder {fw} has no report.json",
+            "re-run scripts/synthesize.py for this model (with --force) to write it",
+        )
     if a.no_run:
         return fw, None
     run = Path(a.models_root) / a.name if a.name else (Path(a.run) if a.run else None)
     if run is None:
         return fw, None
     if not run.is_dir():
-        raise ConfigError(f"training run folder {run} does not exist",
-                          "point --models-root/--run at the run folder, or pass --no-run for the firmware sections only")
+        raise ConfigError(
+            f"training run folder {run} does not exist",
+            "point --models-root/--run at the run folder, or pass --no-run for the firmware sections only",
+        )
     if not (run / "metrics.json").is_file():
-        raise ConfigError(f"{run} is not a training run folder (no metrics.json)",
-                          "give the folder scripts/train_qat.py wrote (models/<name>), or pass --no-run")
+        raise ConfigError(
+            f"{run} is not a training run folder (no metrics.json)",
+            "give the folder scripts/train_qat.py wrote (models/<name>), or pass --no-run",
+        )
     return fw, run
 
 
@@ -65,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = json.loads((fw / "report.json").read_text())
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{fw / 'report.json'} is not valid JSON ({exc})", "re-run scripts/synthesize.py with --force") from exc
+        raise ConfigError(
+            f"{fw / 'report.json'} is not valid JSON ({exc})", "re-run scripts/synthesize.py with --force"
+        ) from exc
     print(write_html_report(fw, run, report))
     return 0
 

@@ -20,9 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the sweep outputs (default: the sweep file's folder)")
     p.add_argument("--jobs", type=int, default=2, help="points run in parallel (default 2)")
     p.add_argument("--force", action="store_true", help="redo every point, even finished ones")
-    p.add_argument("--resume", action="store_true",
-                   help="for unfinished points keep a finished training and continue an interrupted one "
-                   "(default: redo them from scratch)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="for unfinished points keep a finished training and continue an interrupted one "
+        "(default: redo them from scratch)",
+    )
     p.add_argument("--dry-run", action="store_true", help="list the points and their state, run nothing")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -44,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     outcome = run_sweep(spec, out, jobs=a.jobs, force=a.force, resume=a.resume, say=lambda m: print(m, flush=True))
     print(format_table(outcome.rows, spec.grid_keys, spec.labels))
     counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items())
-    print(f"{len(outcome.rows)} points ({counts}); results: {outcome.root / 'results.csv'}, plot: {outcome.root / 'pareto.png'}")
+    print(
+        f"{len(outcome.rows)} points ({counts}); results: {outcome.root / 'results.csv'}, plot: {outcome.root / 'pareto.png'}"
+    )
     return 0
 
 

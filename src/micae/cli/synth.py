@@ -25,14 +25,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse", type=int, default=1, help="hls4ml reuse factor (default 1)")
     p.add_argument("--vectors", type=int, default=10000, help="number of verification vectors (default 10000)")
     p.add_argument("--data", help=".npy/.npz (key x) of real inputs for a model file; default: the run's test split")
-    p.add_argument("--vendor", default="auto", choices=["auto", "off", "require"],
-                   help="vendor HLS flow: auto runs it when vitis_hls/vitis-run/vivado_hls is on PATH (default)")
-    p.add_argument("--rtl", default="auto", choices=["auto", "on", "off"],
-                   help="open-source RTL route (da4ml Verilog, Icarus simulation, yosys): auto runs it when the encoder fits")
-    p.add_argument("--latency-cutoff", type=float, default=None,
-                   help="RTL route: most adder levels between two pipeline registers (default: derived from --clock-ns)")
-    p.add_argument("--allow-inexact", action="store_true",
-                   help="convert models with constructs that cannot be bit-exact; report the mismatches instead of refusing")
+    p.add_argument(
+        "--vendor",
+        default="auto",
+        choices=["auto", "off", "require"],
+        help="vendor HLS flow: auto runs it when vitis_hls/vitis-run/vivado_hls is on PATH (default)",
+    )
+    p.add_argument(
+        "--rtl",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="open-source RTL route (da4ml Verilog, Icarus simulation, yosys): auto runs it when the encoder fits",
+    )
+    p.add_argument(
+        "--latency-cutoff",
+        type=float,
+        default=None,
+        help="RTL route: most adder levels between two pipeline registers (default: derived from --clock-ns)",
+    )
+    p.add_argument(
+        "--allow-inexact",
+        action="store_true",
+        help="convert models with constructs that cannot be bit-exact; report the mismatches instead of refusing",
+    )
     p.add_argument("--hls-root", default="hls", help="folder for hls4ml projects (default hls)")
     p.add_argument("--firmware-root", default="firmware", help="folder for firmware outputs (default firmware)")
     p.add_argument("--seed", type=int, default=0, help="seed for the random/tie/saturation vectors")
@@ -68,11 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     from micae.synthesize import SynthRequest, synthesize
 
     req = SynthRequest(
-        model=Path(a.model), name=a.name, hls_root=Path(a.hls_root), firmware_root=Path(a.firmware_root),
-        options=HlsOptions(backend=a.backend, part=a.part, clock_ns=a.clock_ns, io_type=a.io_type,
-                           strategy=a.strategy, reuse=a.reuse),
-        vectors=a.vectors, data=Path(a.data) if a.data else None, vendor=a.vendor, rtl=a.rtl,
-        latency_cutoff=a.latency_cutoff, allow_inexact=a.allow_inexact, force=a.force, seed=a.seed,
+        model=Path(a.model),
+        name=a.name,
+        hls_root=Path(a.hls_root),
+        firmware_root=Path(a.firmware_root),
+        options=HlsOptions(
+            backend=a.backend, part=a.part, clock_ns=a.clock_ns, io_type=a.io_type, strategy=a.strategy, reuse=a.reuse
+        ),
+        vectors=a.vectors,
+        data=Path(a.data) if a.data else None,
+        vendor=a.vendor,
+        rtl=a.rtl,
+        latency_cutoff=a.latency_cutoff,
+        allow_inexact=a.allow_inexact,
+        force=a.force,
+        seed=a.seed,
     )
     report = synthesize(req)
     print(summary(report))

@@ -17,15 +17,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="YAML run config (e.g. models/econt.yaml); command-line options override it")
     p.add_argument("--name", help="run name; outputs go to <out>/<name>/")
     p.add_argument("--out", default="models", help="folder holding the runs (default: models)")
-    p.add_argument("--dataset", choices=["hgcal-synth", "econt-csv", "digits", "npz"], help="dataset (default hgcal-synth)")
+    p.add_argument(
+        "--dataset", choices=["hgcal-synth", "econt-csv", "digits", "npz"], help="dataset (default hgcal-synth)"
+    )
     p.add_argument("--data", help="input file for econt-csv (.csv) or npz (.npz)")
     p.add_argument("--n-samples", type=int, help="number of (MICAE) samples to generate/read")
     p.add_argument("--layout", choices=["4x4x3", "8x8", "image"], help="HGCAL arrangement of the 48 trigger cells")
     p.add_argument("--n-parts", type=int, help="MICAE inputs N sharing one encoder (HGCAL/npz; digits uses --tiles)")
     p.add_argument("--tiles", type=int, help="digits: cut each 8x8 image into this many tiles (1, 4 or 16)")
-    p.add_argument("--mode", choices=["joint", "frozen-encoder", "encoder"],
-                   help="joint: train all from scratch; frozen-encoder: train only a decoder on a given --encoder; "
-                   "encoder: train a single CAE, then reuse its encoder in MICAE")
+    p.add_argument(
+        "--mode",
+        choices=["joint", "frozen-encoder", "encoder"],
+        help="joint: train all from scratch; frozen-encoder: train only a decoder on a given --encoder; "
+        "encoder: train a single CAE, then reuse its encoder in MICAE",
+    )
     p.add_argument("--encoder", help="trained encoder .h5 for --mode frozen-encoder")
     p.add_argument("--loss", choices=["mse", "telescope"], help="training loss (telescope: HGCAL layouts only)")
     p.add_argument("--epochs", type=int, help="maximum epochs (early stopping on validation loss)")
@@ -36,13 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latent-bits", type=int, help="bits per latent value")
     p.add_argument("--noise", help="denoising training: corrupt inputs, keep clean targets (dropout:P)")
     p.add_argument("--no-float-twin", action="store_true", help="skip training the unquantized twin")
-    p.add_argument("--stack", action="store_true",
-                   help="then train a second-stage encoder on the concatenated latents (config section stack)")
+    p.add_argument(
+        "--stack",
+        action="store_true",
+        help="then train a second-stage encoder on the concatenated latents (config section stack)",
+    )
     p.add_argument("--stack-latent", type=int, metavar="N", help="stage-2 latent values (implies --stack)")
     p.add_argument("--min-compression", type=float, help="smallest allowed compression factor (default 3)")
     p.add_argument("--seed", type=int, help="random seed (data split, initialisation, training order)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config value, e.g. --set encoder.filters=4 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config value, e.g. --set encoder.filters=4 (repeatable)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -53,11 +66,23 @@ def overrides_from_args(a: argparse.Namespace) -> dict:
     from micae.errors import ConfigError
 
     over = {
-        "name": a.name, "seed": a.seed, "dataset.name": a.dataset, "dataset.path": a.data,
-        "dataset.n_samples": a.n_samples, "dataset.layout": a.layout, "dataset.n_parts": a.n_parts,
-        "dataset.tiles": a.tiles, "train.mode": a.mode, "train.encoder_path": a.encoder, "train.loss": a.loss,
-        "train.epochs": a.epochs, "train.batch_size": a.batch_size, "train.learning_rate": a.lr,
-        "train.patience": a.patience, "train.noise": a.noise, "min_compression": a.min_compression,
+        "name": a.name,
+        "seed": a.seed,
+        "dataset.name": a.dataset,
+        "dataset.path": a.data,
+        "dataset.n_samples": a.n_samples,
+        "dataset.layout": a.layout,
+        "dataset.n_parts": a.n_parts,
+        "dataset.tiles": a.tiles,
+        "train.mode": a.mode,
+        "train.encoder_path": a.encoder,
+        "train.loss": a.loss,
+        "train.epochs": a.epochs,
+        "train.batch_size": a.batch_size,
+        "train.learning_rate": a.lr,
+        "train.patience": a.patience,
+        "train.noise": a.noise,
+        "min_compression": a.min_compression,
         "encoder.latent": a.latent,
     }
     if a.no_float_twin:
@@ -73,9 +98,7 @@ def overrides_from_args(a: argparse.Namespace) -> dict:
 
 
 def format_metrics_table(metrics: dict) -> str:
-    rows = [("quantized (QAT)", metrics["quantized"])] + [
-        (name, m) for name, m in metrics["baselines"].items()
-    ]
+    rows = [("quantized (QAT)", metrics["quantized"])] + [(name, m) for name, m in metrics["baselines"].items()]
     has_emd = "emd_mean" in metrics["quantized"]
     head = f"{'model':<18}{'test MSE':>12}" + (f"{'EMD mean':>10}{'EMD median':>12}" if has_emd else "")
     lines = [head, "-" * len(head)]

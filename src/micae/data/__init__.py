@@ -136,9 +136,7 @@ def _from_tc(
         "n_wafers": int(m),
         "wafers_dropped_zero_sum": int((~keep).sum()),
     }
-    return _finish(
-        name, x, aux, input_shape=shape, n_parts=n_parts, layout=layout, seed=seed, split=split, meta=meta
-    )
+    return _finish(name, x, aux, input_shape=shape, n_parts=n_parts, layout=layout, seed=seed, split=split, meta=meta)
 
 
 def load_dataset(
@@ -174,8 +172,15 @@ def load_dataset(
         n = DEFAULT_SYNTH_SAMPLES if n_samples is None else int(n_samples)
         charges, aux = hgcal_synth.generate(n * n_parts, seed=seed)
         return _from_tc(
-            name, charges, aux, layout=layout, normalisation=normalisation, n_parts=n_parts,
-            input_shape=input_shape, meta={"generator": hgcal_synth.describe()}, **common,
+            name,
+            charges,
+            aux,
+            layout=layout,
+            normalisation=normalisation,
+            n_parts=n_parts,
+            input_shape=input_shape,
+            meta={"generator": hgcal_synth.describe()},
+            **common,
         )
     if name == "econt-csv":
         from micae.data.econt_csv import load_econt_csv
@@ -183,8 +188,15 @@ def load_dataset(
         max_rows = None if n_samples is None else int(n_samples) * n_parts
         charges, info = load_econt_csv(_need_path(name, path), max_rows=max_rows)
         return _from_tc(
-            name, charges, {}, layout=layout, normalisation=normalisation, n_parts=n_parts,
-            input_shape=input_shape, meta={"source": info}, **common,
+            name,
+            charges,
+            {},
+            layout=layout,
+            normalisation=normalisation,
+            n_parts=n_parts,
+            input_shape=input_shape,
+            meta={"source": info},
+            **common,
         )
     if name == "digits":
         from micae.data.digits import load_digits_tiled
@@ -207,8 +219,14 @@ def load_dataset(
             "normalisation": {"method": "divide-by-16", "description": "pixel values 0..16 scaled to [0, 1]"},
         }
         return _finish(
-            name, x, {"label": labels}, input_shape=x.shape[2:], n_parts=tiles, layout="image",
-            meta=meta, **common,
+            name,
+            x,
+            {"label": labels},
+            input_shape=x.shape[2:],
+            n_parts=tiles,
+            layout="image",
+            meta=meta,
+            **common,
         )
     if name == "npz":
         from micae.data import npz
@@ -221,8 +239,15 @@ def load_dataset(
             if n_samples is not None:
                 charges, aux = charges[: n_samples * n_parts], {k: v[: n_samples * n_parts] for k, v in aux.items()}
             return _from_tc(
-                name, charges, aux, layout=layout, normalisation=normalisation, n_parts=n_parts,
-                input_shape=input_shape, meta={"source": info}, **common,
+                name,
+                charges,
+                aux,
+                layout=layout,
+                normalisation=normalisation,
+                n_parts=n_parts,
+                input_shape=input_shape,
+                meta={"source": info},
+                **common,
             )
         if input_shape is None:
             if layout in arrangement_names():

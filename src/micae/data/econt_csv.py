@@ -60,8 +60,7 @@ def _check_columns(path: Path, lines: list[str], ends_nl: bool) -> int:
         if row == len(lines) - 1 and counts[row] < n_cols:
             newline = "" if ends_nl else " and has no final newline"
             raise DataError(
-                f"{path}: last line (line {row + 1}) is truncated: {counts[row]} columns instead of "
-                f"{n_cols}{newline}",
+                f"{path}: last line (line {row + 1}) is truncated: {counts[row]} columns instead of {n_cols}{newline}",
                 "the file was cut short (interrupted download or write); fetch or write it again, or delete the last line",
             )
         raise DataError(
@@ -88,9 +87,13 @@ def _scan_cell(path: Path, lines: list[str]) -> None:
                 )
                 raise DataError(f"{where}: {cell.strip()!r} is not a number", fix) from None
             if not math.isfinite(val):
-                raise DataError(f"{where}: value {cell.strip()!r} is not finite", "replace NaN/inf by a real charge (0 if absent)")
+                raise DataError(
+                    f"{where}: value {cell.strip()!r} is not finite", "replace NaN/inf by a real charge (0 if absent)"
+                )
             if val < 0:
-                raise DataError(f"{where}: negative charge {val:g}", "TC charges are >= 0; fix the producer or clip to 0")
+                raise DataError(
+                    f"{where}: negative charge {val:g}", "TC charges are >= 0; fix the producer or clip to 0"
+                )
 
 
 def load_econt_csv(path: str | Path, max_rows: int | None = None) -> tuple[np.ndarray, dict]:
@@ -112,7 +115,9 @@ def load_econt_csv(path: str | Path, max_rows: int | None = None) -> tuple[np.nd
     keep = data.sum(axis=1) > 0
     data = data[keep]
     if not len(data):
-        raise DataError(f"{path}: all {len(lines)} rows have zero total charge", "pass a file with at least one non-empty wafer")
+        raise DataError(
+            f"{path}: all {len(lines)} rows have zero total charge", "pass a file with at least one non-empty wafer"
+        )
     if max_rows is not None:
         data = data[: int(max_rows)]
     info = {

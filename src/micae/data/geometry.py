@@ -15,7 +15,7 @@ The facts come from ``hgcal_econt_geometry.json`` (package data).
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -44,7 +44,7 @@ def arrangement_names() -> tuple[str, ...]:
     return tuple(load_geometry()["arrangements"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _arrangement(name: str) -> tuple[tuple[int, int, int], np.ndarray, np.ndarray]:
     """(shape, tc_index per flat pixel, mask per flat pixel) of one arrangement."""
     arrs = load_geometry()["arrangements"]

@@ -80,7 +80,7 @@ class SynthParams:
     def check(self) -> None:
         if not 0 < self.e_min_gev <= self.e_max_gev:
             raise ConfigError("hgcal-synth: need 0 < e_min_gev <= e_max_gev", "fix the energy range")
-        if not (0 <= self.p_no_shower and 0 <= self.p_two_showers and self.p_no_shower + self.p_two_showers <= 1):
+        if not (self.p_no_shower >= 0 and self.p_two_showers >= 0 and self.p_no_shower + self.p_two_showers <= 1):
             raise ConfigError(
                 "hgcal-synth: p_no_shower and p_two_showers must be >= 0 and sum to at most 1",
                 "fix the shower-multiplicity probabilities",

@@ -7,9 +7,9 @@ rounds half-to-even (QKeras' ``tf.round``, HLS ``AP_RND_CONV``) and saturates
 (``AP_SAT``).
 """
 
-from micae.fixed.types import FixedType
 from micae.fixed.arith import quantize_float, requantize, round_half_even_shift
 from micae.fixed.graph import AffineStage, IntegerEncoder
+from micae.fixed.types import FixedType
 
 __all__ = [
     "FixedType",

@@ -72,9 +72,7 @@ class FixedType:
         codes = np.rint(scaled)
         if not np.array_equal(codes, scaled):
             bad = np.flatnonzero((codes != scaled).ravel())[0]
-            raise ValueError(
-                f"value {np.asarray(values).ravel()[bad]!r} is not on the grid of {self.describe()}"
-            )
+            raise ValueError(f"value {np.asarray(values).ravel()[bad]!r} is not on the grid of {self.describe()}")
         codes = codes.astype(np.int64)
         if codes.size and (codes.min() < self.min_int or codes.max() > self.max_int):
             raise ValueError(f"values exceed the range of {self.describe()}")

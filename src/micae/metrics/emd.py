@@ -40,7 +40,9 @@ def _as_tc(x: np.ndarray, layout: str | None, name: str) -> np.ndarray:
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2 or x.shape[1] != N_TC:
-        raise DataError(f"emd: {name} has shape {x.shape}, expected (N, 48)", "pass TC vectors, or layout=... for images")
+        raise DataError(
+            f"emd: {name} has shape {x.shape}, expected (N, 48)", "pass TC vectors, or layout=... for images"
+        )
     if not np.all(np.isfinite(x)):
         row = int(np.argwhere(~np.isfinite(x))[0, 0])
         raise DataError(f"emd: {name} sample {row} has NaN/inf values", "check the model output for overflow")
@@ -73,8 +75,20 @@ def emd_summary(values: np.ndarray) -> dict:
     v = np.asarray(values, dtype=np.float64)
     ok = v[~np.isnan(v)]
     if not len(ok):
-        return {"mean": float("nan"), "median": float("nan"), "q16": float("nan"), "q84": float("nan"),
-                "n": 0, "n_undefined": int(len(v))}
+        return {
+            "mean": float("nan"),
+            "median": float("nan"),
+            "q16": float("nan"),
+            "q84": float("nan"),
+            "n": 0,
+            "n_undefined": int(len(v)),
+        }
     q16, q50, q84 = np.percentile(ok, [16, 50, 84])
-    return {"mean": float(ok.mean()), "median": float(q50), "q16": float(q16), "q84": float(q84),
-            "n": int(len(ok)), "n_undefined": int(len(v) - len(ok))}
+    return {
+        "mean": float(ok.mean()),
+        "median": float(q50),
+        "q16": float(q16),
+        "q84": float(q84),
+        "n": int(len(ok)),
+        "n_undefined": int(len(v) - len(ok)),
+    }

@@ -21,8 +21,8 @@ each wafer. For ``n_parts > 1`` the per-wafer losses are averaged per sample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 
@@ -58,10 +58,10 @@ def telescope_loss(layout: str = "4x4x3") -> Callable:
     idx = tf.constant(tc_pixel_index(layout), dtype=tf.int32)
     win, quad = (tf.constant(m) for m in group_matrices())
 
-    def term(t: "tf.Tensor", p: "tf.Tensor") -> "tf.Tensor":
+    def term(t: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
         return tf.reduce_mean(tf.square(t - p) * tf.maximum(tf.abs(t), tf.abs(p)), axis=-1)
 
-    def loss(y_true: "tf.Tensor", y_pred: "tf.Tensor") -> "tf.Tensor":
+    def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
         y_pred = tf.convert_to_tensor(y_pred)
         y_true = tf.cast(y_true, y_pred.dtype)
         tail = tuple(y_pred.shape[-3:])

@@ -13,9 +13,7 @@ def compression_factor(n_inputs: int, input_bits: int, n_latent: int, latent_bit
     return (n_inputs * input_bits) / (n_latent * latent_bits)
 
 
-def check_compression(
-    n_inputs: int, input_bits: int, n_latent: int, latent_bits: int, limit: float = 3.0
-) -> float:
+def check_compression(n_inputs: int, input_bits: int, n_latent: int, latent_bits: int, limit: float = 3.0) -> float:
     factor = compression_factor(n_inputs, input_bits, n_latent, latent_bits)
     if factor < limit:
         need_latent_bits = math.floor(n_inputs * input_bits / (limit * n_latent))
@@ -48,6 +46,4 @@ def check_encoder_spec(spec: EncoderSpec, min_compression: float = 3.0) -> float
         if getattr(spec, name) < 1:
             raise ConstraintError(f"encoder.{name} = {getattr(spec, name)} must be >= 1", "use a positive value")
     n_in = spec.input_shape[0] * spec.input_shape[1] * spec.input_shape[2]
-    return check_compression(
-        n_in, spec.input_quant.bits, spec.latent, spec.latent_quant.bits, min_compression
-    )
+    return check_compression(n_in, spec.input_quant.bits, spec.latent, spec.latent_quant.bits, min_compression)

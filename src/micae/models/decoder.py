@@ -33,18 +33,48 @@ def build_decoder(
         from qkeras import QActivation, QConv2D, QDense
 
         wq = spec.weight.qkeras()
-        x = QDense(h2 * w2 * spec.filters, kernel_quantizer=wq, bias_quantizer=wq, kernel_initializer=init, name="dec_dense")(z)
+        x = QDense(
+            h2 * w2 * spec.filters, kernel_quantizer=wq, bias_quantizer=wq, kernel_initializer=init, name="dec_dense"
+        )(z)
         x = QActivation(spec.activation.qkeras(), name="dec_dense_act")(x)
         x = tf.keras.layers.Reshape((h2, w2, spec.filters), name="dec_reshape")(x)
         x = tf.keras.layers.UpSampling2D(2, name="dec_upsample")(x)
-        x = QConv2D(spec.filters, spec.kernel, padding="same", kernel_quantizer=wq, bias_quantizer=wq, kernel_initializer=init, name="dec_upconv")(x)
+        x = QConv2D(
+            spec.filters,
+            spec.kernel,
+            padding="same",
+            kernel_quantizer=wq,
+            bias_quantizer=wq,
+            kernel_initializer=init,
+            name="dec_upconv",
+        )(x)
         x = QActivation(spec.activation.qkeras(), name="dec_upconv_act")(x)
-        x = QConv2D(c, spec.kernel, padding="same", kernel_quantizer=wq, bias_quantizer=wq, kernel_initializer=init, name="dec_out")(x)
+        x = QConv2D(
+            c,
+            spec.kernel,
+            padding="same",
+            kernel_quantizer=wq,
+            bias_quantizer=wq,
+            kernel_initializer=init,
+            name="dec_out",
+        )(x)
     else:
-        x = tf.keras.layers.Dense(h2 * w2 * spec.filters, activation="relu", kernel_initializer=init, name="dec_dense")(z)
+        x = tf.keras.layers.Dense(h2 * w2 * spec.filters, activation="relu", kernel_initializer=init, name="dec_dense")(
+            z
+        )
         x = tf.keras.layers.Reshape((h2, w2, spec.filters), name="dec_reshape")(x)
-        x = tf.keras.layers.Conv2DTranspose(spec.filters, spec.kernel, strides=2, padding="same", activation="relu", kernel_initializer=init, name="dec_upconv")(x)
-        x = tf.keras.layers.Conv2DTranspose(c, spec.kernel, strides=1, padding="same", kernel_initializer=init, name="dec_out")(x)
+        x = tf.keras.layers.Conv2DTranspose(
+            spec.filters,
+            spec.kernel,
+            strides=2,
+            padding="same",
+            activation="relu",
+            kernel_initializer=init,
+            name="dec_upconv",
+        )(x)
+        x = tf.keras.layers.Conv2DTranspose(
+            c, spec.kernel, strides=1, padding="same", kernel_initializer=init, name="dec_out"
+        )(x)
     if 2 * h2 != h or 2 * w2 != w:
         x = tf.keras.layers.Cropping2D(((0, 2 * h2 - h), (0, 2 * w2 - w)), name="dec_crop")(x)
     if spec.output_activation != "linear":

@@ -51,8 +51,13 @@ def build_float_encoder(spec: EncoderSpec, *, name: str = "float_encoder", seed:
     act = "relu" if spec.conv_act.relu else "linear"
     x_in = tf.keras.Input(shape=spec.input_shape, name=INPUT_NAME)
     x = tf.keras.layers.Conv2D(
-        spec.filters, spec.kernel, strides=spec.strides, padding=spec.padding,
-        activation=act, kernel_initializer=init, name="conv",
+        spec.filters,
+        spec.kernel,
+        strides=spec.strides,
+        padding=spec.padding,
+        activation=act,
+        kernel_initializer=init,
+        name="conv",
     )(x_in)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     lat_act = "relu" if spec.latent_quant.relu else "linear"

@@ -100,9 +100,7 @@ def inspect_encoder(model, *, name: str | None = None) -> GuardReport:
         if cls == "InputLayer":
             continue
         if layer.name == "input":
-            problems.append(
-                f"layer '{layer.name}': hls4ml reserves the name 'input' - rename the layer"
-            )
+            problems.append(f"layer '{layer.name}': hls4ml reserves the name 'input' - rename the layer")
         if not seen_input_quant:
             if not _is_quantizer_activation(layer):
                 raise ConstraintError(
@@ -223,14 +221,25 @@ def _affine_stage(layer, kind: str, in_shape: tuple, out_t: FixedType, qname: st
         matrix, out_shape, pads = conv2d_as_matrix(kernel, in_shape, strides, cfg["padding"])
         bias_full = np.tile(bias, out_shape[0] * out_shape[1])
         meta.update(
-            kernel_shape=list(kernel.shape), strides=list(strides), padding=cfg["padding"],
-            input_shape=list(in_shape), output_shape=list(out_shape), pads=pads,
+            kernel_shape=list(kernel.shape),
+            strides=list(strides),
+            padding=cfg["padding"],
+            input_shape=list(in_shape),
+            output_shape=list(out_shape),
+            pads=pads,
         )
     else:
         matrix, bias_full = kernel, bias
     return AffineStage(
-        name=layer.name, kind=kind, matrix=matrix.astype(np.int64), weight_frac=k_type.frac,
-        bias=bias_full.astype(np.int64), bias_frac=bias_frac, out=out_t, quantizer_name=qname, meta=meta,
+        name=layer.name,
+        kind=kind,
+        matrix=matrix.astype(np.int64),
+        weight_frac=k_type.frac,
+        bias=bias_full.astype(np.int64),
+        bias_frac=bias_frac,
+        out=out_t,
+        quantizer_name=qname,
+        meta=meta,
     )
 
 
@@ -238,5 +247,7 @@ def extract_encoder(model, *, name: str | None = None, allow_inexact: bool = Fal
     """``inspect_encoder`` that raises on the first inexact construct unless ``allow_inexact``."""
     report = inspect_encoder(model, name=name)
     if report.problems and not allow_inexact:
-        raise ConstraintError(report.problems[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches")
+        raise ConstraintError(
+            report.problems[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches"
+        )
     return report

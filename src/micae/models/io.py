@@ -16,13 +16,35 @@ from pathlib import Path
 from micae.errors import UnsafeModelError
 
 ALLOWED_LAYERS = {
-    "InputLayer", "QActivation", "QConv2D", "QDense", "QConv2DTranspose",
-    "Conv2D", "Dense", "Conv2DTranspose", "Flatten", "Reshape", "Concatenate",
-    "Activation", "Cropping2D", "Dropout", "GaussianNoise", "ReLU", "UpSampling2D",
-    "Functional", "Model", "Sequential",
+    "InputLayer",
+    "QActivation",
+    "QConv2D",
+    "QDense",
+    "QConv2DTranspose",
+    "Conv2D",
+    "Dense",
+    "Conv2DTranspose",
+    "Flatten",
+    "Reshape",
+    "Concatenate",
+    "Activation",
+    "Cropping2D",
+    "Dropout",
+    "GaussianNoise",
+    "ReLU",
+    "UpSampling2D",
+    "Functional",
+    "Model",
+    "Sequential",
 }
 ALLOWED_CALLABLES = {
-    "quantized_bits", "quantized_relu", "linear", "relu", "sigmoid", "tanh", "softmax",
+    "quantized_bits",
+    "quantized_relu",
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
 }
 # A quantizer is stored as a call expression string; allow only literals as arguments.
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\((?:[\s\w.,=+\-'\"]*)\))?\s*$")
@@ -59,13 +81,18 @@ def _check_callable(value, where: str) -> None:
     if isinstance(value, dict):
         cls = value.get("class_name", "")
         if cls not in ALLOWED_CALLABLES:
-            raise UnsafeModelError(f"{where} uses {cls!r}, which micae does not load", "use QKeras quantizers or built-in activations")
+            raise UnsafeModelError(
+                f"{where} uses {cls!r}, which micae does not load", "use QKeras quantizers or built-in activations"
+            )
         return
     if value is None or not isinstance(value, str):
         return
     m = _CALL.match(value)
     if not m or m.group(1) not in ALLOWED_CALLABLES:
-        raise UnsafeModelError(f"{where} = {value!r} is not a known quantizer or activation", "use quantized_bits/quantized_relu or a built-in activation")
+        raise UnsafeModelError(
+            f"{where} = {value!r} is not a known quantizer or activation",
+            "use quantized_bits/quantized_relu or a built-in activation",
+        )
 
 
 def check_model_config(config: dict, where: str = "model") -> None:
@@ -102,7 +129,9 @@ def _quantizers_as_strings(node):
     if isinstance(node, dict):
         if node.get("class_name") in ("quantized_bits", "quantized_relu") and isinstance(node.get("config"), dict):
             # QKeras parses this string itself: None would arrive as the text "None", so defaults are left out
-            args = ",".join(f"{k}={int(v) if isinstance(v, bool) else v!r}" for k, v in node["config"].items() if v is not None)
+            args = ",".join(
+                f"{k}={int(v) if isinstance(v, bool) else v!r}" for k, v in node["config"].items() if v is not None
+            )
             return f"{node['class_name']}({args})"
         return {k: _quantizers_as_strings(v) for k, v in node.items()}
     if isinstance(node, list):

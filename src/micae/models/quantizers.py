@@ -42,7 +42,7 @@ class QuantSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "QuantSpec":
+    def from_dict(cls, d: dict) -> QuantSpec:
         return cls(**{k: d[k] for k in ("bits", "integer", "signed", "relu") if k in d})
 
 

@@ -48,14 +48,12 @@ class EncoderSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "EncoderSpec":
+    def from_dict(cls, d: dict | None) -> EncoderSpec:
         d = dict(d or {})
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ConfigError(
-                f"unknown encoder option(s) {unknown}", f"use only {sorted(known)}"
-            )
+            raise ConfigError(f"unknown encoder option(s) {unknown}", f"use only {sorted(known)}")
         for key in _QUANT_FIELDS:
             if key in d and isinstance(d[key], dict):
                 try:
@@ -90,7 +88,7 @@ class DecoderSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "DecoderSpec":
+    def from_dict(cls, d: dict | None) -> DecoderSpec:
         d = dict(d or {})
         for key in ("weight", "activation"):
             if key in d and isinstance(d[key], dict):

@@ -24,7 +24,9 @@ def verification_table(verification: dict) -> list[str]:
             if v.get("mismatches"):
                 first = v["first_mismatches"][0]
                 note += f" first mismatch: vector {first[0]} ({first[-1]})"
-            lines.append(f"| {level} | {v['vectors']} | {v['mismatches']} | {_fmt(v.get('max_abs_lsb_error'))} | {note} |")
+            lines.append(
+                f"| {level} | {v['vectors']} | {v['mismatches']} | {_fmt(v.get('max_abs_lsb_error'))} | {note} |"
+            )
         else:
             lines.append(f"| {level} | - | - | - | {v.get('status', '')}: {v.get('reason', v.get('run', ''))} |")
     return lines
@@ -69,7 +71,9 @@ def markdown(report: dict) -> str:
         out.append("- **not exact** (--allow-inexact): " + "; ".join(m["problems"]))
     out += ["", "## Verification", ""]
     vec = report.get("vectors", {})
-    out.append("Vectors: " + ", ".join(f"{k} {v}" for k, v in vec.get("sources", {}).items()) + f" (total {vec.get('total')})")
+    out.append(
+        "Vectors: " + ", ".join(f"{k} {v}" for k, v in vec.get("sources", {}).items()) + f" (total {vec.get('total')})"
+    )
     for c in vec.get("coverage", []):
         out.append(
             f"- `{c['quantizer']}`: {c['tie_values']} rounding ties in {c['vectors_with_ties']} vectors; "
@@ -84,11 +88,18 @@ def markdown(report: dict) -> str:
         out.append("No route produced resource figures (no vendor tool, RTL route off).")
     rtl = report.get("rtl")
     if rtl:
-        out += ["", "## RTL", "", f"- top `{rtl['top']}`, latency {rtl['latency_cycles']} cycles at {rtl.get('clock_ns')} ns"]
+        out += [
+            "",
+            "## RTL",
+            "",
+            f"- top `{rtl['top']}`, latency {rtl['latency_cycles']} cycles at {rtl.get('clock_ns')} ns",
+        ]
         for d in ("input", "output"):
             p = rtl["ports"][d]
-            out.append(f"- {d}: {p.get('count')} x {p.get('width')} bits, {p.get('frac')} fractional, "
-                       f"{'signed' if p.get('signed') else 'unsigned'}, bus {p.get('bus_width')} bits, order: {p.get('order')}")
+            out.append(
+                f"- {d}: {p.get('count')} x {p.get('width')} bits, {p.get('frac')} fractional, "
+                f"{'signed' if p.get('signed') else 'unsigned'}, bus {p.get('bus_width')} bits, order: {p.get('order')}"
+            )
         out.append(f"- files: {', '.join(rtl.get('files', []))}")
     vendor = report.get("vendor") or {}
     out += ["", "## Vendor tools", "", f"- {vendor.get('status', '-')}: {vendor.get('reason', vendor.get('tool', ''))}"]
@@ -119,6 +130,8 @@ def write_reports(fw_dir: Path, report: dict, run_dir: Path | None = None) -> Pa
         return write_html_report(fw_dir, Path(run_dir) if run_dir is not None else None, plain)
     except Exception as exc:  # noqa: BLE001 - the page is secondary to the verified firmware
         name = (report.get("model") or {}).get("name", "<name>")
-        info(f"warning: report.html was not written ({type(exc).__name__}: {exc}); rebuild it with "
-             f"scripts/report.py --name {name} --debug")
+        info(
+            f"warning: report.html was not written ({type(exc).__name__}: {exc}); rebuild it with "
+            f"scripts/report.py --name {name} --debug"
+        )
         return None

@@ -31,7 +31,18 @@ def draw_wafer(ax, tc: np.ndarray, vmax: float | None = None, title: str = "") -
     from micae.data.geometry import tc_coordinates
 
     xy = tc_coordinates("emd")
-    ax.scatter(xy[:, 0], xy[:, 1], c=tc, s=260, marker="h", cmap="viridis", vmin=0, vmax=vmax or max(float(np.max(tc)), 1e-9), edgecolors="0.7", linewidths=0.3)
+    ax.scatter(
+        xy[:, 0],
+        xy[:, 1],
+        c=tc,
+        s=260,
+        marker="h",
+        cmap="viridis",
+        vmin=0,
+        vmax=vmax or max(float(np.max(tc)), 1e-9),
+        edgecolors="0.7",
+        linewidths=0.3,
+    )
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])

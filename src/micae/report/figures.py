@@ -64,8 +64,13 @@ def gap_trend(epochs: np.ndarray, train: np.ndarray, val: np.ndarray) -> dict:
     v = np.asarray(val)[ok]
     best = int(np.argmin(v))
     lo = int(np.argmin(ratio))
-    out.update(first=float(ratio[0]), last=float(ratio[-1]), lowest=float(ratio[lo]), lowest_epoch=int(ep[lo]),
-               best_val_epoch=int(ep[best]))
+    out.update(
+        first=float(ratio[0]),
+        last=float(ratio[-1]),
+        lowest=float(ratio[lo]),
+        lowest_epoch=int(ep[lo]),
+        best_val_epoch=int(ep[best]),
+    )
     span = f"validation/train loss ratio {ratio[0]:.3f} at epoch {ep[0]:.0f}, {ratio[-1]:.3f} at epoch {ep[-1]:.0f}"
     if len(ep) < 3:
         out["text"] = f"only {len(ep)} epoch(s), too few to judge a trend ({span})."
@@ -75,15 +80,22 @@ def gap_trend(epochs: np.ndarray, train: np.ndarray, val: np.ndarray) -> dict:
     grows = slope > 0 and ratio[-1] > 1.02 and ratio[-1] > 1.02 * ratio[lo]
     out.update(grows=bool(grows), slope=slope)
     rose = v[-1] > 1.02 * v[best] and best < len(v) - 1
-    after = (f" The validation loss itself rose after epoch {ep[best]:.0f}; early stopping keeps that epoch's weights."
-             if rose else "")
+    after = (
+        f" The validation loss itself rose after epoch {ep[best]:.0f}; early stopping keeps that epoch's weights."
+        if rose
+        else ""
+    )
     if grows:
-        out["text"] = (f"the gap grows: the ratio rose from {ratio[lo]:.3f} (epoch {ep[lo]:.0f}) to {ratio[-1]:.3f} "
-                       f"(epoch {ep[-1]:.0f}), the validation loss pulls away from the training loss: "
-                       f"a sign of overfitting.{after}")
+        out["text"] = (
+            f"the gap grows: the ratio rose from {ratio[lo]:.3f} (epoch {ep[lo]:.0f}) to {ratio[-1]:.3f} "
+            f"(epoch {ep[-1]:.0f}), the validation loss pulls away from the training loss: "
+            f"a sign of overfitting.{after}"
+        )
     elif ratio[-1] <= 1.02:
-        out["text"] = (f"the gap does not grow: the validation loss stays below or close to the training loss ({span}); "
-                       f"no sign of overfitting.{after}")
+        out["text"] = (
+            f"the gap does not grow: the validation loss stays below or close to the training loss ({span}); "
+            f"no sign of overfitting.{after}"
+        )
     else:
         out["text"] = f"the gap does not grow ({span}); no sign of overfitting.{after}"
     return out
@@ -179,8 +191,13 @@ def plot_reconstructions(
     rows = [(int(i), p) for i in idx for p in range(parts)][: max(n, 6)]
     names = ["input", *recons]
     size = 2.0 if hgcal else 1.7
-    fig, axes = figure(len(rows), len(names), figsize=(size * len(names) + 0.9, size * len(rows) + 0.3),
-                       squeeze=False, layout="constrained")
+    fig, axes = figure(
+        len(rows),
+        len(names),
+        figsize=(size * len(names) + 0.9, size * len(rows) + 0.3),
+        squeeze=False,
+        layout="constrained",
+    )
     for r, (i, part) in enumerate(rows):
         vmax = float(x[i, part].max() if hgcal else x[i].max()) or 1.0
         for c, name in enumerate(names):
@@ -233,9 +250,16 @@ def plot_metric_histograms(
         for name, values in finite.items():
             if log:
                 values = np.clip(values, bins[0], None)
-            ax.hist(values, bins=bins, histtype="step", lw=1.6, color=MODEL_COLOURS.get(name),
-                    label=f"{model_label(name)}: mean {values.mean():.3g}, median {np.median(values):.3g}"
-                    if len(values) else model_label(name))
+            ax.hist(
+                values,
+                bins=bins,
+                histtype="step",
+                lw=1.6,
+                color=MODEL_COLOURS.get(name),
+                label=f"{model_label(name)}: mean {values.mean():.3g}, median {np.median(values):.3g}"
+                if len(values)
+                else model_label(name),
+            )
         unit = (units or {}).get(metric, "sample")
         ax.set_xlabel(f"per-{unit} {metric.upper()}" + (" (log scale)" if log else ""))
         ax.set_ylabel(f"test {unit}s")
@@ -264,16 +288,29 @@ def latent_flags(latents: np.ndarray, rails: tuple[float, float] | None, fractio
         high = float((v >= rails[1]).mean()) if rails else None
         dead = bool(v.std() == 0)
         saturated = bool(rails is not None and (low + high) > fraction)
-        out.append({
-            "dim": i, "mean": float(v.mean()), "std": float(v.std()), "min": float(v.min()), "max": float(v.max()),
-            "distinct": int(len(np.unique(v))), "at_low_rail": low, "at_high_rail": high,
-            "dead": dead, "saturated": saturated,
-        })
+        out.append(
+            {
+                "dim": i,
+                "mean": float(v.mean()),
+                "std": float(v.std()),
+                "min": float(v.min()),
+                "max": float(v.max()),
+                "distinct": int(len(np.unique(v))),
+                "at_low_rail": low,
+                "at_high_rail": high,
+                "dead": dead,
+                "saturated": saturated,
+            }
+        )
     return out
 
 
 def plot_latent_histograms(
-    latents: np.ndarray, flags: list[dict], path: Path, rails: tuple[float, float] | None = None, lsb: float | None = None
+    latents: np.ndarray,
+    flags: list[dict],
+    path: Path,
+    rails: tuple[float, float] | None = None,
+    lsb: float | None = None,
 ) -> None:
     """One histogram per latent dimension over the values it takes; dead/saturated ones in red/orange.
 
@@ -360,8 +397,11 @@ def _position_key(ax, centre: np.ndarray, radius: float) -> None:
     gx, gy = np.meshgrid(g, g)
     rgb = _position_colours(np.stack([gx.ravel(), gy.ravel()], 1) + centre, centre, radius).reshape(121, 121, 3)
     alpha = (np.hypot(gx, gy) <= radius).astype(float)
-    key.imshow(np.dstack([rgb, alpha]), origin="lower", extent=(centre[0] - radius, centre[0] + radius,
-                                                                  centre[1] - radius, centre[1] + radius))
+    key.imshow(
+        np.dstack([rgb, alpha]),
+        origin="lower",
+        extent=(centre[0] - radius, centre[0] + radius, centre[1] - radius, centre[1] + radius),
+    )
     tc = tc_coordinates("cm")
     key.plot(tc[:, 0], tc[:, 1], ".", color="white", ms=1.5)
     key.set_xticks([])
@@ -415,8 +455,14 @@ def plot_latent_projection(latents: np.ndarray, colourings: list[dict], path: Pa
             for j, cat in enumerate(cats):
                 sel = v == cat
                 ax.scatter(proj[sel, 0], proj[sel, 1], s=5, alpha=0.7, color=cmap(j % cmap.N), label=str(cat))
-            ax.legend(fontsize=7, markerscale=2.5, ncol=2 if len(cats) > 5 else 1, title=c["name"], title_fontsize=7,
-                      loc="best")
+            ax.legend(
+                fontsize=7,
+                markerscale=2.5,
+                ncol=2 if len(cats) > 5 else 1,
+                title=c["name"],
+                title_fontsize=7,
+                loc="best",
+            )
             left_out[c["name"]] = 0
         elif c["kind"] == "position":
             ok = np.isfinite(v).all(axis=1)
@@ -440,5 +486,9 @@ def plot_latent_projection(latents: np.ndarray, colourings: list[dict], path: Pa
                 bar.set_label(c.get("unit", c["name"]), fontsize=8)
             left_out[c["name"]] = int((~np.isfinite(v)).sum())
     save(fig, path)
-    return {"points": "per part" if per_part else "concatenated", "n_points": int(len(keep)),
-            "explained": [float(f) for f in frac], "left_out": left_out}
+    return {
+        "points": "per part" if per_part else "concatenated",
+        "n_points": int(len(keep)),
+        "explained": [float(f) for f in frac],
+        "left_out": left_out,
+    }

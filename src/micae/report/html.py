@@ -31,7 +31,13 @@ from micae.report.figures import (
 
 MODELS = ("quantized", "float", "pca_tied", "pca_joint")
 HGCAL_LAYOUTS = ("4x4x3", "8x8")
-PLOTS = ("training.png", "metric_histograms.png", "reconstructions.png", "latent_histograms.png", "latent_projection.png")
+PLOTS = (
+    "training.png",
+    "metric_histograms.png",
+    "reconstructions.png",
+    "latent_histograms.png",
+    "latent_projection.png",
+)
 
 
 # ------------------------------------------------------------------ run data
@@ -45,8 +51,10 @@ def load_run(run_dir: Path) -> dict:
         try:
             run["metrics"] = json.loads((run_dir / "metrics.json").read_text())
         except json.JSONDecodeError as exc:
-            raise DataError(f"{run_dir / 'metrics.json'} is not valid JSON ({exc})",
-                            "re-run the training (scripts/train_qat.py --force) to rewrite the run folder") from exc
+            raise DataError(
+                f"{run_dir / 'metrics.json'} is not valid JSON ({exc})",
+                "re-run the training (scripts/train_qat.py --force) to rewrite the run folder",
+            ) from exc
     if (run_dir / "history.csv").exists():
         run["history"] = read_history(run_dir / "history.csv")
     for key, name in (("data", "test_data.npz"), ("eval", "test_evaluation.npz")):
@@ -74,24 +82,42 @@ def _rails(report: dict) -> tuple[tuple[float, float] | None, float | None]:
 def _colourings(run: dict, n: int) -> list[dict]:
     """How to colour the latent projection: digit label; HGCAL energy and impact position; else the input sum."""
     data = run.get("data", {})
-    aux = {k[len("aux_"):]: v[:n] for k, v in data.items() if k.startswith("aux_")}
+    aux = {k[len("aux_") :]: v[:n] for k, v in data.items() if k.startswith("aux_")}
     out = []
     if "label" in aux:
         out.append({"name": "label", "kind": "category", "values": aux["label"]})
     if "energy" in aux:
-        out.append({"name": "shower energy", "kind": "log", "values": aux["energy"], "unit": "shower energy (GeV)",
-                    "zero_label": "no shower"})
+        out.append(
+            {
+                "name": "shower energy",
+                "kind": "log",
+                "values": aux["energy"],
+                "unit": "shower energy (GeV)",
+                "zero_label": "no shower",
+            }
+        )
     if "impact_x" in aux and "impact_y" in aux:
-        out.append({"name": "impact position", "kind": "position",
-                    "values": np.stack([aux["impact_x"], aux["impact_y"]], axis=-1)})
+        out.append(
+            {
+                "name": "impact position",
+                "kind": "position",
+                "values": np.stack([aux["impact_x"], aux["impact_y"]], axis=-1),
+            }
+        )
     if not out and "y" in aux:
         y = aux["y"]
         few = y.dtype.kind in "iub" and len(np.unique(y)) <= 20
         out.append({"name": "y", "kind": "category" if few else "value", "values": y})
     if not out and "x" in data:
         x = data["x"][:n]
-        out.append({"name": "input sum", "kind": "value", "values": x.reshape(len(x), -1).sum(axis=1),
-                    "unit": "sum of the inputs"})
+        out.append(
+            {
+                "name": "input sum",
+                "kind": "value",
+                "values": x.reshape(len(x), -1).sum(axis=1),
+                "unit": "sum of the inputs",
+            }
+        )
     return out
 
 
@@ -142,8 +168,9 @@ def _metric_figures(plot_dir: Path, run: dict, per_sample: dict) -> dict:
     if per_wafer:
         notes.append(f"EMD is computed per wafer ({n_parts} per sample), MSE per sample.")
     if values:
-        dropped = plot_metric_histograms(values, plot_dir / "metric_histograms.png",
-                                         units={"emd": "wafer"} if per_wafer else None)
+        dropped = plot_metric_histograms(
+            values, plot_dir / "metric_histograms.png", units={"emd": "wafer"} if per_wafer else None
+        )
         figs["metric_histograms"] = {"file": "metric_histograms.png", "dropped": dropped, "note": " ".join(notes)}
 
     ev, data = run.get("eval", {}), run.get("data", {})
@@ -152,12 +179,25 @@ def _metric_figures(plot_dir: Path, run: dict, per_sample: dict) -> dict:
         recons.pop("pca_joint")
     if recons and "x" in data:
         metric = "emd" if "emd" in values else "mse"
-        scores = {m: (v.reshape(-1, n_parts) if metric == "emd" and per_wafer else v)
-                  for m, v in values.get(metric, {}).items()}
-        shown = plot_reconstructions(data["x"], recons, _layout(run), plot_dir / "reconstructions.png", scores=scores,
-                                     score_name=metric.upper(), labels=data.get("aux_label"))
-        figs["reconstructions"] = {"file": "reconstructions.png", "samples": shown, "score": metric,
-                                   "unit": "wafer" if metric == "emd" and per_wafer else "sample"}
+        scores = {
+            m: (v.reshape(-1, n_parts) if metric == "emd" and per_wafer else v)
+            for m, v in values.get(metric, {}).items()
+        }
+        shown = plot_reconstructions(
+            data["x"],
+            recons,
+            _layout(run),
+            plot_dir / "reconstructions.png",
+            scores=scores,
+            score_name=metric.upper(),
+            labels=data.get("aux_label"),
+        )
+        figs["reconstructions"] = {
+            "file": "reconstructions.png",
+            "samples": shown,
+            "score": metric,
+            "unit": "wafer" if metric == "emd" and per_wafer else "sample",
+        }
     return figs
 
 
@@ -177,8 +217,12 @@ def _latent_figures(plot_dir: Path, run: dict, report: dict) -> dict:
     colourings = _colourings(run, len(lat))
     if colourings and lat.shape[1] * lat.shape[2] >= 2 and len(lat) >= 3:
         info = plot_latent_projection(lat, colourings, plot_dir / "latent_projection.png")
-        figs["latent_projection"] = {"file": "latent_projection.png", **info,
-                                     "colourings": [c["name"] for c in colourings], "n_parts": int(lat.shape[1])}
+        figs["latent_projection"] = {
+            "file": "latent_projection.png",
+            **info,
+            "colourings": [c["name"] for c in colourings],
+            "n_parts": int(lat.shape[1]),
+        }
     return figs
 
 
@@ -206,14 +250,17 @@ class Raw(str):
     """Markup that is already escaped (table cells that hold HTML)."""
 
 
-def table(head: list[str], rows: list[list], *, numeric: set[int] | None = None, classes: list[str] | None = None) -> str:
+def table(
+    head: list[str], rows: list[list], *, numeric: set[int] | None = None, classes: list[str] | None = None
+) -> str:
     """An HTML table; cells are escaped unless given as ``Raw``; ``numeric`` columns are right-aligned."""
     numeric = numeric or set()
     out = ["<table>", "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead>", "<tbody>"]
     for i, row in enumerate(rows):
         cls = f' class="{esc(classes[i])}"' if classes and classes[i] else ""
         cells = "".join(
-            f'<td{" class=num" if j in numeric else ""}>{c if isinstance(c, Raw) else esc(c)}</td>' for j, c in enumerate(row)
+            f"<td{' class=num' if j in numeric else ''}>{c if isinstance(c, Raw) else esc(c)}</td>"
+            for j, c in enumerate(row)
         )
         out.append(f"<tr{cls}>{cells}</tr>")
     out.append("</tbody></table>")
@@ -259,27 +306,56 @@ def summary_cards(report: dict, run: dict | None) -> str:
         cards.append(("verification", "NOT RUN", "no verification level ran", "fail"))
     budget = (report.get("model") or {}).get("bit_budget")
     if budget:
-        cards.append(("compression", f"{budget['compression_factor']:.2f}x",
-                      f"{budget['input_bits']} input bits -> {budget['latent_bits']} latent bits per encoder", ""))
+        cards.append(
+            (
+                "compression",
+                f"{budget['compression_factor']:.2f}x",
+                f"{budget['input_bits']} input bits -> {budget['latent_bits']} latent bits per encoder",
+                "",
+            )
+        )
     res, lat = report.get("resources") or {}, report.get("latency") or {}
     if res:
-        cards.append(("resources", f"{num(res.get('LUT'))} LUT", f"{num(res.get('FF'))} FF, {num(res.get('DSP'))} DSP "
-                      f"({res.get('estimator', '?')})", ""))
+        cards.append(
+            (
+                "resources",
+                f"{num(res.get('LUT'))} LUT",
+                f"{num(res.get('FF'))} FF, {num(res.get('DSP'))} DSP ({res.get('estimator', '?')})",
+                "",
+            )
+        )
     else:
         cards.append(("resources", "-", "no route produced resource figures", "muted"))
     if lat.get("cycles_max") is not None:
-        cards.append(("latency", f"{lat['cycles_max']} cycles", f"{num(lat.get('ns'))} ns at {num(lat.get('clock_ns'))} ns clock", ""))
+        cards.append(
+            (
+                "latency",
+                f"{lat['cycles_max']} cycles",
+                f"{num(lat.get('ns'))} ns at {num(lat.get('clock_ns'))} ns clock",
+                "",
+            )
+        )
     q = ((run or {}).get("metrics") or {}).get("quantized")
     if q:
         key = "emd_mean" if "emd_mean" in q else "mse"
         base = ((run or {}).get("metrics") or {}).get("baselines", {})
         vs = ", ".join(f"{model_label(m)} {num(b.get(key))}" for m, b in base.items() if m in ("float", "pca_tied"))
-        cards.append(("quantized model, " + ("mean EMD" if key == "emd_mean" else "test MSE"), num(q[key]),
-                      f"vs {vs}" if vs else "", ""))
-    return '<div class="cards">' + "".join(
-        f'<div class="card {esc(cls)}"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div><div class="d">{esc(d)}</div></div>'
-        for k, v, d, cls in cards
-    ) + "</div>"
+        cards.append(
+            (
+                "quantized model, " + ("mean EMD" if key == "emd_mean" else "test MSE"),
+                num(q[key]),
+                f"vs {vs}" if vs else "",
+                "",
+            )
+        )
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card {esc(cls)}"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div><div class="d">{esc(d)}</div></div>'
+            for k, v, d, cls in cards
+        )
+        + "</div>"
+    )
 
 
 def bit_budget_section(report: dict, run: dict | None) -> str:
@@ -287,7 +363,10 @@ def bit_budget_section(report: dict, run: dict | None) -> str:
     budget = m.get("bit_budget")
     parts = []
     if not budget:
-        return note("The encoder could not be read exactly, so no bit budget is known: " + "; ".join(m.get("problems", [])), "warn")
+        return note(
+            "The encoder could not be read exactly, so no bit budget is known: " + "; ".join(m.get("problems", [])),
+            "warn",
+        )
     rows = [
         ["inputs per encoder", budget["input_values"], budget["input_bits_each"], budget["input_bits"]],
         ["latents per encoder", budget["latent_values"], budget["latent_bits_each"], budget["latent_bits"]],
@@ -298,21 +377,50 @@ def bit_budget_section(report: dict, run: dict | None) -> str:
     n_parts = (((run or {}).get("metrics") or {}).get("bit_budget") or {}).get("n_parts")
     if n_parts and n_parts > 1:
         total = budget["latent_bits"] * n_parts
-        parts.append(note(f"MICAE: {n_parts} inputs share this encoder, so {n_parts} x {budget['latent_bits']} = "
-                          f"{total} latent bits leave the detector per sample."))
+        parts.append(
+            note(
+                f"MICAE: {n_parts} inputs share this encoder, so {n_parts} x {budget['latent_bits']} = "
+                f"{total} latent bits leave the detector per sample."
+            )
+        )
     for key, label in (("input_type", "input format"), ("latent_type", "latent format")):
         t = m.get(key)
         if t:
             kind = "signed" if t["signed"] else "unsigned"
             hls = ("ap_fixed" if t["signed"] else "ap_ufixed") + f"<{t['width']},{t['integer']}>"
-            parts.append(f"<p>{esc(label)}: {esc(kind)} {esc(t['width'])} bits, {esc(t['frac'])} fractional "
-                         f"(HLS <code>{esc(hls)}</code>).</p>")
+            parts.append(
+                f"<p>{esc(label)}: {esc(kind)} {esc(t['width'])} bits, {esc(t['frac'])} fractional "
+                f"(HLS <code>{esc(hls)}</code>).</p>"
+            )
     stages = m.get("stages") or []
     if stages:
-        rows = [[s["layer"], s["kind"], s.get("quantizer", ""), s["accumulator"]["width"], s["out_type"]["width"],
-                 s["out_type"]["frac"], s.get("unrolled_nonzero_weights", "-")] for s in stages]
-        parts.append(table(["layer", "kind", "quantizer", "accumulator bits", "output bits", "output frac bits",
-                            "non-zero weights (unrolled)"], rows, numeric={3, 4, 5, 6}))
+        rows = [
+            [
+                s["layer"],
+                s["kind"],
+                s.get("quantizer", ""),
+                s["accumulator"]["width"],
+                s["out_type"]["width"],
+                s["out_type"]["frac"],
+                s.get("unrolled_nonzero_weights", "-"),
+            ]
+            for s in stages
+        ]
+        parts.append(
+            table(
+                [
+                    "layer",
+                    "kind",
+                    "quantizer",
+                    "accumulator bits",
+                    "output bits",
+                    "output frac bits",
+                    "non-zero weights (unrolled)",
+                ],
+                rows,
+                numeric={3, 4, 5, 6},
+            )
+        )
     if m.get("problems"):
         parts.append(note("not exact (--allow-inexact): " + "; ".join(m["problems"]), "warn"))
     return "\n".join(parts)
@@ -348,15 +456,35 @@ def verification_section(report: dict) -> str:
             rows.append([level, "-", "-", "-", "-", f"{v.get('status', 'skipped')}: {reason}".strip(": ")])
             classes.append("skip")
     if rows:
-        parts.append(table(["level", "vectors", "mismatches", "max LSB error", "first mismatch (source)", "note"], rows,
-                           numeric={1, 2, 3}, classes=classes))
+        parts.append(
+            table(
+                ["level", "vectors", "mismatches", "max LSB error", "first mismatch (source)", "note"],
+                rows,
+                numeric={1, 2, 3},
+                classes=classes,
+            )
+        )
     cov = vec.get("coverage") or []
     if cov:
-        crow = [[c.get("stage", ""), c["quantizer"], num(c["tie_values"]), num(c["vectors_with_ties"]),
-                 num(c["saturated_high"]), num(c["saturated_low"])] for c in cov]
+        crow = [
+            [
+                c.get("stage", ""),
+                c["quantizer"],
+                num(c["tie_values"]),
+                num(c["vectors_with_ties"]),
+                num(c["saturated_high"]),
+                num(c["saturated_low"]),
+            ]
+            for c in cov
+        ]
         parts.append("<h3>What the vectors exercised</h3>")
-        parts.append(table(["stage", "quantizer", "rounding ties", "vectors with ties", "saturated high", "saturated low"],
-                           crow, numeric={2, 3, 4, 5}))
+        parts.append(
+            table(
+                ["stage", "quantizer", "rounding ties", "vectors with ties", "saturated high", "saturated low"],
+                crow,
+                numeric={2, 3, 4, 5},
+            )
+        )
     return "\n".join(parts) or note("No verification was recorded.")
 
 
@@ -376,18 +504,55 @@ def routes_section(report: dict) -> str:
 
             kind = r.get("kind", "")
             stand_in = r.get("stand_in") or kind.startswith("stand-in")
-            rows.append([r.get("route", ""), "stand-in (not a vendor run)" if stand_in else kind, res.get("estimator", "-"),
-                         cell("LUT"), cell("FF"), cell("CARRY"), cell("DSP"), cell("BRAM"),
-                         num(lat.get("cycles_min")), num(lat.get("cycles_max")), num(lat.get("interval")),
-                         num(lat.get("clock_ns")), num(lat.get("ns"))])
+            rows.append(
+                [
+                    r.get("route", ""),
+                    "stand-in (not a vendor run)" if stand_in else kind,
+                    res.get("estimator", "-"),
+                    cell("LUT"),
+                    cell("FF"),
+                    cell("CARRY"),
+                    cell("DSP"),
+                    cell("BRAM"),
+                    num(lat.get("cycles_min")),
+                    num(lat.get("cycles_max")),
+                    num(lat.get("interval")),
+                    num(lat.get("clock_ns")),
+                    num(lat.get("ns")),
+                ]
+            )
             classes.append("skip" if stand_in else "")
-        parts.append(table(["route", "kind", "estimator", "LUT", "FF", "CARRY", "DSP", "BRAM", "cycles min",
-                            "cycles max", "interval", "clock ns", "latency ns"], rows,
-                           numeric=set(range(3, 13)), classes=classes))
-        parts.append(note("Percentages are of the part's available resources, where the tool reported them. "
-                          "Stand-in rows come from a placeholder executable used for testing the flow: they are not "
-                          "vendor results." if any(c == "skip" for c in classes) else
-                          "Percentages are of the part's available resources, where the tool reported them."))
+        parts.append(
+            table(
+                [
+                    "route",
+                    "kind",
+                    "estimator",
+                    "LUT",
+                    "FF",
+                    "CARRY",
+                    "DSP",
+                    "BRAM",
+                    "cycles min",
+                    "cycles max",
+                    "interval",
+                    "clock ns",
+                    "latency ns",
+                ],
+                rows,
+                numeric=set(range(3, 13)),
+                classes=classes,
+            )
+        )
+        parts.append(
+            note(
+                "Percentages are of the part's available resources, where the tool reported them. "
+                "Stand-in rows come from a placeholder executable used for testing the flow: they are not "
+                "vendor results."
+                if any(c == "skip" for c in classes)
+                else "Percentages are of the part's available resources, where the tool reported them."
+            )
+        )
     else:
         parts.append(note("No route produced resource or latency figures."))
     vendor = report.get("vendor") or {}
@@ -401,8 +566,10 @@ def routes_section(report: dict) -> str:
         parts.append("<ul>" + "".join(f"<li>{esc(w)}</li>" for w in why) + "</ul>")
     rtl = report.get("rtl")
     if rtl:
-        parts.append(f"<p>RTL top <code>{esc(rtl.get('top', ''))}</code>, {esc(rtl.get('latency_cycles'))} cycles "
-                     f"at {esc(rtl.get('clock_ns'))} ns.</p>")
+        parts.append(
+            f"<p>RTL top <code>{esc(rtl.get('top', ''))}</code>, {esc(rtl.get('latency_cycles'))} cycles "
+            f"at {esc(rtl.get('clock_ns'))} ns.</p>"
+        )
     return "\n".join(parts)
 
 
@@ -412,24 +579,47 @@ def metrics_section(run: dict, figs: dict, plot_dir: Path) -> str:
     models = {"quantized": m.get("quantized"), **(m.get("baselines") or {})}
     models = {k: v for k, v in models.items() if v}
     if models:
-        cols = [c for c in ("mse", "mse_median", "emd_mean", "emd_median", "emd_q16", "emd_q84", "emd_undefined")
-                if any(c in v for v in models.values())]
-        names = {"mse": "MSE mean", "mse_median": "MSE median", "emd_mean": "EMD mean", "emd_median": "EMD median",
-                 "emd_q16": "EMD 16%", "emd_q84": "EMD 84%", "emd_undefined": "EMD undefined"}
+        cols = [
+            c
+            for c in ("mse", "mse_median", "emd_mean", "emd_median", "emd_q16", "emd_q84", "emd_undefined")
+            if any(c in v for v in models.values())
+        ]
+        names = {
+            "mse": "MSE mean",
+            "mse_median": "MSE median",
+            "emd_mean": "EMD mean",
+            "emd_median": "EMD median",
+            "emd_q16": "EMD 16%",
+            "emd_q84": "EMD 84%",
+            "emd_undefined": "EMD undefined",
+        }
         rows = [[model_label(k)] + [num(v.get(c)) for c in cols] for k, v in models.items()]
         parts.append(table(["model"] + [names[c] for c in cols], rows, numeric=set(range(1, len(cols) + 1))))
         n = m.get("test_samples")
-        parts.append(note(
-            f"On {n} test samples. The float twin has the same architecture without quantization; PCA (tied) "
-            "projects every input onto as many components as one encoder has latents, PCA (joint) the whole "
-            "MICAE sample onto all latents together."
-            + ("" if "emd_mean" in m.get("quantized", {}) else " EMD applies to HGCAL wafers only, so it is not shown.")))
+        parts.append(
+            note(
+                f"On {n} test samples. The float twin has the same architecture without quantization; PCA (tied) "
+                "projects every input onto as many components as one encoder has latents, PCA (joint) the whole "
+                "MICAE sample onto all latents together."
+                + (
+                    ""
+                    if "emd_mean" in m.get("quantized", {})
+                    else " EMD applies to HGCAL wafers only, so it is not shown."
+                )
+            )
+        )
     fig = figs.get("metric_histograms")
     if fig:
         dropped = {k: sum(v.values()) for k, v in fig["dropped"].items() if sum(v.values())}
         extra = "".join(f" {n} non-finite {k.upper()} values (empty wafers) are left out." for k, n in dropped.items())
-        parts.append(figure_html(plot_dir, fig, "per-sample metric histograms",
-                                 "Per-sample reconstruction error on the test split." + extra + " " + fig["note"]))
+        parts.append(
+            figure_html(
+                plot_dir,
+                fig,
+                "per-sample metric histograms",
+                "Per-sample reconstruction error on the test split." + extra + " " + fig["note"],
+            )
+        )
     return "\n".join(parts) or note("The run folder has no metrics.")
 
 
@@ -438,34 +628,53 @@ def reconstructions_section(run: dict, figs: dict, plot_dir: Path, layout: str) 
     if not fig:
         return note("The run folder has no stored reconstructions (test_evaluation.npz / test_data.npz).")
     if layout in HGCAL_LAYOUTS:
-        how = ("Each panel is one wafer's 48 trigger cells drawn at their positions on the hexagonal wafer; "
-               "the colour scale (normalised charge) is shared along a row.")
+        how = (
+            "Each panel is one wafer's 48 trigger cells drawn at their positions on the hexagonal wafer; "
+            "the colour scale (normalised charge) is shared along a row."
+        )
     else:
-        how = ("Each panel is the whole image: the MICAE tiles (red lines) are put back in place; "
-               "the grey scale is shared along a row.")
+        how = (
+            "Each panel is the whole image: the MICAE tiles (red lines) are put back in place; "
+            "the grey scale is shared along a row."
+        )
     return figure_html(
-        plot_dir, fig, "inputs and reconstructions",
+        plot_dir,
+        fig,
+        "inputs and reconstructions",
         f"Test samples from the largest to the smallest total input, next to every model's reconstruction. {how} "
-        f"The number under each model is that {fig['unit']}'s {fig['score'].upper()}.")
+        f"The number under each model is that {fig['unit']}'s {fig['score'].upper()}.",
+    )
 
 
 def training_section(run: dict, figs: dict, plot_dir: Path) -> str:
     parts = []
     fig = figs.get("training")
     if fig:
-        parts.append("<ul>" + "".join(f"<li><b>{esc(p)}</b>: {esc(t['text'])}</li>" for p, t in fig["trends"].items()) + "</ul>")
-        parts.append(figure_html(
-            plot_dir, fig, "training curves",
-            "Top: training and validation loss per epoch (log scale). Bottom: validation loss divided by training "
-            "loss; a ratio that keeps rising above 1 means the model fits the training set better than unseen data."))
+        parts.append(
+            "<ul>" + "".join(f"<li><b>{esc(p)}</b>: {esc(t['text'])}</li>" for p, t in fig["trends"].items()) + "</ul>"
+        )
+        parts.append(
+            figure_html(
+                plot_dir,
+                fig,
+                "training curves",
+                "Top: training and validation loss per epoch (log scale). Bottom: validation loss divided by training "
+                "loss; a ratio that keeps rising above 1 means the model fits the training set better than unseen data.",
+            )
+        )
     else:
         parts.append(note("The run folder has no history.csv, so there are no training curves."))
     training = (run.get("metrics") or {}).get("training") or {}
     if training:
-        rows = [[p, num(t.get("epochs_run")), num(t.get("final_loss")), num(t.get("final_val_loss")), num(t.get("seconds"))]
-                for p, t in training.items()]
-        parts.append(table(["phase", "epochs", "final train loss", "final validation loss", "seconds"], rows,
-                           numeric={1, 2, 3, 4}))
+        rows = [
+            [p, num(t.get("epochs_run")), num(t.get("final_loss")), num(t.get("final_val_loss")), num(t.get("seconds"))]
+            for p, t in training.items()
+        ]
+        parts.append(
+            table(
+                ["phase", "epochs", "final train loss", "final validation loss", "seconds"], rows, numeric={1, 2, 3, 4}
+            )
+        )
     return "\n".join(parts)
 
 
@@ -487,37 +696,85 @@ def latent_section(run: dict, figs: dict, plot_dir: Path) -> str:
             msg.append(f"dead (constant on the test split): {', '.join(dead)}")
         if sat:
             msg.append(f"saturated (at a rail for more than half the values): {', '.join(sat)}")
-        parts.append(note(f"{len(dead) + len(sat)} of {len(flags)} latent dimensions are unused or clipped: "
-                          + "; ".join(msg) + ". Their bits are wasted; consider fewer latents or another latent range.", "warn"))
+        parts.append(
+            note(
+                f"{len(dead) + len(sat)} of {len(flags)} latent dimensions are unused or clipped: "
+                + "; ".join(msg)
+                + ". Their bits are wasted; consider fewer latents or another latent range.",
+                "warn",
+            )
+        )
     else:
-        parts.append(note(f"All {len(flags)} latent dimensions vary and none sits at a rail for more than half the values."))
+        parts.append(
+            note(f"All {len(flags)} latent dimensions vary and none sits at a rail for more than half the values.")
+        )
     rails = fig.get("rails")
-    rail_text = (f"Each x axis spans the values that dimension takes; its title gives the share of the latent "
-                 f"format's range ({num(rails[0])} to {num(rails[1])}) it spans: a small share means most of its codes "
-                 "go unused. Red dotted lines mark a rail when it is in view." if rails else "")
-    parts.append(figure_html(plot_dir, fig, "latent histograms",
-                             "One histogram per latent dimension, pooled over the encoder's inputs. " + rail_text))
+    rail_text = (
+        f"Each x axis spans the values that dimension takes; its title gives the share of the latent "
+        f"format's range ({num(rails[0])} to {num(rails[1])}) it spans: a small share means most of its codes "
+        "go unused. Red dotted lines mark a rail when it is in view."
+        if rails
+        else ""
+    )
+    parts.append(
+        figure_html(
+            plot_dir,
+            fig,
+            "latent histograms",
+            "One histogram per latent dimension, pooled over the encoder's inputs. " + rail_text,
+        )
+    )
     rows, classes = [], []
     for f in flags:
         status = "dead" if f["dead"] else "saturated" if f["saturated"] else "ok"
-        rows.append([f"z{f['dim']}", num(f["mean"]), num(f["std"]), num(f["min"]), num(f["max"]), num(f["distinct"]),
-                     _percent(f["at_low_rail"]), _percent(f["at_high_rail"]), status])
+        rows.append(
+            [
+                f"z{f['dim']}",
+                num(f["mean"]),
+                num(f["std"]),
+                num(f["min"]),
+                num(f["max"]),
+                num(f["distinct"]),
+                _percent(f["at_low_rail"]),
+                _percent(f["at_high_rail"]),
+                status,
+            ]
+        )
         classes.append("bad" if status != "ok" else "")
-    parts.append("<details><summary>Per-dimension statistics</summary>" +
-                 table(["dim", "mean", "std", "min", "max", "distinct codes", "at low rail", "at high rail", "status"],
-                       rows, numeric=set(range(1, 8)), classes=classes) + "</details>")
+    parts.append(
+        "<details><summary>Per-dimension statistics</summary>"
+        + table(
+            ["dim", "mean", "std", "min", "max", "distinct codes", "at low rail", "at high rail", "status"],
+            rows,
+            numeric=set(range(1, 8)),
+            classes=classes,
+        )
+        + "</details>"
+    )
     proj = figs.get("latent_projection")
     if proj:
-        what = ("each wafer's latent vector is one point (the colours belong to single wafers)" if proj["points"] == "per part"
-                else "the latents of all inputs of a sample are concatenated into one point" if proj["n_parts"] > 1
-                else "one point per test sample")
+        what = (
+            "each wafer's latent vector is one point (the colours belong to single wafers)"
+            if proj["points"] == "per part"
+            else "the latents of all inputs of a sample are concatenated into one point"
+            if proj["n_parts"] > 1
+            else "one point per test sample"
+        )
         left = "; ".join(
             f"{n} points without {'an impact position (no shower)' if k == 'impact position' else k} are left out of "
-            f"the {k} panel" for k, n in proj["left_out"].items() if n)
-        parts.append(figure_html(
-            plot_dir, proj, "2-D PCA projection of the latent space",
-            f"First two principal components of the latent space ({what}; {proj['n_points']} points), coloured by "
-            f"{' and by '.join(proj['colourings'])}. " + (left + "." if left else "")))
+            f"the {k} panel"
+            for k, n in proj["left_out"].items()
+            if n
+        )
+        parts.append(
+            figure_html(
+                plot_dir,
+                proj,
+                "2-D PCA projection of the latent space",
+                f"First two principal components of the latent space ({what}; {proj['n_points']} points), coloured by "
+                f"{' and by '.join(proj['colourings'])}. " + (left + "." if left else ""),
+            )
+        )
     return "\n".join(parts)
 
 
@@ -546,7 +803,9 @@ def timing_section(report: dict, run: dict | None) -> str:
 
 def files_section(report: dict, run: dict | None, plot_dir: Path) -> str:
     items = [("report.json", "report.json"), ("report.md", "report.md")]
-    items += [(f"plots/{p.name}", f"plots/{p.name}") for p in sorted(plot_dir.glob("*.png"))] if plot_dir.exists() else []
+    items += (
+        [(f"plots/{p.name}", f"plots/{p.name}") for p in sorted(plot_dir.glob("*.png"))] if plot_dir.exists() else []
+    )
     links = "".join(f'<li><a href="{esc(h)}">{esc(t)}</a></li>' for h, t in items)
     paths = report.get("paths") or {}
     rows = [["model file", (report.get("model") or {}).get("file", "-")]]
@@ -604,12 +863,21 @@ def render(report: dict, run: dict | None, figs: dict, plot_dir: Path) -> str:
             ("latents", "Latent space", latent_section(run, figs, plot_dir)),
         ]
     else:
-        sections.append(("quality", "Model quality", note(
-            "No training run folder was given (the encoder came from a model file), so training curves, "
-            "reconstructions, metric distributions and latent-space plots are not part of this report. To add them, "
-            "rebuild it with: scripts/report.py --run models/<name> --firmware firmware/<name>")))
-    sections += [("timing", "Seconds per step", timing_section(report, run)),
-                 ("files", "Files", files_section(report, run, plot_dir))]
+        sections.append(
+            (
+                "quality",
+                "Model quality",
+                note(
+                    "No training run folder was given (the encoder came from a model file), so training curves, "
+                    "reconstructions, metric distributions and latent-space plots are not part of this report. To add them, "
+                    "rebuild it with: scripts/report.py --run models/<name> --firmware firmware/<name>"
+                ),
+            )
+        )
+    sections += [
+        ("timing", "Seconds per step", timing_section(report, run)),
+        ("files", "Files", files_section(report, run, plot_dir)),
+    ]
     nav = "".join(f'<a href="#{esc(a)}">{esc(t)}</a>' for a, t, _ in sections)
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     dataset = ((run or {}).get("metrics") or {}).get("dataset")

@@ -103,7 +103,9 @@ def write_rtl(
     core = f"{top}_core"
     ports = {
         "input": emit.port_doc(encoder.input_type, encoder.n_inputs, _input_order(encoder)),
-        "output": emit.port_doc(encoder.latent_type, encoder.n_latent, "latent index 0 .. n_latent-1 (dense output order)"),
+        "output": emit.port_doc(
+            encoder.latent_type, encoder.n_latent, "latent index 0 .. n_latent-1 (dense output order)"
+        ),
     }
     _, packed_out = emit.output_layout(traced, pipe)
     _, packed_in = emit.input_layout(traced, pipe)

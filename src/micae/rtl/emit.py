@@ -119,9 +119,7 @@ def port_doc(t: FixedType, count: int, order: str) -> dict:
     }
 
 
-def top_module(
-    top: str, core: str, traced: TracedEncoder, pipe: Pipeline, ports: dict, clock_ns: float
-) -> str:
+def top_module(top: str, core: str, traced: TracedEncoder, pipe: Pipeline, ports: dict, clock_ns: float) -> str:
     """The documented top: flat fixed-width buses, a valid flag delayed with the data."""
     tin, tout = traced.input_type, traced.latent_type
     ins, packed_in = input_layout(traced, pipe)
@@ -152,12 +150,12 @@ def top_module(
 //   clk        rising-edge clock, target period {clock_ns:g} ns. No reset: the datapath holds no state
 //              besides its pipeline registers; y is valid from {lat} cycles after the first input.
 //   in_valid   optional; delayed with the data to out_valid.
-//   x[{pi['bus_width'] - 1}:0]   {pi['count']} input codes, each {tin.width} bits {kind_in}, {tin.frac} fractional bits
+//   x[{pi["bus_width"] - 1}:0]   {pi["count"]} input codes, each {tin.width} bits {kind_in}, {tin.frac} fractional bits
 //              (value = code * 2^-{tin.frac}). Element j occupies x[{tin.width}*j+{tin.width - 1}:{tin.width}*j].
-//              Order: {pi['order']}.
-//   y[{po['bus_width'] - 1}:0]   {po['count']} latent codes, each {tout.width} bits {kind_out}, {tout.frac} fractional bits
+//              Order: {pi["order"]}.
+//   y[{po["bus_width"] - 1}:0]   {po["count"]} latent codes, each {tout.width} bits {kind_out}, {tout.frac} fractional bits
 //              (value = code * 2^-{tout.frac}). Element j occupies y[{tout.width}*j+{tout.width - 1}:{tout.width}*j].
-//              Order: {po['order']}.
+//              Order: {po["order"]}.
 //   out_valid  in_valid delayed by the latency.
 //
 // Timing: x is sampled on a rising edge; the matching y appears {lat} rising edges later
@@ -166,9 +164,9 @@ def top_module(
 module {top} (
     input  wire clk,
     input  wire in_valid,
-    input  wire [{pi['bus_width'] - 1}:0] x,
+    input  wire [{pi["bus_width"] - 1}:0] x,
     output wire out_valid,
-    output wire [{po['bus_width'] - 1}:0] y
+    output wire [{po["bus_width"] - 1}:0] y
 );
 {core_in_decl}{core_out_decl}
     {nl.join(in_assign)}

@@ -59,7 +59,9 @@ def _const(value: Decimal, like: FixedVariable) -> FixedVariable:
     return FixedVariable.from_const(value, hwconf=like.hwconf)
 
 
-def _if_negative(key: FixedVariable, a: FixedVariable | Decimal, b: FixedVariable | Decimal, low, high) -> FixedVariable:
+def _if_negative(
+    key: FixedVariable, a: FixedVariable | Decimal, b: FixedVariable | Decimal, low, high
+) -> FixedVariable:
     """``a if key < 0 else b``, known to lie in ``[low, high]``.
 
     da4ml's ``msb_mux`` tests the stored MSB; for a variable stored negated

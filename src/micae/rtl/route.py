@@ -40,8 +40,13 @@ def run_rtl_route(
     mode = ROUNDING_ALIASES.get(rounding, rounding)
     with progress("rtl: trace, pipeline, write Verilog (da4ml)"):
         section = write_rtl(
-            encoder, out_dir, latency_cutoff=latency_cutoff, clock_ns=clock_ns,
-            vectors_in=codes, vectors_out=expected, rounding=mode,
+            encoder,
+            out_dir,
+            latency_cutoff=latency_cutoff,
+            clock_ns=clock_ns,
+            vectors_in=codes,
+            vectors_out=expected,
+            rounding=mode,
         )
     with progress(f"rtl: Icarus simulation of {len(codes)} vectors"):
         verification = simulate_rtl(out_dir, codes, expected, timeout_s=sim_timeout_s)

@@ -87,7 +87,16 @@ def simulate_rtl(
             work = Path(tmp)
             write_vectors(work / "in.hex", x[lo:hi], t_in)
             write_vectors(work / "out.hex", exp[lo:hi], t_out)
-            cmd = ["iverilog", "-g2005", f"-P{top}_tb.N_VECTORS={hi - lo}", "-o", "sim.vvp", "-s", f"{top}_tb", *sources]
+            cmd = [
+                "iverilog",
+                "-g2005",
+                f"-P{top}_tb.N_VECTORS={hi - lo}",
+                "-o",
+                "sim.vvp",
+                "-s",
+                f"{top}_tb",
+                *sources,
+            ]
             run_tool(cmd, cwd=work, timeout_s=_remaining(deadline, "iverilog", timeout_s))
             text = run_tool(
                 ["vvp", "-n", "sim.vvp", f"+vin={work / 'in.hex'}", f"+vout={work / 'out.hex'}"],

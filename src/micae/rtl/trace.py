@@ -110,7 +110,11 @@ def trace_encoder(
     n = encoder.n_inputs
     k = int(t.signed)
     x_in = FixedVariableArray.from_kif(
-        np.full(n, k), np.full(n, t.width - t.frac - k), np.full(n, t.frac), hwconf=HWConfig(*hwconf), solver_options=options
+        np.full(n, k),
+        np.full(n, t.width - t.frac - k),
+        np.full(n, t.frac),
+        hwconf=HWConfig(*hwconf),
+        solver_options=options,
     )
     x = x_in
     for stage in encoder.stages:

@@ -64,7 +64,9 @@ def parse_stat(text: str) -> dict[str, int]:
     """Cell counts of the last ``Number of cells`` block printed by ``stat``."""
     blocks = text.split("Number of cells:")
     if len(blocks) < 2:
-        raise ToolError(f"yosys printed no 'stat' cell counts; last lines:\n{tail(text)}", "rerun yosys by hand and read its log")
+        raise ToolError(
+            f"yosys printed no 'stat' cell counts; last lines:\n{tail(text)}", "rerun yosys by hand and read its log"
+        )
     cells: dict[str, int] = {}
     for line in blocks[-1].splitlines()[1:]:
         if not line.strip():
@@ -97,7 +99,9 @@ def _version(timeout_s: float) -> str:
     return m.group(1) if m else out.strip()
 
 
-def yosys_resources(rtl_dir: str | Path, top: str, part: str = "xcvu13p-flga2577-2-e", timeout_s: float = 900.0) -> dict:
+def yosys_resources(
+    rtl_dir: str | Path, top: str, part: str = "xcvu13p-flga2577-2-e", timeout_s: float = 900.0
+) -> dict:
     """Synthesize ``top`` from ``rtl_dir/sources.f`` with yosys and count cells.
 
     Returns ``{"estimator", "part", "family", "LUT", "FF", "CARRY", "DSP", "BRAM", "cells"}``;
@@ -115,7 +119,8 @@ def yosys_resources(rtl_dir: str | Path, top: str, part: str = "xcvu13p-flga2577
     with tempfile.TemporaryDirectory(prefix="micae_yosys_") as tmp:
         script = Path(tmp) / "synth.ys"
         script.write_text(
-            "\n".join([*(f'read_verilog "{s}"' for s in sources), flags, "stat"]) + "\n"  # quoted: paths may hold spaces
+            "\n".join([*(f'read_verilog "{s}"' for s in sources), flags, "stat"])
+            + "\n"  # quoted: paths may hold spaces
         )
         text = run_tool(["yosys", "-q", "-l", "yosys.log", "-s", str(script)], cwd=Path(tmp), timeout_s=timeout_s)
         log = (Path(tmp) / "yosys.log").read_text(errors="replace")

@@ -10,5 +10,12 @@ from micae.sweep.pareto import pareto_front
 from micae.sweep.runner import SweepOutcome, run_sweep, write_results
 
 __all__ = [
-    "SweepOutcome", "SweepSpec", "expand_grid", "load_sweep", "pareto_front", "point_name", "run_sweep", "write_results",
+    "SweepOutcome",
+    "SweepSpec",
+    "expand_grid",
+    "load_sweep",
+    "pareto_front",
+    "point_name",
+    "run_sweep",
+    "write_results",
 ]

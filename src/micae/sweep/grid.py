@@ -35,9 +35,18 @@ from micae.train.config import RunConfig, load_config, read_yaml_mapping
 SWEEP_KEYS = ("name", "base", "set", "grid", "labels", "synth")
 # synthesize.py options a sweep may set, with their command-line flags.
 SYNTH_FLAGS = {
-    "vectors": "--vectors", "rtl": "--rtl", "vendor": "--vendor", "backend": "--backend", "part": "--part",
-    "clock_ns": "--clock-ns", "io_type": "--io-type", "strategy": "--strategy", "reuse": "--reuse",
-    "latency_cutoff": "--latency-cutoff", "seed": "--seed", "allow_inexact": "--allow-inexact",
+    "vectors": "--vectors",
+    "rtl": "--rtl",
+    "vendor": "--vendor",
+    "backend": "--backend",
+    "part": "--part",
+    "clock_ns": "--clock-ns",
+    "io_type": "--io-type",
+    "strategy": "--strategy",
+    "reuse": "--reuse",
+    "latency_cutoff": "--latency-cutoff",
+    "seed": "--seed",
+    "allow_inexact": "--allow-inexact",
 }
 SYNTH_DEFAULTS = {"vectors": 1000, "rtl": "auto", "vendor": "off"}
 
@@ -88,7 +97,9 @@ def parse_axes(grid: dict | None) -> list[Axis]:
     for raw_key, values in (grid or {}).items():
         keys = tuple(k.strip() for k in str(raw_key).split(","))
         if not all(keys) or len(set(keys)) != len(keys):
-            raise ConfigError(f"grid key {raw_key!r} is malformed", "write dotted keys, comma-joined to vary them together")
+            raise ConfigError(
+                f"grid key {raw_key!r} is malformed", "write dotted keys, comma-joined to vary them together"
+            )
         if not isinstance(values, list) or not values:
             raise ConfigError(f"grid.{raw_key} is not a non-empty list", f"write {raw_key}: [value, value, ...]")
         rows = []
@@ -262,13 +273,26 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if not base.is_absolute():
         base = (path.parent / base).resolve()
     return build_spec(
-        name=str(raw.get("name") or path.stem), base=base, fixed=raw.get("set") or {},
-        grid=raw.get("grid") or {}, labels=raw.get("labels") or {}, synth=raw.get("synth"), source=path,
+        name=str(raw.get("name") or path.stem),
+        base=base,
+        fixed=raw.get("set") or {},
+        grid=raw.get("grid") or {},
+        labels=raw.get("labels") or {},
+        synth=raw.get("synth"),
+        source=path,
     )
 
 
-def build_spec(*, name: str, base: Path, fixed: dict, grid: dict, labels: dict | None = None,
-               synth: dict | None = None, source: Path | None = None) -> SweepSpec:
+def build_spec(
+    *,
+    name: str,
+    base: Path,
+    fixed: dict,
+    grid: dict,
+    labels: dict | None = None,
+    synth: dict | None = None,
+    source: Path | None = None,
+) -> SweepSpec:
     """Validate the parts of a sweep and resolve its points."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise ConfigError(f"sweep name {name!r} is not a plain folder name", "use letters, digits, '_', '-', '.'")
@@ -282,8 +306,15 @@ def build_spec(*, name: str, base: Path, fixed: dict, grid: dict, labels: dict |
     if bad:
         raise ConfigError(f"labels for key(s) {bad} that are not in the grid", f"label only grid keys {keys}")
     lab = {**default_labels(keys), **(labels or {})}
-    spec = SweepSpec(name=name, base=Path(base), fixed=copy.deepcopy(fixed), axes=axes, labels=lab,
-                     synth=synth_options(synth), source=source)
+    spec = SweepSpec(
+        name=name,
+        base=Path(base),
+        fixed=copy.deepcopy(fixed),
+        axes=axes,
+        labels=lab,
+        synth=synth_options(synth),
+        source=source,
+    )
     names: dict[str, dict] = {}
     for values in expand_grid(axes):
         pname = point_name(values, lab)

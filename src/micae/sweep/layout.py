@@ -1,17 +1,17 @@
 """Where a sweep keeps its files.
 
-    <out>/<sweep>/
-        sweep.json                the resolved sweep (points, their configs and synth options)
-        results.csv               one row per point
-        pareto_front.csv          the rows on a Pareto front
-        pareto.png                quality against LUTs and against latency
-        points/<point>/
-            config.yaml           the point's full run config (input of train_qat.py)
-            log.txt               output of train_qat.py and synthesize.py
-            models/<point>/       the training run (encoder.h5, metrics.json, ...)
-            hls/<point>/          the hls4ml project
-            firmware/<point>/     report.json, Verilog, logs
-            done.json             written last: status, error, seconds, fingerprint
+<out>/<sweep>/
+    sweep.json                the resolved sweep (points, their configs and synth options)
+    results.csv               one row per point
+    pareto_front.csv          the rows on a Pareto front
+    pareto.png                quality against LUTs and against latency
+    points/<point>/
+        config.yaml           the point's full run config (input of train_qat.py)
+        log.txt               output of train_qat.py and synthesize.py
+        models/<point>/       the training run (encoder.h5, metrics.json, ...)
+        hls/<point>/          the hls4ml project
+        firmware/<point>/     report.json, Verilog, logs
+        done.json             written last: status, error, seconds, fingerprint
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def _number(v) -> float | None:
@@ -75,8 +75,10 @@ def mark_fronts(rows: list[dict]) -> dict[str, list[bool]]:
         pairs = [(r.get(key), r.get(q)) if good else (None, None) for r, good in zip(rows, ok)]
         fronts[plane] = pareto_front(pairs)
     for i, row in enumerate(rows):
-        has = ok[i] and _number(row.get(q)) is not None and (
-            _number(row.get(cost)) is not None or _number(row.get(lat)) is not None
+        has = (
+            ok[i]
+            and _number(row.get(q)) is not None
+            and (_number(row.get(cost)) is not None or _number(row.get(lat)) is not None)
         )
         row["pareto"] = int(fronts["LUT"][i] or fronts["latency"][i]) if has else ""
     return fronts
@@ -91,15 +93,25 @@ def plot_pareto(rows: list[dict], path: Path, *, title: str = "", label_key: str
     cost_label = "LUTs" if cost == "LUT" else "nonzero weights (proxy: no LUT numbers)"
     fig, axes = figure(1, 2, figsize=(11, 4.3), squeeze=False)
     for ax, (plane, key, xlabel) in zip(axes[0], (("LUT", cost, cost_label), ("latency", lat, f"latency ({lat})"))):
-        pts = [(i, _number(r.get(key)), _number(r.get(q))) for i, r in enumerate(rows)
-               if r.get("status") in ("ok", "mismatch")]
+        pts = [
+            (i, _number(r.get(key)), _number(r.get(q)))
+            for i, r in enumerate(rows)
+            if r.get("status") in ("ok", "mismatch")
+        ]
         pts = [(i, x, y) for i, x, y in pts if x is not None and y is not None]
         ax.set_xlabel(xlabel)
         ax.set_ylabel("EMD mean" if q == "emd_mean" else "test MSE")
         ax.set_title(f"{'EMD' if q == 'emd_mean' else 'MSE'} vs {xlabel.split(' (')[0]}")
         if not pts:
-            ax.text(0.5, 0.5, f"no {xlabel} numbers\n(RTL route off or not available)", ha="center", va="center",
-                    transform=ax.transAxes, color="0.4")
+            ax.text(
+                0.5,
+                0.5,
+                f"no {xlabel} numbers\n(RTL route off or not available)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color="0.4",
+            )
             continue
         on = [(x, y) for i, x, y in pts if fronts[plane][i]]
         off = [(x, y) for i, x, y in pts if not fronts[plane][i]]

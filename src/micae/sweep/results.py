@@ -10,8 +10,17 @@ from pathlib import Path
 from micae.sweep.layout import PointPaths
 
 METRIC_COLUMNS = [
-    "test_mse", "emd_mean", "emd_median", "float_mse", "float_emd_mean", "pca_tied_mse", "pca_tied_emd_mean",
-    "pca_joint_mse", "pca_joint_emd_mean", "compression", "latent_bits",
+    "test_mse",
+    "emd_mean",
+    "emd_median",
+    "float_mse",
+    "float_emd_mean",
+    "pca_tied_mse",
+    "pca_tied_emd_mean",
+    "pca_joint_mse",
+    "pca_joint_emd_mean",
+    "compression",
+    "latent_bits",
 ]
 HW_COLUMNS = ["LUT", "FF", "DSP", "cycles", "ns", "route", "weights_nz", "mismatches"]
 
@@ -128,22 +137,49 @@ def write_csv(path: Path, rows: list[dict], cols: list[str]) -> None:
 
 def format_table(rows: list[dict], grid_keys: list[str], labels: dict[str, str]) -> str:
     """The terminal summary: grid values, status, quality, hardware numbers."""
+
     def num(v, fmt=".0f"):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return "-" if v in ("", None) else str(v)
         return str(v) if isinstance(v, int) else format(v, fmt)
 
     heads = [labels.get(k, k) for k in grid_keys] + [
-        "status", "MSE", "EMD", "EMD med", "float EMD", "PCA EMD", "compr", "LUT", "FF", "cycles", "nz wts", "mism",
-        "s", "front"]
+        "status",
+        "MSE",
+        "EMD",
+        "EMD med",
+        "float EMD",
+        "PCA EMD",
+        "compr",
+        "LUT",
+        "FF",
+        "cycles",
+        "nz wts",
+        "mism",
+        "s",
+        "front",
+    ]
     table = []
     for r in rows:
-        table.append([_cell(r.get(k)) for k in grid_keys] + [
-            str(r.get("status", "")), num(r.get("test_mse"), ".4g"), num(r.get("emd_mean"), ".3f"),
-            num(r.get("emd_median"), ".3f"), num(r.get("float_emd_mean"), ".3f"), num(r.get("pca_tied_emd_mean"), ".3f"),
-            num(r.get("compression"), ".2f"), num(r.get("LUT")), num(r.get("FF")), num(r.get("cycles")),
-            num(r.get("weights_nz")), num(r.get("mismatches")), num(r.get("seconds")), "*" if r.get("pareto") == 1 else "",
-        ])
+        table.append(
+            [_cell(r.get(k)) for k in grid_keys]
+            + [
+                str(r.get("status", "")),
+                num(r.get("test_mse"), ".4g"),
+                num(r.get("emd_mean"), ".3f"),
+                num(r.get("emd_median"), ".3f"),
+                num(r.get("float_emd_mean"), ".3f"),
+                num(r.get("pca_tied_emd_mean"), ".3f"),
+                num(r.get("compression"), ".2f"),
+                num(r.get("LUT")),
+                num(r.get("FF")),
+                num(r.get("cycles")),
+                num(r.get("weights_nz")),
+                num(r.get("mismatches")),
+                num(r.get("seconds")),
+                "*" if r.get("pareto") == 1 else "",
+            ]
+        )
     widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h) for i, h in enumerate(heads)]
     lines = ["  ".join(h.rjust(w) for h, w in zip(heads, widths))]
     lines.append("-" * len(lines[0]))

@@ -21,10 +21,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -64,8 +64,9 @@ def effective_synth(opts: dict) -> dict:
     out = dict(opts)
     if out["rtl"] != "off" and not rtl_route_available():
         if out["rtl"] == "on":
-            raise ConfigError("synth.rtl is 'on' but the RTL route (micae.rtl.route) is not installed",
-                              "use rtl: auto or rtl: off")
+            raise ConfigError(
+                "synth.rtl is 'on' but the RTL route (micae.rtl.route) is not installed", "use rtl: auto or rtl: off"
+            )
         out["rtl"] = "off"
     return out
 
@@ -79,8 +80,12 @@ def is_finished(point: Point, paths: PointPaths, fp: str) -> bool:
         done = json.loads(paths.done.read_text())
     except (OSError, ValueError):
         return False
-    return (done.get("status") in FINISHED and done.get("fingerprint") == fp
-            and paths.metrics.exists() and paths.report.exists())
+    return (
+        done.get("status") in FINISHED
+        and done.get("fingerprint") == fp
+        and paths.metrics.exists()
+        and paths.report.exists()
+    )
 
 
 def _same_config(path: Path, raw: dict) -> bool:
@@ -119,7 +124,7 @@ def _error_line(log: Path, offset: int) -> str:
         return ""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.startswith("error:")]
-    line = errors[-1][len("error:"):].strip() if errors else (lines[-1] if lines else "no output")
+    line = errors[-1][len("error:") :].strip() if errors else (lines[-1] if lines else "no output")
     return line[:400]
 
 
@@ -210,8 +215,20 @@ def run_point(point: Point, paths: PointPaths, synth: dict, *, resume: bool, pro
     if "status" not in record:
         t0 = time.perf_counter()
         rc, offset = procs.run(
-            [*_script("synthesize.py", "micae.cli.synth"), "--model", str(paths.run), "--hls-root", str(paths.hls),
-             "--firmware-root", str(paths.firmware), "--force", *synth_args(synth)], paths.log, env)
+            [
+                *_script("synthesize.py", "micae.cli.synth"),
+                "--model",
+                str(paths.run),
+                "--hls-root",
+                str(paths.hls),
+                "--firmware-root",
+                str(paths.firmware),
+                "--force",
+                *synth_args(synth),
+            ],
+            paths.log,
+            env,
+        )
         seconds["synth"] = round(time.perf_counter() - t0, 1)
         if rc is None:
             return None
@@ -240,8 +257,10 @@ class _Lock:
         except FileExistsError:
             pid = self.path.read_text().strip()
             if pid.isdigit() and _alive(int(pid)):
-                raise ConfigError(f"sweep folder {self.path.parent} is in use by process {pid}",
-                                  "wait for that sweep to finish, or use another --out") from None
+                raise ConfigError(
+                    f"sweep folder {self.path.parent} is in use by process {pid}",
+                    "wait for that sweep to finish, or use another --out",
+                ) from None
             self.path.unlink(missing_ok=True)
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         os.write(fd, str(os.getpid()).encode())
@@ -275,8 +294,13 @@ def write_results(spec: SweepSpec, root: Path) -> list[dict]:
 
 def _describe(spec: SweepSpec, synth: dict) -> dict:
     return {
-        "name": spec.name, "source": str(spec.source) if spec.source else None, "base": str(spec.base),
-        "set": spec.fixed, "grid_keys": spec.grid_keys, "labels": spec.labels, "synth": synth,
+        "name": spec.name,
+        "source": str(spec.source) if spec.source else None,
+        "base": str(spec.base),
+        "set": spec.fixed,
+        "grid_keys": spec.grid_keys,
+        "labels": spec.labels,
+        "synth": synth,
         "points": [{"name": p.name, "values": p.values, "skip": p.skip, "config": p.config.raw} for p in spec.points],
     }
 

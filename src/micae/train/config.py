@@ -112,7 +112,9 @@ def _merge(base: dict, extra: dict, where: str = "") -> dict:
 def _check_keys(raw: dict) -> None:
     for section in ("dataset", "train", "stack"):
         if not isinstance(raw.get(section, {}), dict):
-            raise ConfigError(f"config section {section!r} is not a mapping", f"write {section}: followed by key: value lines")
+            raise ConfigError(
+                f"config section {section!r} is not a mapping", f"write {section}: followed by key: value lines"
+            )
         unknown = sorted(set(raw.get(section, {})) - set(DEFAULTS[section]))
         if unknown:
             raise ConfigError(f"unknown {section} option(s) {unknown}", f"use only {sorted(DEFAULTS[section])}")
@@ -143,7 +145,9 @@ def read_yaml_mapping(path: str | Path, what: str, example: str) -> dict:
     return loaded
 
 
-def load_config(path: str | Path | None = None, overrides: dict | None = None, sets: list[str] | None = None) -> RunConfig:
+def load_config(
+    path: str | Path | None = None, overrides: dict | None = None, sets: list[str] | None = None
+) -> RunConfig:
     raw: dict = copy.deepcopy(DEFAULTS)
     if path is not None:
         loaded = read_yaml_mapping(path, "config file", "models/econt.yaml")

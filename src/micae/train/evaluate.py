@@ -23,8 +23,11 @@ def reconstruction_metrics(x: np.ndarray, recon: np.ndarray, layout: str) -> dic
         values = emd(flat_x, flat_r, layout=layout)
         summary = emd_summary(values)
         out.update(
-            emd_mean=summary["mean"], emd_median=summary["median"],
-            emd_q16=summary["q16"], emd_q84=summary["q84"], emd_undefined=summary["n_undefined"],
+            emd_mean=summary["mean"],
+            emd_median=summary["median"],
+            emd_q16=summary["q16"],
+            emd_q84=summary["q84"],
+            emd_undefined=summary["n_undefined"],
             per_sample_emd=values,
         )
     return out

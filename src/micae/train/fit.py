@@ -72,10 +72,17 @@ def fit_phase(
     info(f"{phase}: training {epochs - initial} epoch(s), {len(y_train)} samples")
     start = time.perf_counter()
     callbacks = _callbacks(work, phase, patience, resume and initial > 0)
-    data = (x_train, y_train) if corrupt is None else (corrupted_batches(x_train, y_train, batch_size, corrupt, initial),)
+    data = (
+        (x_train, y_train) if corrupt is None else (corrupted_batches(x_train, y_train, batch_size, corrupt, initial),)
+    )
     hist = model.fit(
-        *data, validation_data=(x_val, y_val), epochs=epochs, initial_epoch=initial,
-        batch_size=None if corrupt is not None else batch_size, callbacks=callbacks, verbose=verbose,
+        *data,
+        validation_data=(x_val, y_val),
+        epochs=epochs,
+        initial_epoch=initial,
+        batch_size=None if corrupt is not None else batch_size,
+        callbacks=callbacks,
+        verbose=verbose,
         shuffle=corrupt is None,
     )
     history = hist.history

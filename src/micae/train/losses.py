@@ -14,7 +14,9 @@ def make_loss(name: str, layout: str, n_parts: int, channels: int):
     if layout not in ("4x4x3", "8x8"):
         from micae.errors import ConfigError
 
-        raise ConfigError(f"the telescope loss needs an HGCAL layout, not {layout!r}", "use --loss mse for this dataset")
+        raise ConfigError(
+            f"the telescope loss needs an HGCAL layout, not {layout!r}", "use --loss mse for this dataset"
+        )
     single = telescope_loss(layout)
 
     def telescope_parts(y_true, y_pred):

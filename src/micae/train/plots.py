@@ -67,6 +67,11 @@ def write_training_plots(plot_dir: Path, ds, trained: dict, evaluation: dict) ->
         out.append(plot_dir / "loss_curves.png")
     recons = {k: v for k, v in evaluation["recons"].items() if k != "pca_joint"}
     plot_reconstructions(ds.x_test, recons, ds.layout, plot_dir / "reconstructions.png")
-    plot_latent_histograms(evaluation["latents"], evaluation["dead_latents"], evaluation["saturated_latents"], plot_dir / "latent_histograms.png")
+    plot_latent_histograms(
+        evaluation["latents"],
+        evaluation["dead_latents"],
+        evaluation["saturated_latents"],
+        plot_dir / "latent_histograms.png",
+    )
     out += [plot_dir / "reconstructions.png", plot_dir / "latent_histograms.png"]
     return out

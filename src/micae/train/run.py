@@ -28,8 +28,14 @@ def load_run_dataset(cfg: RunConfig):
 
     d = cfg.dataset
     return load_dataset(
-        d["name"], seed=cfg.seed, n_samples=d.get("n_samples"), path=d.get("path"), layout=d.get("layout", "4x4x3"),
-        normalisation=d.get("normalisation", "sumlog2"), tiles=d.get("tiles", 4), input_shape=d.get("input_shape"),
+        d["name"],
+        seed=cfg.seed,
+        n_samples=d.get("n_samples"),
+        path=d.get("path"),
+        layout=d.get("layout", "4x4x3"),
+        normalisation=d.get("normalisation", "sumlog2"),
+        tiles=d.get("tiles", 4),
+        input_shape=d.get("input_shape"),
         n_parts=d.get("n_parts", 1),
     )
 
@@ -63,7 +69,9 @@ def _corruption(cfg: RunConfig):
     except ValueError:
         p = -1.0
     if kind != "dropout" or not 0.0 <= p < 1.0:
-        raise ConfigError(f"noise {noise!r} is not understood", "use --noise dropout:P with 0 <= P < 1, e.g. dropout:0.1")
+        raise ConfigError(
+            f"noise {noise!r} is not understood", "use --noise dropout:P with 0 <= P < 1, e.g. dropout:0.1"
+        )
     return dropout_corruption(p, cfg.seed)
 
 
@@ -83,8 +91,14 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
     out_shape = (*ds.input_shape[:2], channels * n_parts)
     loss = make_loss(tr["loss"], ds.layout, n_parts, channels)
     common = dict(
-        work=work, epochs=int(tr["epochs"]), batch_size=int(tr["batch_size"]), learning_rate=float(tr["learning_rate"]),
-        loss=loss, patience=int(tr["patience"]), resume=True, corrupt=_corruption(cfg),
+        work=work,
+        epochs=int(tr["epochs"]),
+        batch_size=int(tr["batch_size"]),
+        learning_rate=float(tr["learning_rate"]),
+        loss=loss,
+        patience=int(tr["patience"]),
+        resume=True,
+        corrupt=_corruption(cfg),
     )
     spec = cfg.encoder_spec(ds.input_shape)
     dec_spec = cfg.decoder_spec()
@@ -109,8 +123,13 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
         flat = lambda x: x.reshape(-1, 1, *x.shape[2:])  # noqa: E731
         cae_loss = make_loss(tr["loss"], ds.layout, 1, channels)
         phases["cae"] = fit_phase(
-            cae, flat(ds.x_train)[:, 0], _target(flat(ds.x_train)), flat(ds.x_val)[:, 0], _target(flat(ds.x_val)),
-            phase="cae", **{**common, "loss": cae_loss},
+            cae,
+            flat(ds.x_train)[:, 0],
+            _target(flat(ds.x_train)),
+            flat(ds.x_val)[:, 0],
+            _target(flat(ds.x_val)),
+            phase="cae",
+            **{**common, "loss": cae_loss},
         )
     if tr["mode"] in ("encoder", "frozen-encoder"):
         encoder.trainable = False
@@ -127,7 +146,13 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
         f_dec = build_decoder(dec_spec, latent * n_parts, out_shape, name="float_decoder", seed=cfg.seed)
         f_model = build_micae(f_enc, f_dec, n_parts, name="float_micae")
         phases["float"] = fit_phase(
-            f_model, _parts(ds.x_train), _target(ds.x_train), _parts(ds.x_val), _target(ds.x_val), phase="float", **common
+            f_model,
+            _parts(ds.x_train),
+            _target(ds.x_train),
+            _parts(ds.x_val),
+            _target(ds.x_val),
+            phase="float",
+            **common,
         )
         result["float"] = f_model
     return result
@@ -179,7 +204,8 @@ def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Pa
     (out / "config.yaml").write_text(cfg.to_yaml())
     n_keep = min(len(ds.x_test), 5000)
     np.savez_compressed(
-        out / "test_data.npz", x=ds.x_test[:n_keep],
+        out / "test_data.npz",
+        x=ds.x_test[:n_keep],
         **{f"aux_{k}": v[:n_keep] for k, v in ds.aux.get("test", {}).items()},
     )
     phases = trained["phases"]
@@ -201,9 +227,13 @@ def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Pa
         "dead_latents": evaluation["dead_latents"],
         "saturated_latents": evaluation["saturated_latents"],
         "training": {
-            name: {"seconds": round(r["seconds"], 2), "epochs_run": r["epochs_run"], "resumed_from": r["resumed_from"],
-                   "final_loss": (r["history"].get("loss") or [None])[-1],
-                   "final_val_loss": (r["history"].get("val_loss") or [None])[-1]}
+            name: {
+                "seconds": round(r["seconds"], 2),
+                "epochs_run": r["epochs_run"],
+                "resumed_from": r["resumed_from"],
+                "final_loss": (r["history"].get("loss") or [None])[-1],
+                "final_val_loss": (r["history"].get("val_loss") or [None])[-1],
+            }
             for name, r in phases.items()
         },
         "seconds_total": round(seconds, 2),
@@ -221,7 +251,7 @@ def _write_evaluation_arrays(out: Path, ds, evaluation: dict, n_keep: int) -> No
     for model, m in evaluation["metrics"].items():
         for key in ("per_sample_mse", "per_sample_emd"):
             if key in m:
-                arrays[f"{model}__{key[len('per_sample_'):]}"] = np.asarray(m[key], dtype=np.float64)
+                arrays[f"{model}__{key[len('per_sample_') :]}"] = np.asarray(m[key], dtype=np.float64)
     arrays["latents"] = evaluation["latents"][:n_keep]
     n_show = min(len(ds.x_test), 64)
     for model, r in evaluation["recons"].items():
@@ -246,7 +276,6 @@ def write_history(out: Path, phases: list[str]) -> None:
 def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bool = False) -> tuple[Path, dict]:
     """Train, evaluate and write ``out_root/<name>/`` atomically."""
     from micae.models.constraints import check_encoder_spec
-
     from micae.outputs import check_target
 
     final = Path(out_root) / cfg.name
@@ -255,7 +284,9 @@ def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bo
     _seed_everything(cfg.seed)
     info(f"loading dataset {cfg.dataset['name']}")
     ds = load_run_dataset(cfg)
-    info(f"dataset: {len(ds.x_train)}/{len(ds.x_val)}/{len(ds.x_test)} train/val/test samples of {ds.n_parts} x {ds.input_shape}")
+    info(
+        f"dataset: {len(ds.x_train)}/{len(ds.x_val)}/{len(ds.x_test)} train/val/test samples of {ds.n_parts} x {ds.input_shape}"
+    )
     if cfg.train["mode"] != "frozen-encoder":
         check_encoder_spec(cfg.encoder_spec(ds.input_shape), cfg.min_compression)
     with staged_output(final, force=force, resume=resume) as work:

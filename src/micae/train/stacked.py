@@ -126,7 +126,9 @@ def stage1_latents(encoder, x: np.ndarray) -> np.ndarray:
     return np.asarray(z, dtype=np.float32).reshape(n, n_parts, -1, 1)
 
 
-def build_stage2_decoder(n_values: int, latent: int, units: int, *, seed: int | None = None, name: str = "stage2_decoder"):
+def build_stage2_decoder(
+    n_values: int, latent: int, units: int, *, seed: int | None = None, name: str = "stage2_decoder"
+):
     """Float Dense(units, relu) -> Dense(n_values): stage-2 latents -> flat stage-1 latents."""
     import tensorflow as tf
 
@@ -265,12 +267,26 @@ def train_stacked(cfg: RunConfig, run_dir: str | Path) -> dict:
         shutil.rmtree(stage)
     stage.mkdir()
     epochs = int(st["epochs"] or tr["epochs"])
-    common = dict(work=stage, epochs=epochs, batch_size=int(tr["batch_size"]), learning_rate=float(tr["learning_rate"]),
-                  patience=int(tr["patience"]), resume=False)
+    common = dict(
+        work=stage,
+        epochs=epochs,
+        batch_size=int(tr["batch_size"]),
+        learning_rate=float(tr["learning_rate"]),
+        patience=int(tr["patience"]),
+        resume=False,
+    )
     if st["loss"] == "chain":
         loss = make_loss(tr["loss"], ds.layout, n_parts, channels)
-        record = fit_phase(chain, _parts(ds.x_train), concat_parts(ds.x_train), _parts(ds.x_val), concat_parts(ds.x_val),
-                           phase="stage2", loss=loss, **common)
+        record = fit_phase(
+            chain,
+            _parts(ds.x_train),
+            concat_parts(ds.x_train),
+            _parts(ds.x_val),
+            concat_parts(ds.x_val),
+            phase="stage2",
+            loss=loss,
+            **common,
+        )
     else:
         flat = {k: v.reshape(len(v), -1) for k, v in z.items()}
         record = fit_phase(ae2, z["train"], flat["train"], z["val"], flat["val"], phase="stage2", loss="mse", **common)
@@ -298,9 +314,12 @@ def train_stacked(cfg: RunConfig, run_dir: str | Path) -> dict:
             "problems": guard2.problems,
             "synthesize": f"synthesize.py --model {run_dir / STAGE2_ENCODER} --data {run_dir / STAGE1_LATENTS}",
         },
-        "training": {"seconds": round(record["seconds"], 2), "epochs_run": record["epochs_run"],
-                     "final_loss": (record["history"].get("loss") or [None])[-1],
-                     "final_val_loss": (record["history"].get("val_loss") or [None])[-1]},
+        "training": {
+            "seconds": round(record["seconds"], 2),
+            "epochs_run": record["epochs_run"],
+            "final_loss": (record["history"].get("loss") or [None])[-1],
+            "final_val_loss": (record["history"].get("val_loss") or [None])[-1],
+        },
         "files": [STAGE2_ENCODER, STAGE2_DECODER, STACKED_MODEL, STAGE1_LATENTS],
     }
 
@@ -340,6 +359,12 @@ def format_stacked_table(stacked: dict) -> str:
         f"stage 2 {c['stage2']:.2f} ({c['stage1_latent_bits']} -> {c['stage2_latent_bits']} bits), chain {c['chain']:.2f}"
     )
     route = stacked["hls_route"]
-    lines.append("stage-2 encoder: " + ("hls-convertible (" + route["synthesize"] + ")" if route["supported"]
-                                        else f"not bit-exact convertible: {route['problems'][0]}"))
+    lines.append(
+        "stage-2 encoder: "
+        + (
+            "hls-convertible (" + route["synthesize"] + ")"
+            if route["supported"]
+            else f"not bit-exact convertible: {route['problems'][0]}"
+        )
+    )
     return "\n".join(lines)

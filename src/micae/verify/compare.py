@@ -32,9 +32,7 @@ def compare_codes(expected: np.ndarray, got: np.ndarray, *, listed: int = MAX_LI
         "mismatched_values": int((diff != 0).sum()),
         "identical_fraction": float(1.0 - (diff != 0).mean()) if expected.size else 1.0,
         "max_abs_lsb_error": int(diff.max(initial=0)),
-        "first_mismatches": [
-            [int(i), expected[i].tolist(), got[i].tolist()] for i in bad_rows[:listed]
-        ],
+        "first_mismatches": [[int(i), expected[i].tolist(), got[i].tolist()] for i in bad_rows[:listed]],
         "mismatch_rows": [int(i) for i in bad_rows],
     }
 

@@ -23,12 +23,18 @@ RUN_TIMEOUT_S = 900
 def build_csim(project_dir: Path, project_name: str) -> Path:
     exe = project_dir / "csim_tb"
     cmd = [
-        "g++", "-O1", "-std=c++14", "-w",
-        "-Ifirmware", "-Ifirmware/ap_types",
+        "g++",
+        "-O1",
+        "-std=c++14",
+        "-w",
+        "-Ifirmware",
+        "-Ifirmware/ap_types",
         # csim reads the weights from text files, as Vitis csim does from its copied weights/ folder
         '-DWEIGHTS_DIR="firmware/weights"',
-        f"{project_name}_test.cpp", f"firmware/{project_name}.cpp",
-        "-o", exe.name,
+        f"{project_name}_test.cpp",
+        f"firmware/{project_name}.cpp",
+        "-o",
+        exe.name,
     ]
     with progress("csim: g++ compile"):
         run_tool(cmd, cwd=project_dir, timeout_s=COMPILE_TIMEOUT_S, log_path=project_dir / "csim_compile.log")
@@ -52,7 +58,9 @@ def parse_results(path: Path, frac: int, n_out: int) -> np.ndarray:
         if not tokens:
             continue
         if len(tokens) != n_out:
-            raise ToolError(f"{path.name} line {lineno} has {len(tokens)} values, expected {n_out}", "re-run the testbench")
+            raise ToolError(
+                f"{path.name} line {lineno} has {len(tokens)} values, expected {n_out}", "re-run the testbench"
+            )
         row = []
         for tok in tokens:
             value = Fraction(tok) * scale
@@ -79,7 +87,9 @@ def find_vendor_results(project_dir: Path, newer_than: float | None = None) -> d
         "cosim": "*_prj/solution*/sim/*/tb_data/rtl_cosim_results.log",
     }
     for key, pattern in patterns.items():
-        hits = [p for p in sorted(Path(project_dir).glob(pattern)) if newer_than is None or p.stat().st_mtime >= newer_than]
+        hits = [
+            p for p in sorted(Path(project_dir).glob(pattern)) if newer_than is None or p.stat().st_mtime >= newer_than
+        ]
         if hits:
             found[key] = hits[0]
     return found

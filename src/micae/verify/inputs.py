@@ -22,20 +22,22 @@ def load_user_inputs(path: str | Path, input_shape: tuple[int, ...]) -> np.ndarr
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as f:
                 if "x" not in f.files:
-                    raise DataError(f"{path} has no array 'x' (it has {sorted(f.files)})", "save the inputs under the key 'x'")
+                    raise DataError(
+                        f"{path} has no array 'x' (it has {sorted(f.files)})", "save the inputs under the key 'x'"
+                    )
                 x = f["x"]
         else:
             x = np.load(path, allow_pickle=False)
     except DataError:
         raise
     except Exception as exc:
-        raise DataError(f"cannot read {path}: {type(exc).__name__}: {exc}", "save it with numpy.save / numpy.savez") from exc
+        raise DataError(
+            f"cannot read {path}: {type(exc).__name__}: {exc}", "save it with numpy.save / numpy.savez"
+        ) from exc
     if x.dtype.kind not in "fiu":
         raise DataError(f"{path} holds {x.dtype} values, not numbers", "save a numeric array")
     n_in = int(np.prod(input_shape))
-    if x.ndim >= 2 and tuple(x.shape[-len(input_shape):]) == tuple(input_shape):
-        x = x.reshape(-1, *input_shape)
-    elif x.ndim == 2 and x.shape[1] == n_in:
+    if x.ndim >= 2 and tuple(x.shape[-len(input_shape) :]) == tuple(input_shape) or x.ndim == 2 and x.shape[1] == n_in:
         x = x.reshape(-1, *input_shape)
     else:
         raise DataError(

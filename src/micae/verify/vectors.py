@@ -30,7 +30,9 @@ def _stage_acc(encoder: IntegerEncoder, codes: np.ndarray, stage: int) -> np.nda
     return encoder.accumulators(codes)[stage]
 
 
-def saturation_vectors(encoder: IntegerEncoder, rng: np.random.Generator, sweeps: int = 3, values: int = 24) -> np.ndarray:
+def saturation_vectors(
+    encoder: IntegerEncoder, rng: np.random.Generator, sweeps: int = 3, values: int = 24
+) -> np.ndarray:
     """For every neuron of every stage, inputs that drive its accumulator to its max and to its min.
 
     Coordinate ascent over the input codes, evaluated with the exact integer model.
@@ -71,7 +73,9 @@ def tie_mask(encoder: IntegerEncoder, codes: np.ndarray, accs: list[np.ndarray] 
     return masks
 
 
-def tie_vectors(encoder: IntegerEncoder, n: int, rng: np.random.Generator, bases: int = 400, values: int = 48) -> np.ndarray:
+def tie_vectors(
+    encoder: IntegerEncoder, n: int, rng: np.random.Generator, bases: int = 400, values: int = 48
+) -> np.ndarray:
     """Vectors whose accumulators hit exact rounding ties, covering every (stage, neuron, parity) reachable.
 
     Ties where the rounded value saturates anyway are not counted: they test nothing.
@@ -124,7 +128,9 @@ def coverage(encoder: IntegerEncoder, codes: np.ndarray) -> list[dict]:
                 "vectors_with_ties": int(mask.any(axis=1).sum()),
                 "saturated_high": int((rounded > stage.out.max_int).sum()),
                 "saturated_low": int((rounded < stage.out.min_int).sum()),
-                "vectors_saturating": int(((rounded > stage.out.max_int) | (rounded < stage.out.min_int)).any(axis=1).sum()),
+                "vectors_saturating": int(
+                    ((rounded > stage.out.max_int) | (rounded < stage.out.min_int)).any(axis=1).sum()
+                ),
             }
         )
     return out
@@ -144,7 +150,9 @@ def build_vector_set(
     rng = np.random.default_rng(seed)
     parts: list[tuple[str, np.ndarray]] = []
     if test_codes is not None and len(test_codes):
-        parts.append(("test_split", np.asarray(test_codes, dtype=np.int64).reshape(len(test_codes), -1)[: n_total // 2]))
+        parts.append(
+            ("test_split", np.asarray(test_codes, dtype=np.int64).reshape(len(test_codes), -1)[: n_total // 2])
+        )
     parts.append(("saturation", saturation_vectors(encoder, rng)))
     parts.append(("ties", tie_vectors(encoder, max(n_total // 10, 64), rng)))
     used = sum(len(p) for _, p in parts)
