@@ -42,6 +42,9 @@ class SynthRequest:
     seed: int = 0
     rtl_rounding: str = "convergent"
     rtl_resources: bool = True
+    input_layer: str | None = None
+    output_layer: str | None = None
+    input_mask: Path | None = None
 
     def validate(self) -> None:
         self.options.validate()
