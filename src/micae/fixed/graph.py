@@ -48,7 +48,13 @@ class AffineStage:
     def accumulate(self, x: np.ndarray, in_type: FixedType) -> np.ndarray:
         """Exact accumulators in units of ``2**-acc_frac(in_type)``."""
         frac = self.acc_frac(in_type)
-        prod = np.asarray(x, dtype=np.int64) @ self.matrix.astype(np.int64)
+        x = np.asarray(x, dtype=np.int64)
+        m = self.matrix.astype(np.int64)
+        bound = int(np.abs(m).sum(axis=0).max(initial=0)) * int(np.abs(x).max(initial=0))
+        if bound < 2**53:  # every partial sum is an integer below 2**53: float64 (BLAS) is exact and ~50x faster
+            prod = (x.astype(np.float64) @ m.astype(np.float64)).astype(np.int64)
+        else:
+            prod = x @ m
         prod = prod << (frac - in_type.frac - self.weight_frac)
         return prod + (self.bias.astype(np.int64) << (frac - self.bias_frac))
 
@@ -69,6 +75,9 @@ class AffineStage:
         lo, hi = self.acc_range(in_type)
         width = max(int(abs(lo)).bit_length(), int(abs(hi)).bit_length()) + 1
         return FixedType(width=max(width, 2), frac=self.acc_frac(in_type), signed=True)
+
+
+_CHUNK_ROWS = 8192
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,9 @@ class IntegerEncoder:
     def run(self, x_codes: np.ndarray) -> list[np.ndarray]:
         """Integer codes after each stage's quantizer, for ``(N, n_inputs)`` input codes."""
         x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
+        if len(x) > _CHUNK_ROWS:  # cache-sized chunks: ~4x faster than whole 10^6-row arrays
+            parts = [self.run(x[i : i + _CHUNK_ROWS]) for i in range(0, len(x), _CHUNK_ROWS)]
+            return [np.concatenate(p) for p in zip(*parts)]
         outs = []
         for stage, in_type in zip(self.stages, self.stage_input_types()):
             acc = stage.accumulate(x, in_type)
@@ -112,6 +124,9 @@ class IntegerEncoder:
     def accumulators(self, x_codes: np.ndarray) -> list[np.ndarray]:
         """Exact accumulators of every stage (before its quantizer)."""
         x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
+        if len(x) > _CHUNK_ROWS:
+            parts = [self.accumulators(x[i : i + _CHUNK_ROWS]) for i in range(0, len(x), _CHUNK_ROWS)]
+            return [np.concatenate(p) for p in zip(*parts)]
         accs = []
         for stage, in_type in zip(self.stages, self.stage_input_types()):
             acc = stage.accumulate(x, in_type)
