@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from micae.errors import ToolError
@@ -30,31 +33,96 @@ def tail(text: str, lines: int = 12) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
 
 
-def run_tool(cmd: list[str], *, cwd: Path, timeout_s: float, log_path: Path | None = None) -> str:
-    """Run ``cmd`` in its own process group; kill the group on time-out. Returns stdout+stderr."""
+class ToolStopped(ToolError):
+    """A tool stopped on request (its ``stop`` callback said so); its whole process group was killed."""
+
+
+def _kill_group(proc: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM the process group, then SIGKILL what is left after ``grace_s``."""
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_tool(
+    cmd: list[str],
+    *,
+    cwd: Path,
+    timeout_s: float,
+    log_path: Path | None = None,
+    env: dict | None = None,
+    append_log: bool = False,
+    stop: Callable[[], bool] | None = None,
+) -> str:
+    """Run ``cmd`` in its own process group; kill the group on time-out or when ``stop()`` says so.
+
+    Returns stdout+stderr. With ``append_log`` the output goes straight into ``log_path`` (appended,
+    live, after a ``$ cmd`` line) and the returned text is what this run appended. A non-zero exit
+    raises :class:`ToolError` with ``returncode`` set; a stop raises :class:`ToolStopped`.
+    """
     require_tool(cmd[0])
-    try:
-        proc = subprocess.Popen(
-            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-        )
-    except OSError as exc:
-        raise ToolError(f"could not start {cmd[0]}: {exc}", INSTALL_HINT.get(cmd[0], f"check {cmd[0]}")) from exc
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        if log_path:
-            log_path.write_text(out or "")
+    deadline, why, offset = time.monotonic() + timeout_s, None, 0
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(Path(log_path).open("ab")) if append_log and log_path else None
+        if sink:
+            sink.write(f"\n$ {' '.join(cmd)}\n".encode())
+            sink.flush()
+            offset = sink.tell()
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                stdout=sink or subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=sink is None,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ToolError(f"could not start {cmd[0]}: {exc}", INSTALL_HINT.get(cmd[0], f"check {cmd[0]}")) from exc
+        try:
+            while why is None:
+                try:
+                    out, _ = proc.communicate(timeout=max(0.01, min(1.0, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    if stop is not None and stop():
+                        why = "stopped"
+                    elif time.monotonic() >= deadline:
+                        why = "timeout"
+        except BaseException:  # Ctrl-C: the tool runs in its own session and would not see it
+            _kill_group(proc, 0.0)
+            raise
+        if why:
+            _kill_group(proc, 10.0 if why == "stopped" else 0.0)
+            out, _ = proc.communicate()
+    if sink:
+        with Path(log_path).open("rb") as f:
+            f.seek(offset)
+            out = f.read().decode(errors="replace")
+    elif log_path:
+        log_path.write_text(out or "")
+    name = Path(cmd[0]).name
+    if why == "stopped":
+        raise ToolStopped(f"{name} was stopped on request", "run it again; finished work is kept")
+    if why == "timeout":
         raise ToolError(
-            f"{Path(cmd[0]).name} did not finish within {timeout_s:g} s; last lines: {tail(out or '')}",
+            f"{name} did not finish within {timeout_s:g} s; last lines: {tail(out or '')}",
             "raise the time-out, or reduce the number of vectors",
         )
-    if log_path:
-        log_path.write_text(out)
     if proc.returncode != 0:
-        raise ToolError(
-            f"{Path(cmd[0]).name} failed with exit code {proc.returncode}; last lines: {tail(out)}",
+        err = ToolError(
+            f"{name} failed with exit code {proc.returncode}; last lines: {tail(out)}",
             f"see the full log{' in ' + str(log_path) if log_path else ''}",
         )
+        err.returncode = proc.returncode
+        raise err
     return out
