@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from micae.errors import ConfigError
+from micae.report.build import write_html_report
 from micae.report.figures import gap_trend, latent_flags
-from micae.report.html import write_html_report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -275,6 +275,7 @@ def test_html_from_hand_made_report(tmp_path):
     assert {p.name for p in (fw / "plots").glob("*.png")} == {
         "training.png",
         "metric_histograms.png",
+        "emd_vs_charge.png",
         "reconstructions.png",
         "latent_histograms.png",
         "latent_projection.png",

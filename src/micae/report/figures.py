@@ -20,8 +20,19 @@ MODEL_LABELS = {
     "float": "float twin",
     "pca_tied": "PCA (tied)",
     "pca_joint": "PCA (joint)",
+    "bc": "Best Choice (BC)",
+    "stc": "Super Trigger Cells (STC)",
+    "threshold": "Threshold",
 }
-MODEL_COLOURS = {"quantized": "tab:blue", "float": "tab:orange", "pca_tied": "tab:green", "pca_joint": "tab:purple"}
+MODEL_COLOURS = {
+    "quantized": "tab:blue",
+    "float": "tab:orange",
+    "pca_tied": "tab:green",
+    "pca_joint": "tab:purple",
+    "bc": "tab:red",
+    "stc": "tab:brown",
+    "threshold": "tab:gray",
+}
 MAX_POINTS = 5000
 
 
@@ -102,7 +113,10 @@ def gap_trend(epochs: np.ndarray, train: np.ndarray, val: np.ndarray) -> dict:
 
 
 def plot_training(history: dict[str, dict[str, np.ndarray]], path: Path) -> dict[str, dict]:
-    """Loss curves (top) and the validation/train ratio (bottom), one column per phase; returns :func:`gap_trend` per phase."""
+    """Loss curves (top) and the validation/train ratio (bottom), one column per phase.
+
+    Returns :func:`gap_trend` per phase.
+    """
     phases = list(history)
     fig, axes = figure(2, len(phases), figsize=(4.6 * len(phases), 5.6), squeeze=False, sharex="col")
     trends = {}
@@ -181,8 +195,8 @@ def plot_reconstructions(
     """Inputs next to each model's reconstruction, one sample per row, colour scale shared along a row.
 
     ``x`` and ``recons`` are ``(samples, n_parts, H, W, C)`` and aligned; ``scores``
-    (per model: one metric value per sample, or ``(samples, n_parts)`` per wafer) are printed under the model name. HGCAL samples
-    with several wafers get one row per wafer (at most 3). Returns the sample indices.
+    (per model: one metric value per sample, or ``(samples, n_parts)`` per wafer) are printed under the model
+    name. HGCAL samples with several wafers get one row per wafer (at most 3). Returns the sample indices.
     """
     m = min(len(x), *(len(r) for r in recons.values()))
     idx = pick_samples(x[:m], n)
@@ -268,6 +282,67 @@ def plot_metric_histograms(
         ax.grid(alpha=0.3)
     save(fig, path)
     return dropped
+
+
+def binned_mean(x: np.ndarray, values: dict[str, np.ndarray], n_bins: int = 8) -> dict:
+    """Mean of each model's ``values`` (with its standard error) in ``n_bins`` equal-population bins of ``x``.
+
+    ``x`` and every array in ``values`` are aligned (the longer ones are cut to
+    the shortest). Entries whose x is not positive and finite, or whose value is
+    not finite (EMD of an empty wafer), are left out per model. Bin edges are
+    quantiles of the x values kept for every model, so each bin holds about the
+    same number of wafers. Returns ``{"edges", "x_mean", "models": {m: {"mean", "sem", "n"}}}``.
+    """
+    n = min([len(x), *(len(v) for v in values.values())])
+    x = np.asarray(x, dtype=np.float64)[:n]
+    vals = {m: np.asarray(v, dtype=np.float64)[:n] for m, v in values.items()}
+    keep = np.isfinite(x) & (x > 0)
+    if keep.sum() < 2:
+        return {"edges": np.array([]), "x_mean": np.array([]), "models": {}}
+    edges = np.unique(np.quantile(x[keep], np.linspace(0, 1, n_bins + 1)))
+    which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+    n_b = len(edges) - 1
+    x_mean = np.array([x[keep & (which == b)].mean() if (keep & (which == b)).any() else np.nan for b in range(n_b)])
+    models = {}
+    for m, v in vals.items():
+        ok = keep & np.isfinite(v)
+        mean, sem, count = np.full(n_b, np.nan), np.full(n_b, np.nan), np.zeros(n_b, dtype=int)
+        for b in range(n_b):
+            sel = v[ok & (which == b)]
+            count[b] = len(sel)
+            if len(sel):
+                mean[b] = sel.mean()
+                sem[b] = sel.std(ddof=1) / np.sqrt(len(sel)) if len(sel) > 1 else np.nan
+        models[m] = {"mean": mean, "sem": sem, "n": count}
+    return {"edges": edges, "x_mean": x_mean, "models": models}
+
+
+def plot_emd_vs_charge(binned: dict, path: Path, x_label: str) -> None:
+    """Mean EMD per charge bin with the error of the mean, one line per algorithm (log x axis)."""
+    fig, ax = figure(1, 1, figsize=(7.2, 4.2))
+    edges = binned["edges"]
+    for k, (name, b) in enumerate(binned["models"].items()):
+        shift = 1.0 + 0.012 * (k - (len(binned["models"]) - 1) / 2)  # side by side, error bars do not hide
+        ax.errorbar(
+            binned["x_mean"] * shift,
+            b["mean"],
+            yerr=np.nan_to_num(b["sem"]),
+            fmt="o-",
+            ms=4,
+            lw=1.4,
+            capsize=3,
+            color=MODEL_COLOURS.get(name),
+            label=model_label(name),
+        )
+    for e in edges:
+        ax.axvline(e, color="0.88", lw=0.6, zorder=0)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{x_label} (log scale; grey lines: bin edges, equal wafer counts)")
+    ax.set_ylabel("mean EMD per wafer")
+    ax.set_title("Mean EMD against the wafer's total charge (error bars: standard error of the mean)", fontsize=10)
+    ax.grid(alpha=0.3, which="both", axis="y")
+    ax.legend(fontsize=8, framealpha=0.9)
+    save(fig, path)
 
 
 # ------------------------------------------------------------------ latents

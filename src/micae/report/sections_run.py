@@ -1,0 +1,188 @@
+"""View-model sections built from the training run folder: quality, reconstructions, training, latent space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from micae.report import run_data
+from micae.report.blocks import Bullets, Details, Figure, Span, Table, note, num, percent
+from micae.report.figures import model_label
+
+METRIC_NAMES = {
+    "mse": "MSE mean",
+    "mse_median": "MSE median",
+    "emd_mean": "EMD mean",
+    "emd_median": "EMD median",
+    "emd_q16": "EMD 16%",
+    "emd_q84": "EMD 84%",
+    "emd_undefined": "EMD undefined",
+}
+NON_ML = ("bc", "stc", "threshold")
+
+
+def _figure(plot_dir: Path, fig: dict, alt: str, caption: str) -> Figure:
+    return Figure(fig["file"], plot_dir / fig["file"], alt, caption)
+
+
+def metrics_table(metrics: dict) -> Table | None:
+    models = run_data.models_in_metrics(metrics)
+    if not models:
+        return None
+    cols = [c for c in METRIC_NAMES if any(c in v for v in models.values())]
+    rows = [[model_label(k)] + [num(v.get(c)) for c in cols] for k, v in models.items()]
+    return Table(["model"] + [METRIC_NAMES[c] for c in cols], rows, numeric=set(range(1, len(cols) + 1)))
+
+
+def _quality_note(metrics: dict) -> str:
+    models = run_data.models_in_metrics(metrics)
+    text = (
+        f"On {metrics.get('test_samples')} test samples. The float twin has the same architecture without "
+        "quantization; PCA (tied) projects every input onto as many components as one encoder has latents, "
+        "PCA (joint) the whole MICAE sample onto all latents together."
+    )
+    present = [model_label(m) for m in NON_ML if m in models]
+    if present:
+        text += f" {', '.join(present)}: ECON-T's non-ML algorithms, run on the same test wafers."
+    if "emd_mean" not in (metrics.get("quantized") or {}):
+        text += " EMD applies to HGCAL wafers only, so it is not shown."
+    return text
+
+
+def quality(run: dict, figs: dict, plot_dir: Path) -> list:
+    metrics = run_data.run_metrics(run)
+    blocks: list = []
+    table = metrics_table(metrics)
+    if table:
+        blocks += [table, note(_quality_note(metrics))]
+    fig = figs.get("metric_histograms")
+    if fig:
+        dropped = {k: sum(v.values()) for k, v in fig["dropped"].items() if sum(v.values())}
+        extra = "".join(f" {n} non-finite {k.upper()} values (empty wafers) are left out." for k, n in dropped.items())
+        caption = "Per-sample reconstruction error on the test split." + extra + " " + fig["note"]
+        blocks.append(_figure(plot_dir, fig, "per-sample metric histograms", caption.strip()))
+    fig = figs.get("emd_vs_charge")
+    if fig:
+        n = int(sum(b["n"].sum() for b in fig["binned"]["models"].values()) / max(len(fig["binned"]["models"]), 1))
+        caption = (
+            f"Mean EMD of the wafers in each bin of {fig['x_label']}, one line per algorithm; bins hold equal "
+            f"numbers of wafers (about {n} wafers with a defined EMD per algorithm in all). Error bars are the "
+            "standard error of the mean (points of one bin are shifted sideways a little so the bars stay apart)."
+        )
+        blocks.append(_figure(plot_dir, fig, "mean EMD against wafer charge", caption))
+    return blocks or [note("The run folder has no metrics.")]
+
+
+def reconstructions(run: dict, figs: dict, plot_dir: Path) -> list:
+    fig = figs.get("reconstructions")
+    if not fig:
+        return [note("The run folder has no stored reconstructions (test_evaluation.npz / test_data.npz).")]
+    if run_data.layout(run) in run_data.HGCAL_LAYOUTS:
+        how = (
+            "Each panel is one wafer's 48 trigger cells drawn at their positions on the hexagonal wafer; "
+            "the colour scale (normalised charge) is shared along a row."
+        )
+    else:
+        how = (
+            "Each panel is the whole image: the MICAE tiles (red lines) are put back in place; "
+            "the grey scale is shared along a row."
+        )
+    caption = (
+        f"Test samples from the largest to the smallest total input, next to every model's reconstruction. {how} "
+        f"The number under each model is that {fig['unit']}'s {fig['score'].upper()}."
+    )
+    return [_figure(plot_dir, fig, "inputs and reconstructions", caption)]
+
+
+def training(run: dict, figs: dict, plot_dir: Path) -> list:
+    blocks: list = []
+    fig = figs.get("training")
+    if fig:
+        blocks.append(Bullets([[Span(p, "b"), Span(f": {t['text']}")] for p, t in fig["trends"].items()]))
+        caption = (
+            "Top: training and validation loss per epoch (log scale). Bottom: validation loss divided by training "
+            "loss; a ratio that keeps rising above 1 means the model fits the training set better than unseen data."
+        )
+        blocks.append(_figure(plot_dir, fig, "training curves", caption))
+    else:
+        blocks.append(note("The run folder has no history.csv, so there are no training curves."))
+    phases = run_data.run_metrics(run).get("training") or {}
+    if phases:
+        rows = [
+            [p, num(t.get("epochs_run")), num(t.get("final_loss")), num(t.get("final_val_loss")), num(t.get("seconds"))]
+            for p, t in phases.items()
+        ]
+        head = ["phase", "epochs", "final train loss", "final validation loss", "seconds"]
+        blocks.append(Table(head, rows, numeric={1, 2, 3, 4}))
+    return blocks
+
+
+def _latent_verdict(flags: list[dict]):
+    dead = [f"z{f['dim']}" for f in flags if f["dead"]]
+    sat = [f"z{f['dim']}" for f in flags if f["saturated"] and not f["dead"]]
+    if not (dead or sat):
+        return note(f"All {len(flags)} latent dimensions vary and none sits at a rail for more than half the values.")
+    msg = []
+    if dead:
+        msg.append(f"dead (constant on the test split): {', '.join(dead)}")
+    if sat:
+        msg.append(f"saturated (at a rail for more than half the values): {', '.join(sat)}")
+    return note(
+        f"{len(dead) + len(sat)} of {len(flags)} latent dimensions are unused or clipped: "
+        + "; ".join(msg)
+        + ". Their bits are wasted; consider fewer latents or another latent range.",
+        "warn",
+    )
+
+
+def _latent_stats(flags: list[dict]) -> Details:
+    rows, tones = [], []
+    for f in flags:
+        status = "dead" if f["dead"] else "saturated" if f["saturated"] else "ok"
+        rows.append(
+            [f"z{f['dim']}"]
+            + [num(f[k]) for k in ("mean", "std", "min", "max", "distinct")]
+            + [percent(f["at_low_rail"]), percent(f["at_high_rail"]), status]
+        )
+        tones.append("bad" if status != "ok" else "")
+    head = ["dim", "mean", "std", "min", "max", "distinct codes", "at low rail", "at high rail", "status"]
+    return Details("Per-dimension statistics", [Table(head, rows, numeric=set(range(1, 8)), tones=tones)])
+
+
+def _projection(proj: dict, plot_dir: Path) -> Figure:
+    if proj["points"] == "per part":
+        what = "each wafer's latent vector is one point (the colours belong to single wafers)"
+    elif proj["n_parts"] > 1:
+        what = "the latents of all inputs of a sample are concatenated into one point"
+    else:
+        what = "one point per test sample"
+    left = "; ".join(
+        f"{n} points without {'an impact position (no shower)' if k == 'impact position' else k} are left out of "
+        f"the {k} panel"
+        for k, n in proj["left_out"].items()
+        if n
+    )
+    caption = (
+        f"First two principal components of the latent space ({what}; {proj['n_points']} points), coloured by "
+        f"{' and by '.join(proj['colourings'])}. " + (left + "." if left else "")
+    )
+    return _figure(plot_dir, proj, "2-D PCA projection of the latent space", caption.strip())
+
+
+def latents(run: dict, figs: dict, plot_dir: Path) -> list:
+    fig = figs.get("latent_histograms")
+    if not fig:
+        return [note("The run folder has no latents (test_evaluation.npz).")]
+    rails = fig.get("rails")
+    rail_text = (
+        f"Each x axis spans the values that dimension takes; its title gives the share of the latent "
+        f"format's range ({num(rails[0])} to {num(rails[1])}) it spans: a small share means most of its codes "
+        "go unused. Red dotted lines mark a rail when it is in view."
+        if rails
+        else ""
+    )
+    caption = "One histogram per latent dimension, pooled over the encoder's inputs. " + rail_text
+    blocks = [_latent_verdict(fig["flags"]), _figure(plot_dir, fig, "latent histograms", caption.strip())]
+    blocks.append(_latent_stats(fig["flags"]))
+    if figs.get("latent_projection"):
+        blocks.append(_projection(figs["latent_projection"], plot_dir))
+    return blocks

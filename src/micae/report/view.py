@@ -1,0 +1,163 @@
+"""report.json (+ the training run and its plots) -> :class:`~micae.report.blocks.ReportView`.
+
+Both report.md and report.html are rendered from the object built here, so
+they show the same numbers. The verdict and the headline route are read
+(:mod:`micae.report.facts`), never recomputed from the levels.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from micae.report import facts, run_data, sections_fw, sections_run
+from micae.report.blocks import Banner, Card, ReportView, Section, note, num
+from micae.report.figures import model_label
+
+NO_RUN = (
+    "No training run folder was given (the encoder came from a model file), so training curves, "
+    "reconstructions, metric distributions and latent-space plots are not part of this report. To add them, "
+    "rebuild it with: scripts/report.py --run models/<name> --firmware firmware/<name>"
+)
+
+
+def build_view(
+    report: dict,
+    run: dict | None,
+    figs: dict,
+    plot_dir: Path,
+    *,
+    stamp: str | None = None,
+    missing_run: str | None = None,
+) -> ReportView:
+    """The whole report as plain pieces; ``figs`` from :func:`micae.report.plots.make_figures` ({} for none).
+
+    ``missing_run`` replaces the usual "no training run folder was given" note when ``run`` is None.
+    """
+    plot_dir = Path(plot_dir)
+    m = report.get("model") or {}
+    ok = facts.report_ok(report)
+    return ReportView(
+        name=str(m.get("name", "?")),
+        subtitle=_subtitle(report, run, stamp or _dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
+        verdict=verdict_text(report, ok),
+        ok=ok,
+        banners=[Banner(t) for t in facts.timing_failures(report)],
+        cards=cards(report, run),
+        sections=sections(report, run, figs, plot_dir, missing_run or NO_RUN),
+    )
+
+
+def verdict_text(report: dict, ok: bool) -> str:
+    ran, bad = facts.levels_with_vectors(report)
+    if not ok:
+        where = f": mismatches at {', '.join(bad)}" if bad else ""
+        return f"Verification FAIL{where}; see the verification table."
+    if not ran:
+        return "Verification NOT RUN: no verification level ran."
+    return f"Verification PASS: every latent value bit-identical at {len(ran)} level(s) ({', '.join(ran)})."
+
+
+def sections(report: dict, run: dict | None, figs: dict, plot_dir: Path, missing_run: str = NO_RUN) -> list[Section]:
+    metrics = run_data.run_metrics(run)
+    out = [
+        Section("budget", "Bit budget", sections_fw.bit_budget(report, metrics.get("bit_budget"))),
+        Section("verification", "Verification", sections_fw.verification(report)),
+        Section("resources", "Resources and latency", sections_fw.resources(report)),
+    ]
+    if facts.timing_analyses(report):
+        out.append(Section("timing", "Timing", sections_fw.timing(report, figs, plot_dir)))
+    if run:
+        out += [
+            Section("quality", "Reconstruction quality", sections_run.quality(run, figs, plot_dir)),
+            Section("reconstructions", "Inputs and reconstructions", sections_run.reconstructions(run, figs, plot_dir)),
+            Section("training", "Training curves and overfitting check", sections_run.training(run, figs, plot_dir)),
+            Section("latents", "Latent space", sections_run.latents(run, figs, plot_dir)),
+        ]
+    else:
+        out.append(Section("quality", "Model quality", [note(missing_run)]))
+    steps = sections_fw.seconds(report, metrics.get("training") or {}, metrics.get("seconds_total"))
+    out.append(Section("seconds", "Seconds per step", steps))
+    run_dir = Path(run["dir"]) if run and run.get("dir") else None
+    out.append(Section("files", "Files", sections_fw.files(report, run_dir, plot_dir)))
+    return out
+
+
+def _subtitle(report: dict, run: dict | None, stamp: str) -> str:
+    m = report.get("model") or {}
+    metrics = run_data.run_metrics(run)
+    sub = f"input shape {m.get('input_shape')}, {m.get('latent_size', '?')} latents, "
+    sub += f"{num(m.get('parameters'))} parameters"
+    if metrics.get("dataset"):
+        n_parts = int(metrics.get("n_parts", 1))
+        sub += (
+            f"; trained on {metrics['dataset']} ({run_data.layout(run)}, {n_parts} input{'s' if n_parts > 1 else ''} "
+            "per sample)"
+        )
+    return sub + f"; micae {report.get('micae_version', '?')}; generated {stamp}"
+
+
+def cards(report: dict, run: dict | None) -> list[Card]:
+    out = [_verdict_card(report)]
+    budget = (report.get("model") or {}).get("bit_budget")
+    if budget:
+        values, bits = sections_fw.budget_ratios(budget)
+        out.append(
+            Card(
+                "compression",
+                f"{values:.2f}x values",
+                f"bit ratio {bits:.2f}: {budget['input_bits']} input bits -> {budget['latent_bits']} latent bits",
+            )
+        )
+    out += _hardware_cards(report)
+    quality = _quality_card(run)
+    if quality:
+        out.append(quality)
+    return out
+
+
+def _verdict_card(report: dict) -> Card:
+    ran, bad = facts.levels_with_vectors(report)
+    if not facts.report_ok(report):
+        return Card("verification", "FAIL", f"mismatches at {', '.join(bad)}" if bad else "see the table", "fail")
+    if not ran:
+        return Card("verification", "NOT RUN", "no verification level ran", "fail")
+    return Card("verification", "PASS", f"every latent value bit-identical at {len(ran)} level(s)", "pass")
+
+
+def _hardware_cards(report: dict) -> list[Card]:
+    route = facts.headline_route(report)
+    res = (route or {}).get("resources") or report.get("resources") or {}
+    lat = report.get("latency") or (route or {}).get("latency") or {}
+    out = []
+    if res:
+        where = f"{res.get('estimator', '?')}, route {route.get('route')}" if route else res.get("estimator", "?")
+        out.append(
+            Card(
+                "resources",
+                f"{num(res.get('LUT'))} LUT",
+                f"{num(res.get('FF'))} FF, {num(res.get('DSP'))} DSP; {where}",
+            )
+        )
+    else:
+        out.append(Card("resources", "-", "no route produced resource figures", "muted"))
+    if lat.get("cycles_max") is not None:
+        detail = f"{num(lat.get('ns'))} ns at {num(lat.get('clock_ns'))} ns clock: {facts.latency_source(lat)}"
+        out.append(Card("latency", f"{lat['cycles_max']} cycles", detail, "" if lat.get("verified") else "muted"))
+    return out
+
+
+def _quality_card(run: dict | None) -> Card | None:
+    metrics = run_data.run_metrics(run)
+    q = metrics.get("quantized")
+    if not q:
+        return None
+    key = "emd_mean" if "emd_mean" in q else "mse"
+    base = metrics.get("baselines") or {}
+    vs = ", ".join(
+        f"{model_label(m)} {num(base[m].get(key))}"
+        for m in ("float", "pca_tied", "bc")
+        if isinstance(base.get(m), dict)
+    )
+    title = "quantized model, " + ("mean EMD" if key == "emd_mean" else "test MSE")
+    return Card(title, num(q.get(key)), f"vs {vs}" if vs else "")
