@@ -1,0 +1,82 @@
+"""The synthesize flow: registered steps over one context, one typed report.
+
+``synthesize(request)`` checks the model and builds the vectors (``CHECK_STEPS``),
+then runs ``BUILD_STEPS`` into staged output folders that are renamed into
+``hls/<name>/`` and ``firmware/<name>/`` only when every step finished (a
+failed verification still finishes: its report is the point, and the run then
+raises :class:`~micae.errors.VerificationError`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from micae.errors import VerificationError
+from micae.flow.context import FlowContext
+from micae.flow.registry import BUILD_STEPS, CHECK_STEPS
+from micae.flow.request import RTL_MODES, SynthRequest, resolve_model
+from micae.flow.results import SynthReport
+from micae.flow.runner import run_steps
+from micae.log import timings
+from micae.outputs import check_target, staged_output
+
+__all__ = ["RTL_MODES", "SynthRequest", "SynthReport", "run_synthesis", "synthesize"]
+
+
+def _context(req: SynthRequest) -> FlowContext:
+    from micae import __version__
+
+    model_file, run_dir = resolve_model(req.model)
+    name = req.name or (run_dir.name if run_dir is not None else model_file.stem)
+    # absolute, because tools run with their own working directories
+    hls_dir, fw_dir = Path(req.hls_root).resolve() / name, Path(req.firmware_root).resolve() / name
+    check_target(hls_dir, force=req.force)
+    check_target(fw_dir, force=req.force)
+    report = SynthReport(
+        model={},
+        options=req.options_json(),
+        vectors={},
+        paths={"hls_project": str(hls_dir), "firmware": str(fw_dir)},
+        version=__version__,
+    )
+    return FlowContext(
+        request=req, name=name, model_file=model_file, run_dir=run_dir, hls_dir=hls_dir, fw_dir=fw_dir, report=report
+    )
+
+
+def run_synthesis(req: SynthRequest) -> SynthReport:
+    """Run the whole flow and write the reports; returns the typed report (also when verification failed)."""
+    from micae.report.build import write_reports
+
+    req.validate()
+    timings(reset=True)
+    started = time.perf_counter()
+    ctx = _context(req)
+    run_steps(CHECK_STEPS, ctx)
+    with staged_output(ctx.hls_dir, force=req.force) as hls_stage, staged_output(ctx.fw_dir, force=req.force) as fw:
+        ctx.hls_stage, ctx.fw_stage = hls_stage, fw
+        run_steps(BUILD_STEPS, ctx)
+        ctx.report.timing_s = {**timings(), "total": round(time.perf_counter() - started, 3)}
+        write_reports(fw, ctx.report.to_json(), ctx.run_dir)
+    return ctx.report
+
+
+def synthesize(req: SynthRequest) -> dict:
+    """Run the flow; returns report.json's content. Raises VerificationError when any level mismatched."""
+    report = run_synthesis(req)
+    if not report.ok:
+        raise _verification_error(report)
+    return report.to_json()
+
+
+def _verification_error(report: SynthReport) -> VerificationError:
+    bad = report.failed_levels
+    first = report.verification[bad[0]].comparison.get("first_mismatches", [])[:1]
+    counts = ", ".join(
+        f"{k} {report.verification[k].mismatches} of {report.verification[k].comparison['vectors']}" for k in bad
+    )
+    return VerificationError(
+        f"hardware and QKeras disagree: {counts} vectors; first {first}",
+        f"see {Path(report.paths['firmware']) / 'report.md'}",
+    )

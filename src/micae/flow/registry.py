@@ -1,0 +1,25 @@
+"""The synthesize flow as registered steps, in order. Adding a verification level or a route is one module in
+:mod:`micae.flow.steps` and one line here (see DEVELOPERS.md, "Adding a verification level or a route").
+
+``CHECK_STEPS`` run before anything is written (a model or data error leaves no output folder behind);
+``BUILD_STEPS`` write into the staged ``hls/<name>.incomplete`` and ``firmware/<name>.incomplete``.
+"""
+
+from __future__ import annotations
+
+from micae.flow.runner import Step
+from micae.flow.steps import csim, hls, load, rtl, vectors, vendor
+
+CHECK_STEPS: tuple[Step, ...] = (
+    Step("load", load.run),
+    Step("vectors", vectors.run),
+)
+
+BUILD_STEPS: tuple[Step, ...] = (
+    Step("hls", hls.run, needs=()),
+    Step("csim", csim.run, needs=("hls",)),
+    Step("vendor", vendor.run, needs=("csim",)),
+    Step("rtl", rtl.write, needs=()),
+    Step("rtl_sim", rtl.simulate, needs=("rtl",)),
+    Step("rtl_resources", rtl.resources, needs=("rtl",)),
+)

@@ -1,0 +1,78 @@
+"""Run registered steps: each ``run(ctx) -> results`` once its dependencies are done, independent ones at once.
+
+A step's results are added to the report in registry order, whatever order the
+steps finished in, so report.json does not depend on which thread won. The
+first step that raises stops the run: running steps are waited for, steps not
+yet started are not started, and the error propagates (outputs stay staged as
+``<name>.incomplete``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from micae.flow.context import FlowContext
+from micae.flow.results import StepResult
+from micae.log import progress
+
+StepFunction = Callable[[FlowContext], Iterable[StepResult] | None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transformation of the flow. ``needs``: names of the steps it reads from; ``None`` means every
+    step registered before it (the safe default: a plain sequence)."""
+
+    name: str
+    run: StepFunction
+    needs: tuple[str, ...] | None = None
+
+
+def _dependencies(steps: Sequence[Step]) -> dict[str, set[str]]:
+    names = [s.name for s in steps]
+    if len(set(names)) != len(names):
+        raise ValueError(f"step names must be unique: {names}")
+    deps = {}
+    for i, step in enumerate(steps):
+        wanted = set(names[:i]) if step.needs is None else set(step.needs)
+        unknown = wanted - set(names[:i])
+        if unknown:
+            raise ValueError(f"step {step.name!r} needs {sorted(unknown)}, which are not registered before it")
+        deps[step.name] = wanted
+    return deps
+
+
+def _timed(step: Step, ctx: FlowContext) -> list[StepResult]:
+    with progress(f"step {step.name}"):
+        return list(step.run(ctx) or [])
+
+
+def run_steps(steps: Sequence[Step], ctx: FlowContext, *, workers: int | None = None) -> None:
+    """Run ``steps`` on ``ctx``, at most ``workers`` at once (default: the CPU count, at most 4)."""
+    deps = _dependencies(steps)
+    workers = workers or min(os.cpu_count() or 1, 4)
+    results: dict[str, list[StepResult]] = {}
+    pending = list(steps)
+    running: dict[Future, Step] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="micae-step") as pool:
+        while pending or running:
+            for step in [s for s in pending if deps[s.name] <= results.keys()]:
+                pending.remove(step)
+                running[pool.submit(_timed, step, ctx)] = step
+            if not running:  # cannot happen with validated dependencies; guard against a silent hang
+                raise RuntimeError(f"steps {[s.name for s in pending]} can never start")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                step = running.pop(future)
+                try:
+                    results[step.name] = future.result()
+                except BaseException:
+                    pending.clear()
+                    wait(running)  # let started tools finish or fail; nothing new starts
+                    raise
+    for step in steps:
+        for result in results[step.name]:
+            ctx.report.add(result)

@@ -1,0 +1,1 @@
+"""One module per step of the synthesize flow; the order lives in :mod:`micae.flow.registry`."""

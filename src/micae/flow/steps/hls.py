@@ -1,0 +1,46 @@
+"""Step ``hls``: the hls4ml project with micae's exact precisions, its C model, and the ``c_model`` level."""
+
+from __future__ import annotations
+
+import shutil
+
+from micae.flow.context import FlowContext
+from micae.flow.results import LevelResult
+from micae.flow.steps.vectors import codes_or_scaled, level_result
+from micae.log import progress
+
+
+def run(ctx: FlowContext) -> list[LevelResult]:
+    from micae.hls import convert as hconv
+    from micae.hls.project import raise_testbench_precision, write_project_readme, write_tb_data
+
+    req, vec = ctx.request, ctx.vectors
+    ctx.hls_model = hconv.convert(ctx.keras_model, ctx.encoder, ctx.hls_stage, ctx.name, req.options)
+    if vec.latent_frac is None:  # no integer model: read codes at the precision hls4ml chose
+        vec.latent_frac = _output_frac(ctx.hls_model)
+        vec.expected = codes_or_scaled(vec.expected_f, vec.latent_frac)
+    hconv.compile_c_model(ctx.hls_model)
+    with progress("verify: c_model"):
+        got = codes_or_scaled(hconv.c_model_predict(ctx.hls_model, vec.x), vec.latent_frac)
+        result = level_result("c_model", vec, vec.expected, got)
+    with progress("hls: tb_data and testbench"):
+        project = hconv.project_name_for(ctx.name)
+        write_tb_data(ctx.hls_stage, vec.x, vec.expected_f)
+        raise_testbench_precision(ctx.hls_stage, project)
+        write_project_readme(ctx.hls_stage, project, req.options.backend, len(vec.x))
+    return [result]
+
+
+def _output_frac(hls_model) -> int:
+    """Fractional bits of the hls4ml output type (for models micae could not read exactly)."""
+    precision = hls_model.get_output_variables()[0].type.precision
+    return int(precision.width - precision.integer)
+
+
+def copy_logs(ctx: FlowContext, *names: str) -> None:
+    """Keep the tool logs of the HLS project with the firmware."""
+    logs = ctx.fw_stage / "logs"
+    logs.mkdir(exist_ok=True)
+    for name in names:
+        if (ctx.hls_stage / name).exists():
+            shutil.copyfile(ctx.hls_stage / name, logs / name)

@@ -1,0 +1,86 @@
+"""Step ``load``: read the model file and run the exactness guard (refuse what cannot be bit-exact)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from micae.errors import ConstraintError
+from micae.flow.context import FlowContext
+from micae.log import info, progress
+
+
+def run(ctx: FlowContext) -> list:
+    from micae.models.extract import GuardReport, inspect_encoder, shared_encoder
+    from micae.models.io import load_model
+
+    req = ctx.request
+    with progress("load model"):
+        keras_model = shared_encoder(load_model(ctx.model_file))
+    with progress("guard: exactness checks"):
+        try:
+            guard = inspect_encoder(keras_model, name=ctx.name, **_cut_options(req))
+        except ConstraintError as exc:
+            if not req.allow_inexact:
+                raise
+            guard = GuardReport(encoder=None, problems=[exc.one_line()])
+    if guard.problems and not req.allow_inexact:
+        raise ConstraintError(
+            guard.problems[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches"
+        )
+    for problem in guard.problems:
+        info(f"warning (--allow-inexact): {problem}")
+    for warning in getattr(guard, "warnings", []) or []:
+        info(f"warning: {warning}")
+    ctx.guard = guard
+    ctx.keras_model = getattr(guard, "keras_encoder", None) or keras_model
+    ctx.report.model = model_section(ctx)
+    return []
+
+
+def _cut_options(req) -> dict:
+    """Only the encoder-cut options the user gave (the guard's signature grows with the front end)."""
+    opts = {"input_layer": req.input_layer, "output_layer": req.output_layer, "input_mask": req.input_mask}
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+def model_section(ctx: FlowContext) -> dict:
+    """report.json ``model``: the file, its shape, and the exact integer description when there is one."""
+    keras_model, encoder, guard = ctx.keras_model, ctx.encoder, ctx.guard
+    section = {
+        "name": ctx.name,
+        "file": str(ctx.model_file),
+        "input_shape": [int(v) for v in keras_model.input_shape[1:]],
+        "parameters": int(keras_model.count_params()),
+        "exact": not guard.problems,
+        "problems": list(guard.problems),
+        "warnings": list(getattr(guard, "warnings", []) or []),
+    }
+    if getattr(guard, "layers_taken", None):
+        section["layers_taken"] = list(guard.layers_taken)
+    if encoder is None:
+        return section
+    budget = encoder.bit_budget()
+    section.update(
+        latent_size=encoder.n_latent,
+        input_type=encoder.input_type.to_dict(),
+        latent_type=encoder.latent_type.to_dict(),
+        stages=[_stage_json(stage, in_type) for stage, in_type in zip(encoder.stages, encoder.stage_input_types())],
+        bit_budget=budget,
+        compression_factor=budget["compression_factor"],
+    )
+    return section
+
+
+def _stage_json(stage, in_type) -> dict:
+    if hasattr(stage, "describe"):  # the layer-graph front end describes its own stages
+        return stage.describe(in_type)
+    return {
+        "layer": stage.name,
+        "kind": stage.kind,
+        "quantizer": stage.quantizer_name,
+        "out_type": stage.out.to_dict(),
+        "weight_frac": stage.weight_frac,
+        "accumulator": stage.acc_type(in_type).to_dict(),
+        "unrolled_nonzero_weights": int(np.count_nonzero(stage.matrix)),
+        **{k: v for k, v in stage.meta.items() if k != "weight_type"},
+    }
