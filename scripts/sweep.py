@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train + synthesize a grid of run configs (see --help). Thin wrapper over micae.cli.sweep."""
 
-from micae.cli.sweep import entry, main  # noqa: F401  (main(argv) for scripted use)
+from micae.cli.sweep import entry
 
 if __name__ == "__main__":
     raise SystemExit(entry())

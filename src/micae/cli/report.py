@@ -8,13 +8,14 @@ from pathlib import Path
 
 from micae.cli.common import quiet_tensorflow, run_cli
 
+SUMMARY = "rebuild firmware/<name>/report.html and its plots from the run's folders"
+DESCRIPTION = (
+    "Rebuild firmware/<name>/report.html and firmware/<name>/plots/ from the firmware folder written "
+    "by synthesize.py and the training run folder written by train_qat.py. Prints the path of report.html."
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="report.py",
-        description="Rebuild firmware/<name>/report.html and firmware/<name>/plots/ from the firmware folder written "
-        "by synthesize.py and the training run folder written by train_qat.py. Prints the path of report.html.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="run name: reads <models-root>/<name>/ and <firmware-root>/<name>/")
     p.add_argument("--models-root", default="models", help="folder holding the training runs (default models)")
     p.add_argument("--firmware-root", default="firmware", help="folder holding the firmware outputs (default firmware)")
@@ -28,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="firmware sections only (the encoder came from a model file, there is no training run)",
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="report.py", description=DESCRIPTION)
+    add_arguments(p)
     return p
 
 
@@ -71,7 +77,10 @@ def resolve_folders(a: argparse.Namespace) -> tuple[Path, Path | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(a: argparse.Namespace) -> int:
     quiet_tensorflow()
     from micae.errors import ConfigError
     from micae.report.html import write_html_report
@@ -89,7 +98,3 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> int:
     return run_cli(main)
-
-
-if __name__ == "__main__":
-    raise SystemExit(entry())

@@ -7,15 +7,16 @@ from pathlib import Path
 
 from micae.cli.common import quiet_tensorflow, run_cli
 
+SUMMARY = "train + synthesize a grid or a search of run configs, then tabulate and plot them"
+DESCRIPTION = (
+    "Run a sweep file (e.g. sweeps/latent_size.yaml): every grid point is trained (train_qat.py) and "
+    "synthesized (synthesize.py) in its own folder <out>/<sweep>/points/<point>/, in parallel processes. "
+    "Finished points are skipped, so an interrupted sweep continues where it stopped. Writes results.csv, "
+    "pareto_front.csv and pareto.png. See sweeps/README.md."
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="sweep.py",
-        description="Run a sweep file (e.g. sweeps/latent_size.yaml): every grid point is trained (train_qat.py) and "
-        "synthesized (synthesize.py) in its own folder <out>/<sweep>/points/<point>/, in parallel processes. "
-        "Finished points are skipped, so an interrupted sweep continues where it stopped. Writes results.csv, "
-        "pareto_front.csv and pareto.png. See sweeps/README.md.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="sweep YAML file")
     p.add_argument("--out", help="folder for the sweep outputs (default: the sweep file's folder)")
     p.add_argument("--jobs", type=int, default=2, help="points run in parallel (default 2)")
@@ -28,11 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="list the points and their state, run nothing")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sweep.py", description=DESCRIPTION)
+    add_arguments(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(a: argparse.Namespace) -> int:
     quiet_tensorflow()
     from micae.sweep.grid import load_sweep
     from micae.sweep.results import format_table
@@ -48,14 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(outcome.rows, spec.grid_keys, spec.labels))
     counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items())
     print(
-        f"{len(outcome.rows)} points ({counts}); results: {outcome.root / 'results.csv'}, plot: {outcome.root / 'pareto.png'}"
+        f"{len(outcome.rows)} points ({counts}); results: {outcome.root / 'results.csv'}, "
+        f"plot: {outcome.root / 'pareto.png'}"
     )
     return 0
 
 
 def entry() -> int:
     return run_cli(main)
-
-
-if __name__ == "__main__":
-    raise SystemExit(entry())

@@ -6,33 +6,35 @@ import argparse
 from pathlib import Path
 
 from micae.cli.common import quiet_tensorflow, run_cli
+from micae.data import DATASETS
+from micae.data.geometry import HGCAL_LAYOUTS
+from micae.train.config import LOSSES, MODES
+
+SUMMARY = "quantization-aware training of a MICAE model (QKeras encoder shared by N inputs + decoder)"
+DESCRIPTION = (
+    "Train a quantization-aware (QKeras) MICAE model: N inputs share one shallow encoder "
+    "(Conv2D -> Flatten -> Dense), a decoder reconstructs all N. Writes models/<name>/."
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="train_qat.py",
-        description="Train a quantization-aware (QKeras) MICAE model: N inputs share one shallow encoder "
-        "(Conv2D -> Flatten -> Dense), a decoder reconstructs all N. Writes models/<name>/.",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML run config (e.g. models/econt.yaml); command-line options override it")
     p.add_argument("--name", help="run name; outputs go to <out>/<name>/")
     p.add_argument("--out", default="models", help="folder holding the runs (default: models)")
-    p.add_argument(
-        "--dataset", choices=["hgcal-synth", "econt-csv", "digits", "npz"], help="dataset (default hgcal-synth)"
-    )
+    p.add_argument("--dataset", choices=DATASETS, help="dataset (default hgcal-synth)")
     p.add_argument("--data", help="input file for econt-csv (.csv) or npz (.npz)")
     p.add_argument("--n-samples", type=int, help="number of (MICAE) samples to generate/read")
-    p.add_argument("--layout", choices=["4x4x3", "8x8", "image"], help="HGCAL arrangement of the 48 trigger cells")
+    p.add_argument("--layout", choices=(*HGCAL_LAYOUTS, "image"), help="HGCAL arrangement of the 48 trigger cells")
     p.add_argument("--n-parts", type=int, help="MICAE inputs N sharing one encoder (HGCAL/npz; digits uses --tiles)")
     p.add_argument("--tiles", type=int, help="digits: cut each 8x8 image into this many tiles (1, 4 or 16)")
     p.add_argument(
         "--mode",
-        choices=["joint", "frozen-encoder", "encoder"],
+        choices=MODES,
         help="joint: train all from scratch; frozen-encoder: train only a decoder on a given --encoder; "
         "encoder: train a single CAE, then reuse its encoder in MICAE",
     )
     p.add_argument("--encoder", help="trained encoder .h5 for --mode frozen-encoder")
-    p.add_argument("--loss", choices=["mse", "telescope"], help="training loss (telescope: HGCAL layouts only)")
+    p.add_argument("--loss", choices=LOSSES, help="training loss (telescope: HGCAL layouts only)")
     p.add_argument("--epochs", type=int, help="maximum epochs (early stopping on validation loss)")
     p.add_argument("--batch-size", type=int, help="batch size")
     p.add_argument("--lr", type=float, help="Adam learning rate")
@@ -59,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="train_qat.py", description=DESCRIPTION)
+    add_arguments(p)
     return p
 
 
@@ -118,7 +125,10 @@ def format_metrics_table(metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     quiet_tensorflow()
     from micae.train.config import load_config
     from micae.train.run import train_run
@@ -141,7 +151,3 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> int:
     return run_cli(main)
-
-
-if __name__ == "__main__":
-    raise SystemExit(entry())
