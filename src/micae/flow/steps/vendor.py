@@ -32,9 +32,12 @@ def run(ctx: FlowContext) -> list:
     return _levels(ctx, result, tag, started) + _routes(result, tag)
 
 
+UNIDENTIFIED = "unidentified tool (no Xilinx banner in its log; not a vendor run)"
+
+
 def _run_tag(result: dict) -> str:
-    # a stand-in executable (tests of the orchestration) never counts as a vendor run
-    return "stand-in (not a vendor run)" if result.get("stand_in") else "vendor"
+    """'vendor' only for a tool that identified itself as Xilinx's; anything else never becomes a headline."""
+    return "vendor" if result.get("identified") else UNIDENTIFIED
 
 
 def _levels(ctx: FlowContext, result: dict, tag: str, started: float) -> list[LevelResult]:
@@ -58,7 +61,7 @@ def _levels(ctx: FlowContext, result: dict, tag: str, started: float) -> list[Le
 
 def _routes(result: dict, tag: str) -> list[RouteResult]:
     reports = result.get("reports") or {}
-    extra = {"stand_in": bool(result.get("stand_in"))}
+    extra = {"tool_banner": result.get("banner")}
     routes = []
     if reports.get("csynth"):
         cs = reports["csynth"]
