@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.micae-installed
 APT_PACKAGES := g++ iverilog yosys
 NAME   ?= econt
 
-.PHONY: demo test test-fast deps venv sweep bench report clean
+.PHONY: demo test test-fast lint deps venv sweep bench report clean
 
 # apt packages only when a tool is missing (root, or sudo when available)
 deps:
@@ -34,7 +34,11 @@ demo: deps venv
 	$(PY) scripts/train_qat.py --config models/$(NAME).yaml --force
 	$(PY) scripts/synthesize.py --model models/$(NAME) --force
 
-test: deps venv
+lint: venv
+	$(VENV)/bin/ruff check src tests scripts bench
+	$(VENV)/bin/ruff format --check src tests scripts bench
+
+test: deps venv lint
 	$(PY) -m pytest -q
 
 test-fast: deps venv
