@@ -52,10 +52,15 @@ class Table:
     rows: list[list[str | Bar]]
     numeric: set[int] = field(default_factory=set)
     tones: list[str] = field(default_factory=list)  # per row: "", "good", "bad", "skip"
+    mark: int | None = None  # the verdict column, highlighted in "good" rows
     kind: ClassVar[str] = "table"
 
     def tone(self, i: int) -> str:
         return self.tones[i] if i < len(self.tones) else ""
+
+    def cell_class(self, j: int) -> str:
+        """HTML classes of column ``j``: "num" (right-aligned) and/or "mark" (the verdict column)."""
+        return " ".join(c for c, on in (("num", j in self.numeric), ("mark", j == self.mark)) if on)
 
 
 @dataclass

@@ -43,9 +43,8 @@ def headline_route(report: dict) -> dict | None:
     else the first route that is not a stand-in, else the first route.
     """
     routes = [r for r in (report.get("routes") or []) if isinstance(r, dict)]
-    name = report.get("headline_route")
-    if name:
-        return next((r for r in routes if r.get("route") == name), None)
+    if "headline_route" in report:  # the flow decided; None means no route has figures
+        return next((r for r in routes if r.get("route") == report["headline_route"]), None)
     for pick in (
         lambda r: r.get("kind") == "vendor" and not r.get("stand_in"),
         lambda r: not (r.get("stand_in") or str(r.get("kind", "")).startswith("stand-in")),
@@ -73,9 +72,12 @@ def latency_source(latency: dict | None) -> str:
     if not lat.get("ns_source"):
         return NOT_CHECKED
     src = source_text(lat["ns_source"])
+    note = f" ({lat['ns_note']})" if lat.get("ns_note") else ""
     if lat.get("verified") is True:
-        return f"{src}; verified: a place-and-route or vendor analysis met the clock"
-    return f"{src}; no place-and-route or vendor analysis has met the clock"
+        return f"{src}{note}; verified: a place-and-route or vendor analysis met the clock"
+    if "not checked" in src or "not place-and-route" in src:  # the source already says it is no sign-off
+        return src + note
+    return f"{src}{note}; no place-and-route or vendor analysis has met the clock"
 
 
 def timing_analyses(report: dict) -> list[dict]:

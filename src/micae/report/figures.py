@@ -486,6 +486,23 @@ def _position_key(ax, centre: np.ndarray, radius: float) -> None:
     key.set_title("key: impact\non the wafer", fontsize=7)
 
 
+def _value_panel(fig, ax, proj: np.ndarray, v: np.ndarray, c: dict) -> int:
+    """Points coloured by a value (linear or log colour bar); returns how many were left out (NaN)."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    ok = np.isfinite(v) & ((v > 0) if c["kind"] == "log" else True)
+    if c["kind"] == "log" and (~ok).any():
+        ax.scatter(proj[~ok, 0], proj[~ok, 1], s=4, color="0.75", label=c.get("zero_label", "zero"))
+        ax.legend(fontsize=7, markerscale=2.5, loc="lower right")
+    if ok.any():
+        lo, hi = float(v[ok].min()), float(v[ok].max())
+        norm = LogNorm(lo, max(hi, lo * 1.001)) if c["kind"] == "log" else Normalize(lo, max(hi, lo + 1e-9))
+        pts = ax.scatter(proj[ok, 0], proj[ok, 1], s=5, alpha=0.8, c=v[ok], cmap="viridis", norm=norm)
+        bar = fig.colorbar(pts, ax=ax, pad=0.01)
+        bar.set_label(c.get("unit", c["name"]), fontsize=8)
+    return int((~np.isfinite(v)).sum())
+
+
 def plot_latent_projection(latents: np.ndarray, colourings: list[dict], path: Path, seed: int = 0) -> dict:
     """2-D PCA projection of the latents, one panel per colouring.
 
@@ -546,20 +563,7 @@ def plot_latent_projection(latents: np.ndarray, colourings: list[dict], path: Pa
             _position_key(ax, centre, radius)
             left_out[c["name"]] = int((~ok).sum())
         else:
-            from matplotlib.colors import LogNorm, Normalize
-
-            v = v.astype(float)
-            ok = np.isfinite(v) & ((v > 0) if c["kind"] == "log" else True)
-            if c["kind"] == "log" and (~ok).any():
-                ax.scatter(proj[~ok, 0], proj[~ok, 1], s=4, color="0.75", label=c.get("zero_label", "zero"))
-                ax.legend(fontsize=7, markerscale=2.5, loc="lower right")
-            if ok.any():
-                lo, hi = float(v[ok].min()), float(v[ok].max())
-                norm = LogNorm(lo, max(hi, lo * 1.001)) if c["kind"] == "log" else Normalize(lo, max(hi, lo + 1e-9))
-                pts = ax.scatter(proj[ok, 0], proj[ok, 1], s=5, alpha=0.8, c=v[ok], cmap="viridis", norm=norm)
-                bar = fig.colorbar(pts, ax=ax, pad=0.01)
-                bar.set_label(c.get("unit", c["name"]), fontsize=8)
-            left_out[c["name"]] = int((~np.isfinite(v)).sum())
+            left_out[c["name"]] = _value_panel(fig, ax, proj, v.astype(float), c)
     save(fig, path)
     return {
         "points": "per part" if per_part else "concatenated",

@@ -135,7 +135,7 @@ def verification_table(report: dict) -> Table:
             rows.append([level, "-", "-", "-", "-", f"{v.get('status', 'skipped')}: {reason}".strip(": ")])
             tones.append("skip")
     head = ["level", "vectors", "mismatches", "max LSB error", "first mismatch (source)", "note"]
-    return Table(head, rows, numeric={1, 2, 3}, tones=tones)
+    return Table(head, rows, numeric={1, 2, 3}, tones=tones, mark=2)
 
 
 def verification(report: dict) -> list:
@@ -173,11 +173,18 @@ def _resource_cell(res: dict, key: str) -> str:
 
 
 def _route_latency(route: dict, report: dict, headline: dict | None) -> dict:
-    """The route's latency; the headline route's carries the flow's ``ns_source``/``verified`` when it lacks them."""
+    """The route's latency; the headline route's carries the flow's ``ns_source``/``verified`` when it lacks them.
+
+    Other routes' ns were never timed: a vendor route's is the HLS estimate, the rest the requested clock.
+    """
     lat = dict(route.get("latency") or {})
-    if route is headline and "ns_source" not in lat:
-        top = report.get("latency") or {}
-        lat.update({k: top[k] for k in ("ns_source", "ns", "verified") if k in top})
+    if "ns_source" in lat:
+        return lat
+    top = report.get("latency") or {}
+    if route is headline and "ns_source" in top:
+        lat.update({k: top[k] for k in ("ns_source", "ns", "clock_ns", "verified", "ns_note") if k in top})
+    elif route.get("kind") == "vendor" and not route.get("stand_in"):
+        lat["ns_source"] = "vendor HLS estimate (csynth), not place-and-route"
     return lat
 
 
@@ -272,7 +279,10 @@ def timing(report: dict, figs: dict, plot_dir: Path) -> list:
         blocks.append(Figure(figs["timing"]["file"], plot_dir / figs["timing"]["file"], "per-stage delays", caption))
     rows, tones = [], []
     for a in analyses:
-        met = a.get("met")
+        met, signoff = a.get("met"), a.get("kind") in ("place-and-route", "vendor")
+        met_text = "yes" if met is True else "NO" if met is False else "not judged"
+        if met is True and not signoff:
+            met_text = f"yes ({a.get('kind')}, not sign-off)"
         rows.append(
             [
                 str(a.get("target", "?")),
@@ -281,12 +291,12 @@ def timing(report: dict, figs: dict, plot_dir: Path) -> list:
                 num(a.get("clock_ns")),
                 num(a.get("fmax_mhz")),
                 num(a.get("slack_ns")),
-                "yes" if met is True else "NO" if met is False else "not judged",
+                met_text,
             ]
         )
-        tones.append("bad" if met is False else "good" if met is True else "")
+        tones.append("bad" if met is False else "good" if met is True and signoff else "")
     head = ["target", "tool", "analysis", "clock ns", "Fmax MHz", "slack ns", "met"]
-    blocks.append(Table(head, rows, numeric={3, 4, 5}, tones=tones))
+    blocks.append(Table(head, rows, numeric={3, 4, 5}, tones=tones, mark=6))
     if any(a.get("kind") == "logic-sta" for a in analyses):
         blocks.append(
             note(

@@ -62,10 +62,11 @@ def quality(run: dict, figs: dict, plot_dir: Path) -> list:
         blocks.append(_figure(plot_dir, fig, "per-sample metric histograms", caption.strip()))
     fig = figs.get("emd_vs_charge")
     if fig:
-        n = int(sum(b["n"].sum() for b in fig["binned"]["models"].values()) / max(len(fig["binned"]["models"]), 1))
+        binned = fig["binned"]
+        n = max(int(b["n"].sum()) for b in binned["models"].values())
         caption = (
-            f"Mean EMD of the wafers in each bin of {fig['x_label']}, one line per algorithm; bins hold equal "
-            f"numbers of wafers (about {n} wafers with a defined EMD per algorithm in all). Error bars are the "
+            f"Mean EMD of the wafers in each bin of {fig['x_label']}, one line per algorithm: {n} wafers with a "
+            f"defined EMD in {len(binned['x_mean'])} bins of equal population. Error bars are the "
             "standard error of the mean (points of one bin are shifted sideways a little so the bars stay apart)."
         )
         blocks.append(_figure(plot_dir, fig, "mean EMD against wafer charge", caption))
