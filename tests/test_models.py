@@ -21,22 +21,54 @@ def test_default_spec_is_the_econt_shape(tf):
     assert all(layer.name != "input" for layer in enc.layers)
 
 
-def test_compression_below_limit_names_values_and_fix():
+def test_chip_budget_is_accepted_with_factor_3_and_bit_ratio_2_67():
+    budget = check_compression(48, 8, 16, 9, 3.0)
+    assert budget["compression_factor"] == 3.0
+    assert budget["bit_ratio"] == pytest.approx(384 / 144)
+    assert (budget["input_bits"], budget["latent_bits"]) == (384, 144)
+
+
+def test_compression_below_limit_counts_values_and_names_the_fix():
     with pytest.raises(ConstraintError) as err:
-        check_compression(48, 8, 16, 9, 3.0)
+        check_compression(48, 8, 17, 9, 3.0)
     msg = err.value.one_line()
-    assert "2.67" in msg and "48 values x 8 bits" in msg and "16 latents x 9 bits" in msg and "limit 3" in msg
-    assert "fix:" in msg
-    assert check_compression(48, 10, 16, 9, 3.0) == pytest.approx(480 / 144)
+    assert "compression factor 2.82" in msg and "48 input values / 17 latent values" in msg and "limit 3" in msg
+    assert "bit ratio 2.51" in msg
+    assert "fix: use at most 16 latents" in msg
+    # the values count, not the bits: narrow latents do not buy more of them
+    with pytest.raises(ConstraintError, match="compression factor 2.4"):
+        check_compression(48, 8, 20, 4, 3.0)
+
+
+def test_bit_ratio_limit_is_optional_and_names_what_fits():
+    assert check_compression(48, 8, 16, 9, 3.0, min_bit_compression=None)["bit_ratio"] < 3
+    with pytest.raises(ConstraintError) as err:
+        check_compression(48, 8, 16, 9, 3.0, min_bit_compression=3.0)
+    msg = err.value.one_line()
+    assert "bit ratio 2.67" in msg and "min_bit_compression 3" in msg
+    assert "at most 14 latents of 9 bits" in msg and "latents of at most 8 bits" in msg
+    assert check_compression(48, 10, 16, 9, 3.0, min_bit_compression=3.0)["bit_ratio"] == pytest.approx(480 / 144)
+
+
+def test_masked_inputs_do_not_count_and_parts_multiply_both_sides():
+    from micae.models.constraints import check_encoder_spec
+
+    spec = EncoderSpec(input_shape=(8, 8, 1), input_quant=QuantSpec(8, 1, signed=False))
+    assert check_encoder_spec(spec)["compression_factor"] == 4.0  # 64 positions counted
+    with pytest.raises(ConstraintError, match="48 live input values / 17"):
+        check_encoder_spec(EncoderSpec(input_shape=(8, 8, 1), latent=17), masked_inputs=16)
+    b = check_encoder_spec(spec, masked_inputs=16, n_parts=4)
+    assert b["compression_factor"] == 3.0 and b["masked_inputs"] == 16
+    assert (b["total_input_values"], b["total_latent_values"], b["total_latent_bits"]) == (192, 64, 576)
 
 
 def test_compression_limit_is_configurable(tf):
     from micae.models.encoder import build_encoder
 
-    spec = EncoderSpec(input_quant=QuantSpec(8, 1, signed=False))
-    with pytest.raises(ConstraintError, match="compression factor 2.67"):
+    spec = EncoderSpec(latent=20)
+    with pytest.raises(ConstraintError, match="compression factor 2.4"):
         build_encoder(spec)
-    assert build_encoder(spec, min_compression=2.5).output_shape[1:] == (16,)
+    assert build_encoder(spec, min_compression=2.4).output_shape[1:] == (20,)
 
 
 def test_valid_conv_that_does_not_fit_is_refused():
@@ -136,13 +168,15 @@ def test_guard_refuses_unsupported_layer_and_missing_quantizer(tf):
         QActivation(quantized_bits(8, 1, alpha=1)),
         QConv2D(4, 3, kernel_quantizer=q, bias_quantizer=q),
         QActivation(quantized_bits(8, 2, alpha=1)),
-        tf.keras.layers.MaxPooling2D(name="pool"),
-        tf.keras.layers.Flatten(),
+        tf.keras.layers.GlobalAveragePooling2D(name="pool"),
         QDense(4, kernel_quantizer=q, bias_quantizer=q),
         QActivation(quantized_bits(9, 2, alpha=1)),
     )
-    with pytest.raises(ConstraintError, match="'pool' \\(MaxPooling2D\\) is outside the supported"):
+    with pytest.raises(ConstraintError) as err:
         extract_encoder(pool)
+    msg = err.value.one_line()
+    assert "layer 'pool' (GlobalAveragePooling2D) is a standard Keras layer micae does not support" in msg
+    assert "supported: " in msg and "ZeroPadding2D" in msg and "MaxPooling2D" in msg
     no_q = _chain(
         tf,
         QActivation(quantized_bits(8, 1, alpha=1)),

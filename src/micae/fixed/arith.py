@@ -26,9 +26,33 @@ def saturate(codes: np.ndarray, out: FixedType) -> np.ndarray:
     return np.clip(codes, out.min_int, out.max_int)
 
 
-def requantize(acc: np.ndarray, acc_frac: int, out: FixedType) -> np.ndarray:
-    """Quantize exact accumulators (units ``2**-acc_frac``) to ``out``: round half-even, saturate."""
-    return saturate(round_half_even_shift(acc, acc_frac - out.frac), out)
+def floor_shift(values: np.ndarray, shift: int) -> np.ndarray:
+    """Divide integers by ``2**shift`` rounding down (``AP_TRN``, ``tf.math.floor``)."""
+    values = np.asarray(values, dtype=np.int64)
+    return values << (-shift) if shift <= 0 else values >> shift
+
+
+ROUNDINGS = ("half_even", "floor")
+"""``half_even``: QKeras quantizers (``tf.round``, ``AP_RND_CONV``); ``floor``: ``tf.math.floor`` (``AP_TRN``)."""
+
+
+def requantize(
+    acc: np.ndarray,
+    acc_frac: int,
+    out: FixedType,
+    rounding: str = "half_even",
+    clip: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Quantize exact accumulators (units ``2**-acc_frac``) to ``out``: round, saturate, then ``clip`` (codes)."""
+    shift = acc_frac - out.frac
+    if rounding == "half_even":
+        codes = round_half_even_shift(acc, shift)
+    elif rounding == "floor":
+        codes = floor_shift(acc, shift)
+    else:
+        raise ValueError(f"unknown rounding {rounding!r}; choose one of {ROUNDINGS}")
+    codes = saturate(codes, out)
+    return codes if clip is None else np.clip(codes, clip[0], clip[1])
 
 
 def quantize_float(values: np.ndarray, out: FixedType) -> np.ndarray:

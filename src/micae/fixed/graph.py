@@ -1,9 +1,14 @@
-"""An encoder as a chain of exact affine stages, each followed by a quantizer.
+"""An encoder as a chain of exact stages: affine stages each followed by a quantizer, and max-pools.
 
 Input -> Q_in -> [conv as a constant matrix] -> Q_1 -> [dense] -> Q_latent.
 A convolution over a fixed input shape is a (sparse) constant matrix acting on
 the flattened (row-major H, W, C) input, so both layers share one description.
-Flatten is the identity in that order, exactly as in Keras ``channels_last``.
+Flatten is the identity in that order, exactly as in Keras ``channels_last``;
+padding, cropping, reshapes and average pools fold into these matrices
+(:mod:`micae.graph` lowers a Keras layer graph into this chain). A max-pool is
+its own stage: it picks values already on a grid, so it needs no quantizer.
+Masked inputs (cells that never carry a value) are dropped: the first stage
+reads only ``input_columns`` of the flat input.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from micae.fixed.arith import requantize
+from micae.fixed.budget import bit_budget
 from micae.fixed.types import FixedType
 
 
@@ -33,6 +39,21 @@ class AffineStage:
     out: FixedType
     quantizer_name: str
     meta: dict = field(default_factory=dict)
+    rounding: str = "half_even"
+    """``half_even`` (QKeras quantizers) or ``floor`` (``tf.math.floor``: the eLink truncation)."""
+    clip: tuple[int, int] | None = None
+    """Codes clipped to ``[lo, hi]`` after saturation (``tf.math.minimum``/``maximum`` by a constant)."""
+
+    @property
+    def lo_code(self) -> int:
+        return self.out.min_int if self.clip is None else max(self.out.min_int, self.clip[0])
+
+    @property
+    def hi_code(self) -> int:
+        return self.out.max_int if self.clip is None else min(self.out.max_int, self.clip[1])
+
+    def requantize(self, acc: np.ndarray, in_type: FixedType) -> np.ndarray:
+        return requantize(acc, self.acc_frac(in_type), self.out, self.rounding, self.clip)
 
     @property
     def n_in(self) -> int:
@@ -81,18 +102,100 @@ _CHUNK_ROWS = 8192
 
 
 @dataclass(frozen=True)
+class MaxPoolStage:
+    """``out[j] = max(x[groups[j, :]])``; index ``-1`` is a constant zero (padding). No quantizer:
+    the maximum of values on a grid is on that grid, and max commutes with every (monotone) quantizer."""
+
+    name: str
+    groups: np.ndarray
+    out: FixedType
+    quantizer_name: str = ""
+    kind: str = "maxpool"
+    meta: dict = field(default_factory=dict)
+    rounding: str = "none"
+    clip: tuple[int, int] | None = None
+
+    @property
+    def n_in(self) -> int:
+        return int(self.meta.get("n_in", int(self.groups.max(initial=-1)) + 1))
+
+    @property
+    def n_out(self) -> int:
+        return int(self.groups.shape[0])
+
+    @property
+    def lo_code(self) -> int:
+        return self.out.min_int
+
+    @property
+    def hi_code(self) -> int:
+        return self.out.max_int
+
+    def acc_frac(self, in_type: FixedType) -> int:
+        return in_type.frac
+
+    def accumulate(self, x: np.ndarray, in_type: FixedType) -> np.ndarray:
+        x = np.asarray(x, dtype=np.int64)
+        padded = np.concatenate([x, np.zeros((len(x), 1), dtype=np.int64)], axis=1)  # column -1 is zero
+        return padded[:, self.groups].max(axis=2)
+
+    def requantize(self, acc: np.ndarray, in_type: FixedType) -> np.ndarray:
+        return acc
+
+    def acc_range(self, in_type: FixedType) -> tuple[int, int]:
+        lo = in_type.min_int if (self.groups >= 0).all(axis=1).any() else max(in_type.min_int, 0)
+        return lo, in_type.max_int
+
+    def acc_type(self, in_type: FixedType) -> FixedType:
+        return in_type
+
+
+@dataclass(frozen=True)
 class IntegerEncoder:
-    """The whole encoder, exact, with the types of every stage."""
+    """The whole encoder, exact, with the types of every stage.
+
+    ``input_columns``: the live flat input indices the first stage reads (None: all);
+    ``layer_precisions``: hls4ml precision entries per Keras layer, written by the
+    layer handlers that read the model (empty for encoders built by hand);
+    ``layers``: ``(keras name, class, role)`` of every layer read, in order.
+    """
 
     name: str
     input_shape: tuple[int, ...]
     input_type: FixedType
     input_quantizer_name: str
-    stages: tuple[AffineStage, ...]
+    stages: tuple[AffineStage | MaxPoolStage, ...]
+    input_columns: tuple[int, ...] | None = None
+    layer_precisions: tuple[tuple[str, dict], ...] = ()
+    layers: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def n_inputs(self) -> int:
+        """Input positions of the full (unmasked) input: what the Keras model takes."""
         return int(np.prod(self.input_shape))
+
+    @property
+    def live_columns(self) -> np.ndarray:
+        if self.input_columns is None:
+            return np.arange(self.n_inputs)
+        return np.asarray(self.input_columns, dtype=np.int64)
+
+    @property
+    def n_live(self) -> int:
+        """Input values the hardware reads (masked positions dropped)."""
+        return self.n_inputs if self.input_columns is None else len(self.input_columns)
+
+    @property
+    def masked(self) -> bool:
+        return self.input_columns is not None and len(self.input_columns) < self.n_inputs
+
+    def live(self, x_codes: np.ndarray) -> np.ndarray:
+        """The live columns of ``(N, n_inputs)`` full-width codes (already live-width codes pass through)."""
+        x = np.asarray(x_codes, dtype=np.int64)
+        x = x.reshape(len(x), -1) if x.size else x.reshape(len(x), self.n_inputs)
+        if self.input_columns is None or x.shape[1] == self.n_live != self.n_inputs:
+            return x
+        return x[:, self.live_columns]
 
     @property
     def latent_type(self) -> FixedType:
@@ -107,14 +210,13 @@ class IntegerEncoder:
 
     def run(self, x_codes: np.ndarray) -> list[np.ndarray]:
         """Integer codes after each stage's quantizer, for ``(N, n_inputs)`` input codes."""
-        x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
+        x = self.live(x_codes)
         if len(x) > _CHUNK_ROWS:  # cache-sized chunks: ~4x faster than whole 10^6-row arrays
             parts = [self.run(x[i : i + _CHUNK_ROWS]) for i in range(0, len(x), _CHUNK_ROWS)]
             return [np.concatenate(p) for p in zip(*parts)]
         outs = []
         for stage, in_type in zip(self.stages, self.stage_input_types()):
-            acc = stage.accumulate(x, in_type)
-            x = requantize(acc, stage.acc_frac(in_type), stage.out)
+            x = stage.requantize(stage.accumulate(x, in_type), in_type)
             outs.append(x)
         return outs
 
@@ -123,7 +225,7 @@ class IntegerEncoder:
 
     def accumulators(self, x_codes: np.ndarray) -> list[np.ndarray]:
         """Exact accumulators of every stage (before its quantizer)."""
-        x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
+        x = self.live(x_codes)
         if len(x) > _CHUNK_ROWS:
             parts = [self.accumulators(x[i : i + _CHUNK_ROWS]) for i in range(0, len(x), _CHUNK_ROWS)]
             return [np.concatenate(p) for p in zip(*parts)]
@@ -131,21 +233,18 @@ class IntegerEncoder:
         for stage, in_type in zip(self.stages, self.stage_input_types()):
             acc = stage.accumulate(x, in_type)
             accs.append(acc)
-            x = requantize(acc, stage.acc_frac(in_type), stage.out)
+            x = stage.requantize(acc, in_type)
         return accs
 
     def bit_budget(self) -> dict:
-        in_bits = self.n_inputs * self.input_type.width
-        lat_bits = self.n_latent * self.latent_type.width
-        return {
-            "input_values": self.n_inputs,
-            "input_bits_each": self.input_type.width,
-            "input_bits": in_bits,
-            "latent_values": self.n_latent,
-            "latent_bits_each": self.latent_type.width,
-            "latent_bits": lat_bits,
-            "compression_factor": in_bits / lat_bits,
-        }
+        """:func:`micae.fixed.budget.bit_budget` over the live inputs (masked ones counted apart)."""
+        return bit_budget(
+            self.n_live,
+            self.input_type.width,
+            self.n_latent,
+            self.latent_type.width,
+            masked_inputs=self.n_inputs - self.n_live,
+        )
 
 
 def conv2d_as_matrix(

@@ -1,20 +1,42 @@
 """Test vectors that exercise what breaks bit-exactness: the grid, saturation and rounding ties.
 
 All vectors are integer codes of the encoder's input type. The QKeras model
-sees ``codes * 2**-frac``, which is exactly representable in float32.
+sees ``codes * 2**-frac``, which is exactly representable in float32. The
+searches work on the live inputs only; masked inputs (cells that never carry a
+value) stay zero in every vector. Every stage of any encoder graph is covered:
+ties at every half-even quantizer, saturation (and clipping) at every stage.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from micae.fixed.arith import round_half_even_shift
+from micae.fixed.arith import floor_shift, round_half_even_shift
 from micae.fixed.graph import IntegerEncoder
 
 
-def random_grid(encoder: IntegerEncoder, n: int, rng: np.random.Generator) -> np.ndarray:
+def _random_live(encoder: IntegerEncoder, n: int, rng: np.random.Generator) -> np.ndarray:
     t = encoder.input_type
-    return rng.integers(t.min_int, t.max_int + 1, size=(n, encoder.n_inputs), dtype=np.int64)
+    return rng.integers(t.min_int, t.max_int + 1, size=(n, encoder.n_live), dtype=np.int64)
+
+
+def to_full_width(encoder: IntegerEncoder, live_codes: np.ndarray) -> np.ndarray:
+    """Live-input codes -> ``(n, n_inputs)`` codes with the masked inputs zero."""
+    live_codes = np.asarray(live_codes, dtype=np.int64).reshape(len(live_codes), encoder.n_live)
+    if not encoder.masked:
+        return live_codes
+    full = np.zeros((len(live_codes), encoder.n_inputs), dtype=np.int64)
+    full[:, encoder.live_columns] = live_codes
+    return full
+
+
+def zero_masked(encoder: IntegerEncoder, codes: np.ndarray) -> np.ndarray:
+    """Full-width codes with the masked inputs set to zero (they never carry a value)."""
+    return to_full_width(encoder, encoder.live(codes))
+
+
+def random_grid(encoder: IntegerEncoder, n: int, rng: np.random.Generator) -> np.ndarray:
+    return to_full_width(encoder, _random_live(encoder, n, rng))
 
 
 def _candidate_values(encoder: IntegerEncoder, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -38,22 +60,22 @@ def saturation_vectors(
     Coordinate ascent over the input codes, evaluated with the exact integer model.
     """
     found = [
-        np.full((1, encoder.n_inputs), encoder.input_type.max_int, dtype=np.int64),
-        np.full((1, encoder.n_inputs), encoder.input_type.min_int, dtype=np.int64),
+        np.full((1, encoder.n_live), encoder.input_type.max_int, dtype=np.int64),
+        np.full((1, encoder.n_live), encoder.input_type.min_int, dtype=np.int64),
     ]
     cands = _candidate_values(encoder, values, rng)
     for s_idx, stage in enumerate(encoder.stages):
         for neuron in range(stage.n_out):
             for sign in (1, -1):
-                x = random_grid(encoder, 1, rng)[0]
+                x = _random_live(encoder, 1, rng)[0]
                 for _ in range(sweeps):
-                    for j in range(encoder.n_inputs):
+                    for j in range(encoder.n_live):
                         trial = np.repeat(x[None, :], len(cands), axis=0)
                         trial[:, j] = cands
                         score = sign * _stage_acc(encoder, trial, s_idx)[:, neuron]
                         x = trial[int(np.argmax(score))]
                 found.append(x[None, :].copy())
-    return np.unique(np.concatenate(found), axis=0)
+    return to_full_width(encoder, np.unique(np.concatenate(found), axis=0))
 
 
 def tie_mask(encoder: IntegerEncoder, codes: np.ndarray, accs: list[np.ndarray] | None = None) -> list[np.ndarray]:
@@ -65,7 +87,7 @@ def tie_mask(encoder: IntegerEncoder, codes: np.ndarray, accs: list[np.ndarray] 
     accs = encoder.accumulators(codes) if accs is None else accs
     for stage, in_t, acc in zip(encoder.stages, encoder.stage_input_types(), accs):
         shift = stage.acc_frac(in_t) - stage.out.frac
-        if shift <= 0:
+        if shift <= 0 or stage.rounding != "half_even":  # a floor (truncation) has no ties
             masks.append(np.zeros_like(acc, dtype=bool))
             continue
         rem = acc & ((np.int64(1) << shift) - 1)
@@ -86,19 +108,19 @@ def tie_vectors(
     for _ in range(bases):
         if len(picked) >= n:
             break
-        base = random_grid(encoder, 1, rng)[0]
-        trial = np.repeat(base[None, :], encoder.n_inputs * len(cands), axis=0)
+        base = _random_live(encoder, 1, rng)[0]
+        trial = np.repeat(base[None, :], encoder.n_live * len(cands), axis=0)
         rows = np.arange(len(trial))
-        trial[rows, rows // len(cands)] = np.tile(cands, encoder.n_inputs)
+        trial[rows, rows // len(cands)] = np.tile(cands, encoder.n_live)
         accs = encoder.accumulators(trial)
         masks = tie_mask(encoder, trial, accs)
         keep = np.zeros(len(trial), dtype=bool)
         for s_idx, (stage, in_t, mask, acc) in enumerate(zip(encoder.stages, encoder.stage_input_types(), masks, accs)):
             shift = stage.acc_frac(in_t) - stage.out.frac
-            if shift <= 0:
+            if shift <= 0 or stage.rounding != "half_even":
                 continue
             floor = acc >> shift
-            inside = (floor >= stage.out.min_int) & (floor < stage.out.max_int)
+            inside = (floor >= stage.lo_code) & (floor < stage.hi_code)
             real = mask & inside
             for r, c in zip(*np.nonzero(real)):
                 key = (s_idx, int(c), int(floor[r, c] & 1))
@@ -110,7 +132,7 @@ def tie_vectors(
         picked.extend(trial[keep])
     if not picked:
         return np.zeros((0, encoder.n_inputs), dtype=np.int64)
-    return np.unique(np.asarray(picked[:n]), axis=0)
+    return to_full_width(encoder, np.unique(np.asarray(picked[:n]), axis=0))
 
 
 def coverage(encoder: IntegerEncoder, codes: np.ndarray) -> list[dict]:
@@ -119,18 +141,17 @@ def coverage(encoder: IntegerEncoder, codes: np.ndarray) -> list[dict]:
     accs = encoder.accumulators(codes)
     masks = tie_mask(encoder, codes, accs)
     for stage, in_t, acc, mask in zip(encoder.stages, encoder.stage_input_types(), accs, masks):
-        rounded = round_half_even_shift(acc, stage.acc_frac(in_t) - stage.out.frac)
+        shift = stage.acc_frac(in_t) - stage.out.frac
+        rounded = floor_shift(acc, shift) if stage.rounding == "floor" else round_half_even_shift(acc, shift)
         out.append(
             {
                 "stage": stage.name,
                 "quantizer": stage.quantizer_name,
                 "tie_values": int(mask.sum()),
                 "vectors_with_ties": int(mask.any(axis=1).sum()),
-                "saturated_high": int((rounded > stage.out.max_int).sum()),
-                "saturated_low": int((rounded < stage.out.min_int).sum()),
-                "vectors_saturating": int(
-                    ((rounded > stage.out.max_int) | (rounded < stage.out.min_int)).any(axis=1).sum()
-                ),
+                "saturated_high": int((rounded > stage.hi_code).sum()),
+                "saturated_low": int((rounded < stage.lo_code).sum()),
+                "vectors_saturating": int(((rounded > stage.hi_code) | (rounded < stage.lo_code)).any(axis=1).sum()),
             }
         )
     return out
@@ -150,9 +171,8 @@ def build_vector_set(
     rng = np.random.default_rng(seed)
     parts: list[tuple[str, np.ndarray]] = []
     if test_codes is not None and len(test_codes):
-        parts.append(
-            ("test_split", np.asarray(test_codes, dtype=np.int64).reshape(len(test_codes), -1)[: n_total // 2])
-        )
+        test = np.asarray(test_codes, dtype=np.int64).reshape(len(test_codes), -1)[: n_total // 2]
+        parts.append(("test_split", zero_masked(encoder, test)))
     parts.append(("saturation", saturation_vectors(encoder, rng)))
     parts.append(("ties", tie_vectors(encoder, max(n_total // 10, 64), rng)))
     used = sum(len(p) for _, p in parts)

@@ -1,0 +1,316 @@
+"""The lowering state machine: ops from the layer handlers -> the stages of an ``IntegerEncoder``.
+
+The tensor flowing between layers is described lazily: ``src`` maps each of its
+(flat, row-major) elements to an element of the last *materialized* vector (a
+quantizer's output, or the live inputs), ``-1`` meaning a constant zero. So
+padding, cropping, flatten and reshape cost nothing: they only rewrite ``src``,
+and the next matrix absorbs them. An affine layer stays *pending* until its
+quantizer arrives; then it becomes one :class:`~micae.fixed.graph.AffineStage`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from micae.errors import ConstraintError
+from micae.fixed.graph import AffineStage, IntegerEncoder, MaxPoolStage
+from micae.fixed.types import FixedType
+
+
+@dataclass
+class _Pending:
+    name: str
+    kind: str
+    matrix: np.ndarray  # (n_materialized, n_out) integer codes
+    weight_frac: int
+    bias: np.ndarray
+    bias_frac: int
+    meta: dict
+    weight_type: FixedType
+    bias_type: FixedType | None
+
+
+def hls_type(t: FixedType, rounding: str | None = None) -> str:
+    """hls4ml precision of a tensor: with rounding and saturation for a quantizer's result, plain otherwise."""
+    if rounding is None:
+        return t.hls_plain()
+    return t.hls("TRN" if rounding == "floor" else "RND_CONV", "SAT")
+
+
+class Lowering:
+    """Collects the stages, the input type and the hls4ml precision of every Keras layer."""
+
+    def __init__(self, input_shape: tuple[int, ...], input_columns: np.ndarray | None = None) -> None:
+        self.input_shape = tuple(int(v) for v in input_shape)
+        self.shape = self.input_shape
+        n = int(np.prod(self.shape))
+        self.columns = np.arange(n) if input_columns is None else np.asarray(input_columns, dtype=np.int64)
+        self.src = np.arange(n)
+        self.mat_type: FixedType | None = None
+        self.input_type: FixedType | None = None
+        self.input_quantizer = ""
+        self.pending: _Pending | None = None
+        self.deferred_pool: tuple[str, np.ndarray] | None = None
+        self.waiting_for_acc: list[str] = []  # layers between an affine layer and its quantizer
+        self.stages: list[AffineStage | MaxPoolStage] = []
+        self.precisions: dict[str, dict] = {}
+        self.layers: list[tuple[str, str, str]] = []
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return int(np.prod(self.shape))
+
+    def need_input_quantizer(self, name: str, cls: str) -> None:
+        if self.mat_type is None:
+            raise ConstraintError(
+                f"layer '{name}' ({cls}) comes right after the input, but the input is not quantized",
+                "add QActivation(quantized_bits(bits, integer, keep_negative=..., alpha=1)) right after the Input",
+            )
+
+    def _record_tensor(self, name: str) -> None:
+        """A layer that passes values through: its hls4ml result type is the type flowing through it."""
+        if self.pending is not None:
+            self.waiting_for_acc.append(name)
+        elif self.mat_type is not None:
+            self.precisions[name] = {"result": hls_type(self.mat_type)}
+
+    # -- ops -----------------------------------------------------------------------------------------------
+    def remap(self, name: str, index: np.ndarray, out_shape: tuple[int, ...]) -> None:
+        """Output element ``j`` is input element ``index[j]`` (``-1``: zero). Padding, crop, reshape."""
+        index = np.asarray(index, dtype=np.int64)
+        src = np.append(self.src, -1)  # index -1 reads the appended -1
+        self.src = src[index]
+        self.shape = tuple(int(v) for v in out_shape)
+        self._record_tensor(name)
+
+    def identity(self, name: str) -> None:
+        self._record_tensor(name)
+
+    def affine(
+        self,
+        name: str,
+        kind: str,
+        matrix: np.ndarray,
+        weight_frac: int,
+        bias: np.ndarray,
+        bias_frac: int,
+        out_shape: tuple[int, ...],
+        meta: dict,
+        weight_type: FixedType,
+        bias_type: FixedType | None,
+    ) -> None:
+        """``x @ matrix + bias`` on the current tensor; waits for its quantizer."""
+        if self.pending is not None:
+            raise ConstraintError(
+                f"layer '{name}' follows '{self.pending.name}' with no quantizer in between",
+                f"add a QActivation quantizer after '{self.pending.name}'",
+            )
+        if self.deferred_pool is not None:
+            raise ConstraintError(f"layer '{name}' follows a max-pool with no quantizer", "add a QActivation")
+        n_mat = self._n_materialized()
+        composed = np.zeros((n_mat, matrix.shape[1]), dtype=np.int64)
+        live = self.src >= 0
+        np.add.at(composed, self.src[live], matrix[live].astype(np.int64))
+        self.pending = _Pending(name, kind, composed, weight_frac, bias, bias_frac, meta, weight_type, bias_type)
+        self.src = np.arange(matrix.shape[1])
+        self.shape = tuple(int(v) for v in out_shape)
+
+    def _n_materialized(self) -> int:
+        if not self.stages:
+            return len(self.columns)
+        return self.stages[-1].n_out
+
+    def maxpool(self, name: str, groups: np.ndarray, out_shape: tuple[int, ...]) -> None:
+        """Max over ``groups`` (indices into the current tensor); a quantizer commutes with it."""
+        if self.pending is not None:
+            if self.deferred_pool is not None or not np.array_equal(self.src, np.arange(len(self.src))):
+                raise ConstraintError(
+                    f"layer '{name}': a max-pool after a reshape of un-quantized values",
+                    f"put a QActivation quantizer right after '{self.pending.name}'",
+                )
+            self.deferred_pool = (name, np.asarray(groups, dtype=np.int64))
+            self.waiting_for_acc.append(name)
+            self.src = np.arange(len(groups))
+        else:
+            src = np.append(self.src, -1)
+            stage = MaxPoolStage(
+                name=name,
+                groups=src[groups],
+                out=self.mat_type,
+                meta={"n_in": self._n_materialized(), "output_shape": list(out_shape)},
+            )
+            self.stages.append(stage)
+            self.precisions[name] = {"result": hls_type(self.mat_type)}
+            self.src = np.arange(len(groups))
+        self.shape = tuple(int(v) for v in out_shape)
+
+    def quantizer(
+        self, name: str, t: FixedType, rounding: str = "half_even", clip: tuple[int, int] | None = None
+    ) -> None:
+        """A quantizer: closes the pending affine layer, or requantizes already quantized values."""
+        if self.mat_type is None:
+            if not np.array_equal(self.src, np.arange(len(self.src))):
+                raise ConstraintError(
+                    f"layer '{name}': the input is reshaped or padded before its quantizer",
+                    "put the QActivation quantizer right after the Input",
+                )
+            self.input_type = self.mat_type = t
+            self.input_quantizer = name
+            full = np.full(self.n, -1, dtype=np.int64)
+            full[self.columns] = np.arange(len(self.columns))
+            self.src = full
+            self.precisions[name] = {"result": hls_type(t, rounding)}
+            return
+        if self.pending is not None:
+            self._close(name, t, rounding, clip)
+        else:
+            self._requantize(name, t, rounding, clip)
+        self.mat_type = t
+        self.precisions[name] = {"result": hls_type(t, rounding)}
+
+    def _close(self, qname: str, t: FixedType, rounding: str, clip) -> None:
+        p = self.pending
+        in_t = self.mat_type
+        if self.deferred_pool is None:
+            cols = self.src
+            matrix = np.concatenate([p.matrix, np.zeros((len(p.matrix), 1), dtype=np.int64)], axis=1)[:, cols]
+            bias = np.append(p.bias, 0)[cols]
+        else:
+            matrix, bias = p.matrix, p.bias
+        stage = AffineStage(
+            name=p.name,
+            kind=p.kind,
+            matrix=matrix,
+            weight_frac=p.weight_frac,
+            bias=bias.astype(np.int64),
+            bias_frac=p.bias_frac,
+            out=t,
+            quantizer_name=qname,
+            meta={"weight_type": p.weight_type.to_dict(), **p.meta},
+            rounding=rounding,
+            clip=clip,
+        )
+        self.stages.append(stage)
+        acc = hls_type(stage.acc_type(in_t))
+        entry = {"weight": hls_type(p.weight_type), "accum": acc, "result": acc}
+        entry["bias"] = hls_type(_holding(stage.bias, p.bias_frac))
+        self.precisions[p.name] = entry
+        self.precisions[f"{p.name}_linear"] = {"result": acc}
+        for layer in self.waiting_for_acc:
+            self.precisions[layer] = {"result": acc}
+        self.waiting_for_acc = []
+        self.pending = None
+        if self.deferred_pool is not None:
+            pname, groups = self.deferred_pool
+            self.stages.append(MaxPoolStage(pname, groups, t, meta={"n_in": stage.n_out}))
+            self.deferred_pool = None
+        else:
+            self.src = np.arange(stage.n_out)
+
+    def _requantize(self, name: str, t: FixedType, rounding: str, clip) -> None:
+        n_mat = self._n_materialized()
+        matrix = np.zeros((n_mat, len(self.src)), dtype=np.int64)
+        live = self.src >= 0
+        matrix[self.src[live], np.flatnonzero(live)] = 1
+        self.stages.append(
+            AffineStage(
+                name=name,
+                kind="requantize",
+                matrix=matrix,
+                weight_frac=0,
+                bias=np.zeros(len(self.src), dtype=np.int64),
+                bias_frac=0,
+                out=t,
+                quantizer_name=name,
+                meta={"weight_type": FixedType(2, 0, True).to_dict()},
+                rounding=rounding,
+                clip=clip,
+            )
+        )
+        self.src = np.arange(len(self.src))
+
+    def scale(self, name: str, power: int) -> None:
+        """Multiply by ``2**power``: exact, only the binary point moves."""
+        if self.pending is not None:
+            p = self.pending
+            p.weight_frac -= power
+            p.bias_frac -= power
+            return
+        last = self.stages[-1] if self.stages else None
+        if not isinstance(last, AffineStage):
+            raise ConstraintError(
+                f"layer '{name}': scaling by 2**{power} is supported on a quantizer's output",
+                "put the multiply/divide after a QActivation",
+            )
+        out = FixedType(last.out.width, last.out.frac - power, last.out.signed)
+        self.stages[-1] = replace(last, out=out, weight_frac=last.weight_frac - power, bias_frac=last.bias_frac - power)
+        self.mat_type = out
+
+    def floor(self, name: str) -> None:
+        """``tf.math.floor``: truncation of the current (quantized) values to integers."""
+        if self.pending is not None or self.mat_type is None:
+            raise ConstraintError(f"layer '{name}': floor of un-quantized values", "put it after a QActivation")
+        t = self.mat_type
+        if t.frac <= 0:
+            return  # already integers
+        lo, hi = t.min_int >> t.frac, t.max_int >> t.frac
+        width = max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length()) + int(t.signed)
+        self.quantizer(name, FixedType(max(width, 1), 0, t.signed), rounding="floor")
+
+    def clip(self, name: str, value: float, upper: bool) -> None:
+        """``tf.math.minimum`` (``upper``) / ``maximum`` by a constant on the grid of the current values."""
+        last = self.stages[-1] if self.stages else None
+        if self.pending is not None or not isinstance(last, AffineStage) or self.deferred_pool is not None:
+            raise ConstraintError(
+                f"layer '{name}': minimum/maximum by a constant is supported right after a quantizer",
+                "put it after a QActivation (or after the floor of the eLink truncation)",
+            )
+        code = value * 2.0**last.out.frac
+        if code != int(code):
+            raise ConstraintError(
+                f"layer '{name}': bound {value!r} is not on the grid of {last.out.describe()}",
+                "use a bound that is a multiple of the quantizer's step",
+            )
+        lo, hi = last.clip if last.clip is not None else (last.out.min_int, last.out.max_int)
+        clip = (lo, min(hi, int(code))) if upper else (max(lo, int(code)), hi)
+        self.stages[-1] = replace(last, clip=clip)
+        self.precisions[name] = {"result": hls_type(last.out)}
+
+    # -- result --------------------------------------------------------------------------------------------
+    def finish(self, name: str) -> IntegerEncoder:
+        if self.pending is not None:
+            raise ConstraintError(
+                f"layer '{self.pending.name}' output is not quantized",
+                f"add a QActivation quantizer after '{self.pending.name}'",
+            )
+        if self.input_type is None or not self.stages:
+            raise ConstraintError(
+                f"model '{name}' has no quantized layer after its input quantizer",
+                "give an encoder with at least one QConv2D or QDense followed by a quantizer",
+            )
+        if not np.array_equal(self.src, np.arange(len(self.src))) or self.deferred_pool is not None:
+            raise ConstraintError(
+                f"model '{name}' ends with a reshape, padding or pool after its last quantizer",
+                "end the encoder with its latent quantizer",
+            )
+        full = len(self.columns) == int(np.prod(self.input_shape))
+        return IntegerEncoder(
+            name=name,
+            input_shape=self.input_shape,
+            input_type=self.input_type,
+            input_quantizer_name=self.input_quantizer,
+            stages=tuple(self.stages),
+            input_columns=None if full else tuple(int(c) for c in self.columns),
+            layer_precisions=tuple(self.precisions.items()),
+            layers=tuple(self.layers),
+        )
+
+
+def _holding(codes: np.ndarray, frac: int) -> FixedType:
+    """The narrowest signed type holding every code exactly at ``2**-frac``."""
+    lo, hi = int(codes.min(initial=0)), int(codes.max(initial=0))
+    width = max(abs(lo).bit_length(), abs(hi).bit_length()) + 1
+    return FixedType(width=max(width, 2), frac=frac, signed=True)

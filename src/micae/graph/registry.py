@@ -1,0 +1,33 @@
+"""The registry of layer handlers, keyed by Keras class name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+HANDLERS: dict[str, Callable] = {}
+"""Keras class name -> ``handler(step, lowering)``; filled by importing :mod:`micae.graph.handlers`."""
+
+
+def handler(*class_names: str) -> Callable:
+    """Register ``fn`` as the reader of the given Keras layer classes."""
+
+    def register(fn: Callable) -> Callable:
+        for name in class_names:
+            if name in HANDLERS:
+                raise ValueError(f"two handlers for Keras layer class {name!r}")
+            HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def supported_layers() -> list[str]:
+    import micae.graph.handlers  # noqa: F401  (registers every handler)
+
+    return sorted(HANDLERS)
+
+
+def get_handler(class_name: str) -> Callable | None:
+    import micae.graph.handlers  # noqa: F401
+
+    return HANDLERS.get(class_name)
