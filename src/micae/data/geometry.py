@@ -23,6 +23,8 @@ import numpy as np
 from micae.errors import ConfigError, DataError
 
 N_TC = 48
+HGCAL_LAYOUTS = ("4x4x3", "8x8")
+"""The model layouts of the 48 trigger cells (the arrangements of the geometry file)."""
 
 
 @lru_cache(maxsize=1)
@@ -84,6 +86,13 @@ def pixel_mask(arrangement: str) -> np.ndarray:
     """``(H, W, C)`` float32 array: 1 on pixels that carry a unique TC, 0 on repeats."""
     shape, _, mask = _arrangement(arrangement)
     return mask.reshape(shape).astype(np.float32)
+
+
+def masked_pixels(layout: str | None, input_shape: tuple[int, ...]) -> int:
+    """How many input positions of ``input_shape`` never carry a TC (0 unless it is an HGCAL arrangement)."""
+    if layout not in HGCAL_LAYOUTS or tuple(input_shape) != arrangement_shape(layout):
+        return 0
+    return int((_arrangement(layout)[2] == 0).sum())
 
 
 def tc_pixel_index(arrangement: str) -> np.ndarray:

@@ -210,7 +210,7 @@ def guess_input_shape(cfg: RunConfig) -> tuple[int, int, int] | None:
 
 def prefilter(cfg: RunConfig) -> str | None:
     """Why a point cannot be trained (e.g. ``compression 2.5 < 3``), or None."""
-    from micae.models.constraints import check_encoder_spec, compression_factor
+    from micae.models.constraints import compression_factor
 
     if cfg.train["mode"] == "frozen-encoder":
         return None
@@ -218,12 +218,12 @@ def prefilter(cfg: RunConfig) -> str | None:
     if shape is None:
         return None
     spec = cfg.encoder_spec(shape)
-    n_in = shape[0] * shape[1] * shape[2]
-    factor = compression_factor(n_in, spec.input_quant.bits, spec.latent, spec.latent_quant.bits)
+    n_in = shape[0] * shape[1] * shape[2] - cfg.masked_inputs(shape)
+    factor = compression_factor(n_in, spec.latent)  # values, as ECON-T counts; bits: cfg.check_encoder
     if factor < cfg.min_compression:
         return f"compression {factor:.3g} < {cfg.min_compression:g}"
     try:
-        check_encoder_spec(spec, cfg.min_compression)
+        cfg.check_encoder(shape)
     except ConstraintError as exc:
         return exc.problem
     return None

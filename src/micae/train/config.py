@@ -41,7 +41,10 @@ DEFAULTS: dict = {
         "encoder_path": None,
         "float_twin": True,
     },
+    # ECON-T's limit: input values / latent values (live input cells only) >= 3.
     "min_compression": 3.0,
+    # Optional limit on input bits / latent bits (reported always, enforced only when set).
+    "min_bit_compression": None,
     # Optional second stage (micae.train.stacked): an encoder over the concatenated stage-1 latents.
     "stack": {
         "enabled": False,
@@ -84,6 +87,11 @@ class RunConfig:
         return float(self.raw["min_compression"])
 
     @property
+    def min_bit_compression(self) -> float | None:
+        value = self.raw.get("min_bit_compression")
+        return None if value is None else float(value)
+
+    @property
     def stack(self) -> dict:
         return self.raw["stack"]
 
@@ -91,6 +99,24 @@ class RunConfig:
         enc = dict(self.raw["encoder"])
         enc["input_shape"] = list(input_shape)
         return EncoderSpec.from_dict(enc)
+
+    def masked_inputs(self, input_shape: tuple[int, ...]) -> int:
+        """Input positions that never carry a value (the repeated pixels of the HGCAL "8x8" arrangement)."""
+        from micae.data.geometry import masked_pixels
+
+        return masked_pixels(self.dataset.get("layout"), tuple(input_shape))
+
+    def check_encoder(self, input_shape: tuple[int, ...], n_parts: int = 1) -> dict:
+        """The hardware constraints of this run's encoder on ``input_shape``; returns its bit budget."""
+        from micae.models.constraints import check_encoder_spec
+
+        return check_encoder_spec(
+            self.encoder_spec(input_shape),
+            self.min_compression,
+            masked_inputs=self.masked_inputs(input_shape),
+            n_parts=n_parts,
+            min_bit_compression=self.min_bit_compression,
+        )
 
     def decoder_spec(self) -> DecoderSpec:
         return DecoderSpec.from_dict(self.raw["decoder"])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from micae.data.geometry import HGCAL_LAYOUTS
 from micae.metrics.emd import emd, emd_summary
-
-HGCAL_LAYOUTS = ("4x4x3", "8x8")
 
 
 def reconstruction_metrics(x: np.ndarray, recon: np.ndarray, layout: str) -> dict:

@@ -1,4 +1,4 @@
-"""A whole training run: data -> QAT MICAE (+ float twin, PCA) -> metrics -> artifacts."""
+"""A whole training run: data -> QAT MICAE (+ float twin, PCA, ECON-T algorithms) -> metrics -> artifacts."""
 
 from __future__ import annotations
 
@@ -14,6 +14,17 @@ from micae.jsonable import jsonable
 from micae.log import info
 from micae.outputs import staged_output
 from micae.train.config import RunConfig
+from micae.train.shared import (
+    N_KEEP,
+    describe_budget,
+    encoder_budget,
+    merge_history,
+    model_inputs,
+    model_target,
+    recon_parts,
+    remove_leftovers,
+    training_record,
+)
 
 
 def _seed_everything(seed: int) -> None:
@@ -40,23 +51,6 @@ def load_run_dataset(cfg: RunConfig):
     )
 
 
-def _parts(x):
-    from micae.models.micae import split_parts
-
-    return split_parts(x) if x.shape[1] > 1 else x[:, 0]
-
-
-def _target(x):
-    from micae.models.micae import concat_parts
-
-    return concat_parts(x)
-
-
-def _recon_parts(model, x, n_parts: int, channels: int) -> np.ndarray:
-    out = model.predict(_parts(x), batch_size=4096, verbose=0)
-    return np.stack([out[..., i * channels : (i + 1) * channels] for i in range(n_parts)], axis=1)
-
-
 def _corruption(cfg: RunConfig):
     from micae.train.fit import dropout_corruption
 
@@ -75,145 +69,164 @@ def _corruption(cfg: RunConfig):
     return dropout_corruption(p, cfg.seed)
 
 
+def _fit_micae(model, x_train: np.ndarray, x_val: np.ndarray, phase: str, common: dict) -> dict:
+    """Fit a MICAE-shaped model to reconstruct its own (samples, N, H, W, C) inputs."""
+    from micae.train.fit import fit_phase
+
+    return fit_phase(
+        model,
+        model_inputs(x_train),
+        model_target(x_train),
+        model_inputs(x_val),
+        model_target(x_val),
+        phase=phase,
+        **common,
+    )
+
+
+def _encoder(cfg: RunConfig, ds, spec):
+    """The run's encoder: built from ``spec``, or the trained one of ``--mode frozen-encoder``."""
+    from micae.models.encoder import build_encoder
+    from micae.models.io import load_model
+
+    if cfg.train["mode"] != "frozen-encoder":
+        return build_encoder(spec, min_compression=cfg.min_compression, seed=cfg.seed)
+    path = cfg.train["encoder_path"]
+    encoder = load_model(path)
+    if tuple(encoder.input_shape[1:]) != tuple(ds.input_shape):
+        raise ConfigError(
+            f"encoder {path} takes inputs of shape {tuple(encoder.input_shape[1:])}, the data has {ds.input_shape}",
+            "use an encoder trained on the same layout",
+        )
+    encoder._name = "encoder"
+    return encoder
+
+
+def _fit_single_cae(cfg: RunConfig, ds, encoder, common: dict) -> dict:
+    """``--mode encoder`` stage 1: a single-input CAE trained on every part as its own sample."""
+    from micae.models.decoder import build_decoder
+    from micae.models.micae import build_micae
+    from micae.train.losses import make_loss
+
+    channels = ds.input_shape[-1]
+    latent = int(encoder.output_shape[-1])
+    cae_dec = build_decoder(
+        cfg.decoder_spec(), latent, (*ds.input_shape[:2], channels), name="cae_decoder", seed=cfg.seed
+    )
+    cae = build_micae(encoder, cae_dec, 1, name="cae")
+    flat = {k: v.reshape(-1, 1, *v.shape[2:]) for k, v in (("train", ds.x_train), ("val", ds.x_val))}
+    loss = make_loss(cfg.train["loss"], ds.layout, 1, channels)
+    return _fit_micae(cae, flat["train"], flat["val"], "cae", {**common, "loss": loss})
+
+
 def train_models(cfg: RunConfig, ds, work: Path) -> dict:
     """Build and train the models of ``cfg.train.mode``; returns models and training records."""
-
     from micae.models.decoder import build_decoder
-    from micae.models.encoder import build_encoder, build_float_encoder
-    from micae.models.io import load_model
+    from micae.models.encoder import build_float_encoder
     from micae.models.micae import build_micae
-    from micae.train.fit import fit_phase
     from micae.train.losses import make_loss
 
     tr = cfg.train
-    n_parts = ds.n_parts
-    channels = ds.input_shape[-1]
+    n_parts, channels = ds.n_parts, ds.input_shape[-1]
     out_shape = (*ds.input_shape[:2], channels * n_parts)
-    loss = make_loss(tr["loss"], ds.layout, n_parts, channels)
     common = dict(
         work=work,
         epochs=int(tr["epochs"]),
         batch_size=int(tr["batch_size"]),
         learning_rate=float(tr["learning_rate"]),
-        loss=loss,
+        loss=make_loss(tr["loss"], ds.layout, n_parts, channels),
         patience=int(tr["patience"]),
         resume=True,
         corrupt=_corruption(cfg),
     )
-    spec = cfg.encoder_spec(ds.input_shape)
-    dec_spec = cfg.decoder_spec()
-    phases: dict = {}
-
-    if tr["mode"] == "frozen-encoder":
-        encoder = load_model(tr["encoder_path"])
-        if tuple(encoder.input_shape[1:]) != tuple(ds.input_shape):
-            raise ConfigError(
-                f"encoder {tr['encoder_path']} takes inputs of shape {tuple(encoder.input_shape[1:])}, the data has {ds.input_shape}",
-                "use an encoder trained on the same layout",
-            )
-        encoder._name = "encoder"
-    else:
-        encoder = build_encoder(spec, min_compression=cfg.min_compression, seed=cfg.seed)
+    spec, dec_spec = cfg.encoder_spec(ds.input_shape), cfg.decoder_spec()
+    encoder = _encoder(cfg, ds, spec)
     latent = int(encoder.output_shape[-1])
-
+    phases: dict = {}
     if tr["mode"] == "encoder":
-        # Stage 1: a single-input CAE on every part; stage 2: its encoder, frozen, in MICAE.
-        cae_dec = build_decoder(dec_spec, latent, (*ds.input_shape[:2], channels), name="cae_decoder", seed=cfg.seed)
-        cae = build_micae(encoder, cae_dec, 1, name="cae")
-        flat = lambda x: x.reshape(-1, 1, *x.shape[2:])  # noqa: E731
-        cae_loss = make_loss(tr["loss"], ds.layout, 1, channels)
-        phases["cae"] = fit_phase(
-            cae,
-            flat(ds.x_train)[:, 0],
-            _target(flat(ds.x_train)),
-            flat(ds.x_val)[:, 0],
-            _target(flat(ds.x_val)),
-            phase="cae",
-            **{**common, "loss": cae_loss},
-        )
+        phases["cae"] = _fit_single_cae(cfg, ds, encoder, common)
     if tr["mode"] in ("encoder", "frozen-encoder"):
         encoder.trainable = False
 
     decoder = build_decoder(dec_spec, latent * n_parts, out_shape, seed=cfg.seed)
     micae = build_micae(encoder, decoder, n_parts)
-    phases["micae"] = fit_phase(
-        micae, _parts(ds.x_train), _target(ds.x_train), _parts(ds.x_val), _target(ds.x_val), phase="micae", **common
-    )
+    phases["micae"] = _fit_micae(micae, ds.x_train, ds.x_val, "micae", common)
     result = {"encoder": encoder, "micae": micae, "phases": phases, "spec": spec, "channels": channels}
-
     if tr.get("float_twin", True):
         f_enc = build_float_encoder(spec, seed=cfg.seed)
         f_dec = build_decoder(dec_spec, latent * n_parts, out_shape, name="float_decoder", seed=cfg.seed)
-        f_model = build_micae(f_enc, f_dec, n_parts, name="float_micae")
-        phases["float"] = fit_phase(
-            f_model,
-            _parts(ds.x_train),
-            _target(ds.x_train),
-            _parts(ds.x_val),
-            _target(ds.x_val),
-            phase="float",
-            **common,
-        )
-        result["float"] = f_model
+        result["float"] = build_micae(f_enc, f_dec, n_parts, name="float_micae")
+        phases["float"] = _fit_micae(result["float"], ds.x_train, ds.x_val, "float", common)
     return result
 
 
+def baseline_reconstructions(cfg: RunConfig, ds, latent: int, budget: dict) -> tuple[dict, dict]:
+    """PCA (tied, joint) with the encoder's latent count; on HGCAL data also BC, STC and threshold
+    within the encoder's latent bits. Returns reconstructions and the ECON-T algorithms' bit budgets."""
+    from micae.data.geometry import HGCAL_LAYOUTS, arrangement_shape
+    from micae.train.baselines import econt_algorithms, pca_joint, pca_tied
+
+    x = ds.x_test
+    recons = {
+        "pca_tied": pca_tied(ds.x_train, x, latent, cfg.seed),
+        "pca_joint": pca_joint(ds.x_train, x, latent * ds.n_parts, cfg.seed),
+    }
+    budgets: dict = {}
+    if ds.layout in HGCAL_LAYOUTS and tuple(ds.input_shape) == arrangement_shape(ds.layout):
+        econt, budgets = econt_algorithms(x, ds.layout, budget)
+        recons.update(econt)
+    return recons, budgets
+
+
 def evaluate_models(cfg: RunConfig, ds, trained: dict) -> dict:
-    from micae.train.baselines import pca_joint, pca_tied
+    """Test-split reconstructions and metrics of the QAT model, its float twin and every baseline."""
     from micae.train.evaluate import dead_latents, reconstruction_metrics, saturated_latents
 
     n_parts, channels = ds.n_parts, trained["channels"]
     encoder, spec = trained["encoder"], trained["spec"]
     latent = int(encoder.output_shape[-1])
+    budget = trained.get("budget") or encoder_budget(encoder, n_parts, cfg.masked_inputs(ds.input_shape))
     x = ds.x_test
-    recons = {"quantized": _recon_parts(trained["micae"], x, n_parts, channels)}
+    recons = {"quantized": recon_parts(trained["micae"], x, channels)}
     if "float" in trained:
-        recons["float"] = _recon_parts(trained["float"], x, n_parts, channels)
-    recons["pca_tied"] = pca_tied(ds.x_train, x, latent, cfg.seed)
-    recons["pca_joint"] = pca_joint(ds.x_train, x, latent * n_parts, cfg.seed)
+        recons["float"] = recon_parts(trained["float"], x, channels)
+    base, base_budgets = baseline_reconstructions(cfg, ds, latent, budget)
+    recons.update(base)
     metrics = {name: reconstruction_metrics(x, r, ds.layout) for name, r in recons.items()}
     lat = encoder.predict(x.reshape(-1, *ds.input_shape), batch_size=4096, verbose=0)
     lat_t = spec.latent_quant.fixed_type()
     return {
         "recons": recons,
         "metrics": metrics,
+        "bit_budget": budget,
+        "baseline_bit_budgets": base_budgets,
         "latents": lat.reshape(len(x), n_parts, latent),
         "dead_latents": dead_latents(lat),
         "saturated_latents": saturated_latents(lat, lat_t.min_value, lat_t.max_value),
     }
 
 
-def _bit_budget(encoder, n_parts: int) -> dict:
-    from micae.models.extract import extract_encoder
-
-    budget = extract_encoder(encoder).encoder.bit_budget()
-    budget["n_parts"] = n_parts
-    budget["micae_latent_bits"] = budget["latent_bits"] * n_parts
-    return budget
-
-
-def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Path, seconds: float) -> dict:
+def _save_models_and_data(cfg: RunConfig, ds, trained: dict, out: Path) -> None:
     from micae.models.io import save_model
-    from micae.train.evaluate import public
-    from micae.train.plots import write_training_plots
 
     save_model(trained["encoder"], out / "encoder.h5")
     save_model(trained["micae"], out / "micae.h5")
     if "float" in trained:
         save_model(trained["float"], out / "float_micae.h5")
     (out / "config.yaml").write_text(cfg.to_yaml())
-    n_keep = min(len(ds.x_test), 5000)
     np.savez_compressed(
         out / "test_data.npz",
-        x=ds.x_test[:n_keep],
-        **{f"aux_{k}": v[:n_keep] for k, v in ds.aux.get("test", {}).items()},
+        x=ds.x_test[:N_KEEP],
+        **{f"aux_{k}": v[:N_KEEP] for k, v in ds.aux.get("test", {}).items()},
     )
-    phases = trained["phases"]
-    write_history(out, list(phases))
-    _write_evaluation_arrays(out, ds, evaluation, n_keep)
-    budget = _bit_budget(trained["encoder"], ds.n_parts)
-    m = evaluation["metrics"]
-    metrics = {
+
+
+def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds: float) -> dict:
+    """The content of metrics.json."""
+    from micae.train.evaluate import public
+
+    m, budget = evaluation["metrics"], evaluation["bit_budget"]
+    return {
         "name": cfg.name,
         "dataset": ds.name,
         "layout": ds.layout,
@@ -222,31 +235,34 @@ def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Pa
         "test_samples": int(len(ds.x_test)),
         "quantized": public(m["quantized"]),
         "baselines": {k: public(v) for k, v in m.items() if k != "quantized"},
+        "baseline_bit_budgets": evaluation["baseline_bit_budgets"],
         "compression_factor": budget["compression_factor"],
+        "bit_ratio": budget["bit_ratio"],
         "bit_budget": budget,
         "dead_latents": evaluation["dead_latents"],
         "saturated_latents": evaluation["saturated_latents"],
-        "training": {
-            name: {
-                "seconds": round(r["seconds"], 2),
-                "epochs_run": r["epochs_run"],
-                "resumed_from": r["resumed_from"],
-                "final_loss": (r["history"].get("loss") or [None])[-1],
-                "final_val_loss": (r["history"].get("val_loss") or [None])[-1],
-            }
-            for name, r in phases.items()
-        },
+        "training": {name: training_record(r) for name, r in trained["phases"].items()},
         "seconds_total": round(seconds, 2),
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
         "dataset_meta": jsonable(ds.meta, max_array=64),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=lambda o: jsonable(o, max_array=64)))
+
+
+def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Path, seconds: float) -> dict:
+    """Models, config, test data, history, per-sample evaluation, metrics.json and plots into ``out``."""
+    from micae.train.plots import write_training_plots
+
+    _save_models_and_data(cfg, ds, trained, out)
+    merge_history(out, list(trained["phases"]))
+    _write_evaluation_arrays(out, ds, evaluation, N_KEEP)
+    metrics = metrics_summary(cfg, ds, trained, evaluation, seconds)
+    (out / "metrics.json").write_text(json.dumps(jsonable(metrics, max_array=64), indent=2))
     write_training_plots(out / "plots", ds, trained, evaluation)
     return metrics
 
 
 def _write_evaluation_arrays(out: Path, ds, evaluation: dict, n_keep: int) -> None:
-    """Per-sample metrics, latents and a few reconstructions, for the report and its plots."""
+    """Per-sample metrics (``<model>__mse``, ``<model>__emd``), latents and a few reconstructions."""
     arrays = {}
     for model, m in evaluation["metrics"].items():
         for key in ("per_sample_mse", "per_sample_emd"):
@@ -259,23 +275,8 @@ def _write_evaluation_arrays(out: Path, ds, evaluation: dict, n_keep: int) -> No
     np.savez_compressed(out / "test_evaluation.npz", **arrays)
 
 
-def write_history(out: Path, phases: list[str]) -> None:
-    """Merge Keras' per-phase CSV logs (which survive --resume) into one history.csv."""
-    import csv
-
-    rows = ["phase,epoch,loss,val_loss"]
-    for phase in phases:
-        path = out / f"history_{phase}.csv"
-        if not path.exists():
-            continue
-        for rec in csv.DictReader(path.open()):
-            rows.append(f"{phase},{rec['epoch']},{rec['loss']},{rec.get('val_loss', '')}")
-    (out / "history.csv").write_text("\n".join(rows) + "\n")
-
-
 def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bool = False) -> tuple[Path, dict]:
     """Train, evaluate and write ``out_root/<name>/`` atomically."""
-    from micae.models.constraints import check_encoder_spec
     from micae.outputs import check_target
 
     final = Path(out_root) / cfg.name
@@ -285,16 +286,17 @@ def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bo
     info(f"loading dataset {cfg.dataset['name']}")
     ds = load_run_dataset(cfg)
     info(
-        f"dataset: {len(ds.x_train)}/{len(ds.x_val)}/{len(ds.x_test)} train/val/test samples of {ds.n_parts} x {ds.input_shape}"
+        f"dataset: {len(ds.x_train)}/{len(ds.x_val)}/{len(ds.x_test)} train/val/test samples "
+        f"of {ds.n_parts} x {ds.input_shape}"
     )
     if cfg.train["mode"] != "frozen-encoder":
-        check_encoder_spec(cfg.encoder_spec(ds.input_shape), cfg.min_compression)
+        info(f"encoder: {describe_budget(cfg.check_encoder(ds.input_shape, ds.n_parts))}")
     with staged_output(final, force=force, resume=resume) as work:
         trained = train_models(cfg, ds, work)
-        info("evaluating on the test split (quantized, float twin, PCA)")
+        trained["budget"] = encoder_budget(trained["encoder"], ds.n_parts, cfg.masked_inputs(ds.input_shape))
+        info(f"trained encoder: {describe_budget(trained['budget'])}")
+        info("evaluating on the test split (quantized, float twin, PCA, ECON-T algorithms)")
         evaluation = evaluate_models(cfg, ds, trained)
         metrics = write_artifacts(cfg, ds, trained, evaluation, work, time.perf_counter() - start)
-        for pattern in ("*.ckpt.weights.h5", "*.final.weights.h5", "*.state.json", "history_*.csv"):
-            for leftover in work.glob(pattern):
-                leftover.unlink()
+        remove_leftovers(work)
     return final, metrics
