@@ -19,7 +19,16 @@ DESCRIPTION = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="sweep YAML file")
     p.add_argument("--out", help="folder for the sweep outputs (default: the sweep file's folder)")
-    p.add_argument("--jobs", type=int, default=2, help="points run in parallel (default 2)")
+    p.add_argument(
+        "--jobs",
+        "--workers",
+        dest="jobs",
+        type=int,
+        default=None,
+        help="worker processes of the local Dask cluster, one point each at a time (default: the machine's cores)",
+    )
+    p.add_argument("--scheduler", help="run on an existing Dask cluster: its scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--scheduler-file", help="run on an existing Dask cluster: its scheduler file (shared filesystem)")
     p.add_argument("--force", action="store_true", help="redo every point, even finished ones")
     p.add_argument(
         "--resume",
@@ -47,13 +56,21 @@ def run(a: argparse.Namespace) -> int:
     from micae.sweep.results import format_table
     from micae.sweep.runner import plan, run_sweep
 
-    spec = load_sweep(a.config)
     out = Path(a.out) if a.out else Path(a.config).parent
+    where = {"scheduler": a.scheduler, "scheduler_file": a.scheduler_file}
+    from micae.sweep.search import is_search_file
+
+    if is_search_file(a.config):
+        from micae.sweep.cli_study import main_study
+
+        return main_study(a, out, where)
+    spec = load_sweep(a.config)
     if a.dry_run:
         for name, state in plan(spec, out, force=a.force):
             print(f"{name:<40}{state}")
         return 0
-    outcome = run_sweep(spec, out, jobs=a.jobs, force=a.force, resume=a.resume, say=lambda m: print(m, flush=True))
+    say = lambda m: print(m, flush=True)  # noqa: E731
+    outcome = run_sweep(spec, out, jobs=a.jobs, force=a.force, resume=a.resume, say=say, **where)
     print(format_table(outcome.rows, spec.grid_keys, spec.labels))
     counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items())
     print(

@@ -1,8 +1,10 @@
 """Parameter sweeps: a grid of run configs, each trained and synthesized in its own folder.
 
 ``grid`` reads sweep files and names the points, ``runner`` trains and
-synthesizes them in parallel local processes (resumable), ``results`` and
-``pareto`` turn the points' files into results.csv and the Pareto plot.
+synthesizes them as Dask tasks (a LocalCluster, or an existing scheduler;
+``cluster``, ``point``), resumably; ``study`` searches ranges with Optuna
+(NSGA-II) on the same cluster; ``results`` and ``pareto`` turn the points'
+files into results.csv and the Pareto plot.
 """
 
 from micae.sweep.grid import SweepSpec, expand_grid, load_sweep, point_name

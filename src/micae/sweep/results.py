@@ -22,11 +22,14 @@ METRIC_COLUMNS = [
     "compression",
     "latent_bits",
 ]
-HW_COLUMNS = ["LUT", "FF", "DSP", "cycles", "ns", "route", "weights_nz", "mismatches"]
+HW_COLUMNS = ["LUT", "FF", "DSP", "cycles", "ns", "ns_source", "route", "weights_nz", "mismatches"]
+
+
+RUN_COLUMNS = ["seconds", "worker", "host"]
 
 
 def columns(grid_keys: list[str]) -> list[str]:
-    return [*grid_keys, "point", "status", *METRIC_COLUMNS, *HW_COLUMNS, "seconds", "pareto", "error"]
+    return [*grid_keys, "point", "status", *METRIC_COLUMNS, *HW_COLUMNS, *RUN_COLUMNS, "pareto", "error"]
 
 
 def _read_json(path: Path) -> dict | None:
@@ -36,8 +39,8 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def headline_route(report: dict) -> dict | None:
-    """The route whose numbers are shown: a real vendor run, else the open-source estimate."""
+def legacy_headline_route(report: dict) -> dict | None:
+    """For report.json files written before ``headline_route``: a real vendor run, else the open-source route."""
     routes = report.get("routes") or []
     for kind in ("vendor", "open-source"):
         for r in routes:
@@ -46,27 +49,36 @@ def headline_route(report: dict) -> dict | None:
     return None
 
 
+def headline(report: dict) -> tuple[dict, dict, str]:
+    """(resources, latency, route name) the flow chose as the headline; old reports fall back to the routes."""
+    if "headline_route" in report:
+        return report.get("resources") or {}, report.get("latency") or {}, report.get("headline_route") or ""
+    route = legacy_headline_route(report)
+    if route is None:
+        return {}, {}, ""
+    return route.get("resources") or {}, route.get("latency") or {}, route.get("route", "")
+
+
 def hardware_cells(report: dict | None) -> dict:
     """LUT/FF/DSP/cycles/ns/route/mismatches; empty cells when a route gave no number."""
     cells = {k: "" for k in HW_COLUMNS}
     if not report:
         return cells
-    route = headline_route(report)
-    if route:
-        res, lat = route.get("resources") or {}, route.get("latency") or {}
-        for key in ("LUT", "FF", "DSP"):
-            cells[key] = res.get(key, "")
-        cells["cycles"] = lat.get("cycles_max", lat.get("cycles", ""))
-        ns = lat.get("ns")
-        clock = lat.get("clock_ns") or (report.get("options") or {}).get("clock_ns")
-        if ns is None and isinstance(cells["cycles"], (int, float)) and clock:
-            ns = cells["cycles"] * clock
-        cells["ns"] = "" if ns is None else ns
-        cells["route"] = route.get("route", "")
+    res, lat, route = headline(report)
+    for key in ("LUT", "FF", "DSP"):
+        cells[key] = res.get(key, "")
+    cells["cycles"] = lat.get("cycles_max", lat.get("cycles", ""))
+    ns = lat.get("ns")
+    clock = lat.get("clock_ns") or (report.get("options") or {}).get("clock_ns")
+    if ns is None and isinstance(cells["cycles"], (int, float)) and clock:
+        ns = cells["cycles"] * clock
+    cells["ns"] = "" if ns is None else ns
+    cells["ns_source"] = lat.get("ns_source", "")
+    cells["route"] = route
     stages = (report.get("model") or {}).get("stages") or []
     if stages:  # constant multiplications in the unrolled encoder: a cost proxy that needs no synthesis
         cells["weights_nz"] = sum(int(s.get("unrolled_nonzero_weights", 0)) for s in stages)
-    levels = [v for v in (report.get("verification") or {}).values() if "mismatches" in v]
+    levels = [v for v in (report.get("verification") or {}).values() if isinstance(v, dict) and "mismatches" in v]
     cells["mismatches"] = max((int(v["mismatches"]) for v in levels), default="")
     return {k: ("" if v is None else v) for k, v in cells.items()}
 
@@ -104,6 +116,8 @@ def point_row(point, paths: PointPaths) -> dict:
     row.update(metric_cells(metrics))
     row.update(hardware_cells(report))
     row["seconds"] = (done or {}).get("seconds", {}).get("total", "")
+    row["worker"] = (done or {}).get("worker", "")
+    row["host"] = (done or {}).get("host", "")
     return row
 
 
