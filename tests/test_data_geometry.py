@@ -95,3 +95,32 @@ def test_errors():
         arrange(np.zeros((2, 47)), "4x4x3")
     with pytest.raises(DataError, match="4, 4, 3"):
         unarrange(np.zeros((2, 8, 8, 1)), "4x4x3")
+
+
+def test_hgcal_layouts_and_their_masked_pixels():
+    from micae.data.geometry import HGCAL_LAYOUTS, arrangement_names, masked_pixels
+
+    assert set(HGCAL_LAYOUTS) == set(arrangement_names())
+    assert masked_pixels("8x8", (8, 8, 1)) == 64 - 48  # the repeated pixels carry no extra value
+    assert masked_pixels("4x4x3", (4, 4, 3)) == 0
+    assert masked_pixels("image", (8, 8, 1)) == 0 and masked_pixels("8x8", (4, 4, 3)) == 0
+
+
+def test_run_config_counts_live_cells_for_the_compression_limit():
+    from micae.errors import ConstraintError
+    from micae.train.config import load_config
+
+    cfg = load_config(None, {"dataset.layout": "8x8", "encoder.latent": 16})
+    b = cfg.check_encoder((8, 8, 1))
+    assert (b["input_values"], b["masked_inputs"], b["compression_factor"]) == (48, 16, 3.0)
+    with pytest.raises(ConstraintError, match="48 live input values / 17"):
+        load_config(None, {"dataset.layout": "8x8", "encoder.latent": 17}).check_encoder((8, 8, 1))
+    with pytest.raises(ConstraintError, match="min_bit_compression 2.7"):
+        load_config(None, {"min_bit_compression": 2.7}).check_encoder((4, 4, 3))
+
+
+def test_one_default_sample_count():
+    from micae.data import DEFAULT_SYNTH_SAMPLES
+    from micae.train.config import DEFAULTS
+
+    assert DEFAULTS["dataset"]["n_samples"] is None and DEFAULT_SYNTH_SAMPLES == 50_000

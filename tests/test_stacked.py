@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from micae.errors import ConfigError, ConstraintError
+from micae.fixed.budget import bit_budget
 from micae.models.quantizers import QuantSpec
 from micae.models.spec import EncoderSpec
 from micae.train.config import DEFAULTS, load_config
@@ -116,14 +117,20 @@ def test_stage2_spec_reads_the_stage1_latent_grid_and_reports_both_compressions(
     stack = {**DEFAULTS["stack"], "latent": 8}
     s2 = stage2_spec(s1, stack, n_parts=4, latent1=4, latent1_quant=s1.latent_quant)
     assert s2.input_shape == (4, 4, 1) and s2.input_quant == s1.latent_quant and s2.latent_quant == s1.latent_quant
-    c = check_stage2(s2, stack, stage1_bits=4 * 4 * 6, input_bits=4 * 16 * 5, min_chain=3.0)
-    assert c["stage1"] == pytest.approx(320 / 96) and c["stage2"] == pytest.approx(2.0)
-    assert c["chain"] == pytest.approx(320 / 48) == pytest.approx(c["stage1"] * c["stage2"])
+    stage1 = bit_budget(16, 5, 4, 6, n_parts=4)  # 4 parts of 16 five-bit values -> 4 six-bit latents each
+    c = check_stage2(s2, stack, stage1, min_chain=3.0)
+    assert (c["input_values"], c["stage1_latent_values"], c["stage2_latent_values"]) == (64, 16, 8)
+    assert c["stage1"] == 4.0 and c["stage2"] == 2.0 and c["chain"] == 8.0 == c["stage1"] * c["stage2"]
+    assert c["stage1_bit_ratio"] == pytest.approx(320 / 96) and c["stage2_bit_ratio"] == pytest.approx(2.0)
+    assert c["chain_bit_ratio"] == pytest.approx(320 / 48)
     with pytest.raises(ConstraintError, match="stage 2: compression factor 0.5"):
-        check_stage2(stage2_spec(s1, {**stack, "latent": 32}, 4, 4, s1.latent_quant), stack, 96, 320, 3.0)
+        check_stage2(stage2_spec(s1, {**stack, "latent": 32}, 4, 4, s1.latent_quant), stack, stage1, 3.0)
     loose = {**stack, "latent": 24, "min_compression": 0.5}  # stage 2 may expand, but not the chain below 3
-    with pytest.raises(ConstraintError, match="chain compression 2.22"):
-        check_stage2(stage2_spec(s1, loose, 4, 4, s1.latent_quant), loose, 96, 320, 3.0)
+    with pytest.raises(ConstraintError, match="chain compression factor 2.67 = 64 input values / 24") as err:
+        check_stage2(stage2_spec(s1, loose, 4, 4, s1.latent_quant), loose, stage1, 3.0)
+    assert "use at most 21 stage-2 latents" in err.value.one_line()
+    with pytest.raises(ConstraintError, match="chain bit ratio 6.67 .* below min_bit_compression 7"):
+        check_stage2(s2, stack, stage1, 3.0, min_chain_bits=7.0)
 
 
 def test_cli_refuses_a_too_wide_stage2_before_training(tmp_path, capsys):

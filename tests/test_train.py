@@ -55,6 +55,20 @@ def test_hgcal_synth_econt(tmp_path, tf):
     )
     m = _check_run(out, 1)
     assert np.isfinite(m["quantized"]["emd_mean"]) and m["quantized"]["emd_mean"] > 0
+    # the chip's budget: factor 3 in values, bit ratio 384/144 beside it
+    assert m["compression_factor"] == 3.0 and m["bit_ratio"] == pytest.approx(384 / 144)
+    assert (m["bit_budget"]["input_bits"], m["bit_budget"]["latent_bits"]) == (384, 144)
+    # the ECON-T algorithms at the same 144 bits, with the same metric keys as the other baselines
+    assert {"pca_tied", "pca_joint", "bc", "stc", "threshold"} <= set(m["baselines"])
+    for name in ("bc", "stc", "threshold"):
+        assert set(m["baselines"][name]) == set(m["baselines"]["pca_tied"])
+        assert 0 < m["baselines"][name]["emd_mean"] < 5
+    budgets = m["baseline_bit_budgets"]
+    assert budgets["bc"]["bits_per_wafer"] == 143 and budgets["stc"]["bits_per_wafer"] == 132
+    assert budgets["threshold"]["bits_per_wafer_max"] <= 144
+    ev = np.load(out / "test_evaluation.npz")
+    for name in ("quantized", "bc", "stc", "threshold"):
+        assert ev[f"{name}__emd"].shape == ev[f"{name}__mse"].shape == (m["test_samples"],)
 
 
 @pytest.mark.slow

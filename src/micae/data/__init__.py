@@ -20,7 +20,8 @@ from micae.data.normalise import normalise
 from micae.errors import ConfigError, DataError
 
 DATASETS = ("hgcal-synth", "econt-csv", "digits", "npz")
-DEFAULT_SYNTH_SAMPLES = 100_000
+DEFAULT_SYNTH_SAMPLES = 50_000
+"""Generated samples when ``n_samples`` is not given (the one default: run configs leave it unset)."""
 
 __all__ = [
     "DATASETS",
@@ -139,6 +140,87 @@ def _from_tc(
     return _finish(name, x, aux, input_shape=shape, n_parts=n_parts, layout=layout, seed=seed, split=split, meta=meta)
 
 
+def _load_hgcal_synth(name: str, o: dict) -> Dataset:
+    from micae.data import hgcal_synth
+
+    n = DEFAULT_SYNTH_SAMPLES if o["n_samples"] is None else int(o["n_samples"])
+    charges, aux = hgcal_synth.generate(n * o["n_parts"], seed=o["seed"])
+    return _from_tc(name, charges, aux, meta={"generator": hgcal_synth.describe()}, **_tc_options(o))
+
+
+def _load_econt_csv(name: str, o: dict) -> Dataset:
+    from micae.data.econt_csv import load_econt_csv
+
+    max_rows = None if o["n_samples"] is None else int(o["n_samples"]) * o["n_parts"]
+    charges, info = load_econt_csv(_need_path(name, o["path"]), max_rows=max_rows)
+    return _from_tc(name, charges, {}, meta={"source": info}, **_tc_options(o))
+
+
+def _load_digits(name: str, o: dict) -> Dataset:
+    from micae.data.digits import load_digits_tiled
+
+    tiles, n_parts, input_shape = o["tiles"], o["n_parts"], o["input_shape"]
+    x, labels = load_digits_tiled(tiles)
+    if n_parts not in (1, tiles):
+        raise ConfigError(
+            f"digits: n_parts={n_parts} does not match tiles={tiles}",
+            "for digits the number of parts is set by tiles; leave n_parts at 1",
+        )
+    if input_shape is not None and tuple(input_shape) != x.shape[2:]:
+        raise ConfigError(
+            f"digits: input_shape {tuple(input_shape)} does not match the {tiles}-tile shape {x.shape[2:]}",
+            "leave input_shape unset for digits",
+        )
+    if o["n_samples"] is not None:
+        x, labels = x[: o["n_samples"]], labels[: o["n_samples"]]
+    meta = {
+        "source": {"name": "sklearn.datasets.load_digits", "tiles": tiles, "tile_order": "row-major"},
+        "normalisation": {"method": "divide-by-16", "description": "pixel values 0..16 scaled to [0, 1]"},
+    }
+    return _finish(
+        name, x, {"label": labels}, input_shape=x.shape[2:], n_parts=tiles, layout="image", meta=meta, **_split(o)
+    )
+
+
+def _load_npz(name: str, o: dict) -> Dataset:
+    from micae.data import npz
+
+    p = _need_path(name, o["path"])
+    x, y, info = npz.read_npz(p)
+    aux = {} if y is None else {"y": y}
+    n_samples, n_parts, layout, input_shape = o["n_samples"], o["n_parts"], o["layout"], o["input_shape"]
+    if layout in arrangement_names() and npz.is_tc_charges(x):
+        charges = npz.check_tc_charges(x, str(p))
+        if n_samples is not None:
+            m = n_samples * n_parts
+            charges, aux = charges[:m], {k: v[:m] for k, v in aux.items()}
+        return _from_tc(name, charges, aux, meta={"source": info}, **_tc_options(o))
+    if input_shape is None:
+        if layout in arrangement_names():
+            input_shape = arrangement_shape(layout)
+        else:
+            input_shape = x.shape[1:] if n_parts == 1 else x.shape[2:]
+    xm = npz.as_model_input(x, tuple(input_shape), n_parts, str(p))
+    if n_samples is not None:
+        xm, aux = xm[:n_samples], {k: v[:n_samples] for k, v in aux.items()}
+    meta = {"source": info, "normalisation": {"method": "none", "description": "x used as stored"}}
+    return _finish(
+        name, xm, aux, input_shape=tuple(input_shape), n_parts=n_parts, layout=layout, meta=meta, **_split(o)
+    )
+
+
+_LOADERS = {"hgcal-synth": _load_hgcal_synth, "econt-csv": _load_econt_csv, "digits": _load_digits, "npz": _load_npz}
+
+
+def _split(o: dict) -> dict:
+    return {"seed": o["seed"], "split": o["split"]}
+
+
+def _tc_options(o: dict) -> dict:
+    keys = ("layout", "normalisation", "n_parts", "input_shape")
+    return {**{k: o[k] for k in keys}, **_split(o)}
+
+
 def load_dataset(
     name: str,
     *,
@@ -154,8 +236,8 @@ def load_dataset(
 ) -> Dataset:
     """Load or generate a dataset by name and split it (deterministically by ``seed``).
 
-    * ``hgcal-synth``: ``n_samples`` MICAE samples (default 100000) of generated wafers.
-    * ``econt-csv``: ``path`` to an ECON-T CSV; ``n_samples`` keeps the first ones.
+    * ``hgcal-synth``: ``n_samples`` MICAE samples (default :data:`DEFAULT_SYNTH_SAMPLES`) of generated wafers.
+    * ``econt-csv``: ``path`` to an ECON-T CSV; ``n_samples`` keeps the first ones (default: all).
     * ``digits``: 1797 images in [0, 1], cut into ``tiles`` row-major tiles (``n_parts = tiles``);
       ``layout`` is "image"; ``normalisation`` is not used.
     * ``npz``: ``path`` to an .npz with ``x`` (and ``y``, kept as ``aux[split]["y"]``). An ``x`` of
@@ -164,101 +246,17 @@ def load_dataset(
       or to x's own shape for other layouts).
     """
     _check_common(n_samples, n_parts)
-    n_parts = int(n_parts)
-    common = {"seed": seed, "split": tuple(split)}
-    if name == "hgcal-synth":
-        from micae.data import hgcal_synth
-
-        n = DEFAULT_SYNTH_SAMPLES if n_samples is None else int(n_samples)
-        charges, aux = hgcal_synth.generate(n * n_parts, seed=seed)
-        return _from_tc(
-            name,
-            charges,
-            aux,
-            layout=layout,
-            normalisation=normalisation,
-            n_parts=n_parts,
-            input_shape=input_shape,
-            meta={"generator": hgcal_synth.describe()},
-            **common,
-        )
-    if name == "econt-csv":
-        from micae.data.econt_csv import load_econt_csv
-
-        max_rows = None if n_samples is None else int(n_samples) * n_parts
-        charges, info = load_econt_csv(_need_path(name, path), max_rows=max_rows)
-        return _from_tc(
-            name,
-            charges,
-            {},
-            layout=layout,
-            normalisation=normalisation,
-            n_parts=n_parts,
-            input_shape=input_shape,
-            meta={"source": info},
-            **common,
-        )
-    if name == "digits":
-        from micae.data.digits import load_digits_tiled
-
-        x, labels = load_digits_tiled(tiles)
-        if n_parts not in (1, tiles):
-            raise ConfigError(
-                f"digits: n_parts={n_parts} does not match tiles={tiles}",
-                "for digits the number of parts is set by tiles; leave n_parts at 1",
-            )
-        if input_shape is not None and tuple(input_shape) != x.shape[2:]:
-            raise ConfigError(
-                f"digits: input_shape {tuple(input_shape)} does not match the {tiles}-tile shape {x.shape[2:]}",
-                "leave input_shape unset for digits",
-            )
-        if n_samples is not None:
-            x, labels = x[:n_samples], labels[:n_samples]
-        meta = {
-            "source": {"name": "sklearn.datasets.load_digits", "tiles": tiles, "tile_order": "row-major"},
-            "normalisation": {"method": "divide-by-16", "description": "pixel values 0..16 scaled to [0, 1]"},
-        }
-        return _finish(
-            name,
-            x,
-            {"label": labels},
-            input_shape=x.shape[2:],
-            n_parts=tiles,
-            layout="image",
-            meta=meta,
-            **common,
-        )
-    if name == "npz":
-        from micae.data import npz
-
-        p = _need_path(name, path)
-        x, y, info = npz.read_npz(p)
-        aux = {} if y is None else {"y": y}
-        if layout in arrangement_names() and npz.is_tc_charges(x):
-            charges = npz.check_tc_charges(x, str(p))
-            if n_samples is not None:
-                charges, aux = charges[: n_samples * n_parts], {k: v[: n_samples * n_parts] for k, v in aux.items()}
-            return _from_tc(
-                name,
-                charges,
-                aux,
-                layout=layout,
-                normalisation=normalisation,
-                n_parts=n_parts,
-                input_shape=input_shape,
-                meta={"source": info},
-                **common,
-            )
-        if input_shape is None:
-            if layout in arrangement_names():
-                input_shape = arrangement_shape(layout)
-            else:
-                input_shape = x.shape[1:] if n_parts == 1 else x.shape[2:]
-        xm = npz.as_model_input(x, tuple(input_shape), n_parts, str(p))
-        if n_samples is not None:
-            xm, aux = xm[:n_samples], {k: v[:n_samples] for k, v in aux.items()}
-        meta = {"source": info, "normalisation": {"method": "none", "description": "x used as stored"}}
-        return _finish(
-            name, xm, aux, input_shape=tuple(input_shape), n_parts=n_parts, layout=layout, meta=meta, **common
-        )
-    raise ConfigError(f"unknown dataset {name!r}", f"use one of: {', '.join(DATASETS)}")
+    if name not in _LOADERS:
+        raise ConfigError(f"unknown dataset {name!r}", f"use one of: {', '.join(DATASETS)}")
+    options = {
+        "seed": seed,
+        "n_samples": n_samples,
+        "path": path,
+        "layout": layout,
+        "normalisation": normalisation,
+        "tiles": tiles,
+        "input_shape": input_shape,
+        "n_parts": int(n_parts),
+        "split": tuple(split),
+    }
+    return _LOADERS[name](name, options)

@@ -19,7 +19,10 @@ from micae.data.dataset import file_sha256
 from micae.data.geometry import N_TC
 from micae.errors import DataError
 
-_FIX_FORMAT = "the ECON-T CSV has no header and one wafer per line: 48 comma-separated charges CALQ_0..CALQ_47 (extra columns allowed)"
+_FIX_FORMAT = (
+    "the ECON-T CSV has no header and one wafer per line: "
+    "48 comma-separated charges CALQ_0..CALQ_47 (extra columns allowed)"
+)
 
 
 def _lines(path: Path) -> tuple[list[str], bool]:
@@ -35,7 +38,7 @@ def _lines(path: Path) -> tuple[list[str], bool]:
             f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)",
             "pass a plain-text CSV file (is it compressed?)",
         ) from None
-    ends_nl = text.endswith("\n") or text.endswith("\r")
+    ends_nl = text.endswith(("\n", "\r"))
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -61,7 +64,8 @@ def _check_columns(path: Path, lines: list[str], ends_nl: bool) -> int:
             newline = "" if ends_nl else " and has no final newline"
             raise DataError(
                 f"{path}: last line (line {row + 1}) is truncated: {counts[row]} columns instead of {n_cols}{newline}",
-                "the file was cut short (interrupted download or write); fetch or write it again, or delete the last line",
+                "the file was cut short (interrupted download or write); "
+                "fetch or write it again, or delete the last line",
             )
         raise DataError(
             f"{path}: ragged rows: line {row + 1} has {counts[row]} columns but most lines have {n_cols}",

@@ -67,7 +67,8 @@ def telescope_loss(layout: str = "4x4x3") -> Callable:
         tail = tuple(y_pred.shape[-3:])
         if None not in tail and tail != shape:
             raise ConfigError(
-                f"telescope loss for layout {layout!r} expects (..., {', '.join(map(str, shape))}), got {tuple(y_pred.shape)}",
+                f"telescope loss for layout {layout!r} expects (..., {', '.join(map(str, shape))}), "
+                f"got {tuple(y_pred.shape)}",
                 "use the loss of the layout the model outputs",
             )
         n = tf.shape(y_pred)[0]

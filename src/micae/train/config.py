@@ -20,7 +20,7 @@ DEFAULTS: dict = {
     "seed": 0,
     "dataset": {
         "name": "hgcal-synth",
-        "n_samples": 50000,
+        "n_samples": None,  # None: micae.data.DEFAULT_SYNTH_SAMPLES generated wafers, or every row of a file
         "path": None,
         "layout": "4x4x3",
         "normalisation": "sumlog2",
