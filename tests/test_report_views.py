@@ -267,3 +267,19 @@ def test_write_reports_md_names_the_broken_run(tmp_path, capsys):
     assert "could not be built (DataError" in md and "No training run folder was given" not in md
     assert "timing not met at 5.0 ns" in md
     assert json.loads((fw / "report.json").read_text())["timing"][0]["met"] is False
+
+
+def test_bit_budget_values_and_bits_side_by_side(tmp_path):
+    from micae.fixed.budget import bit_budget
+
+    report = _fake_report("plain")
+    # an old report.json: its compression_factor was the bit ratio (480/36); both come from the counts
+    md, _, _ = _pages(tmp_path, report)
+    assert "Compression factor **12.000** (input values / latent values" in md and "bit ratio **13.333**" in md
+
+    report["model"]["bit_budget"] = bit_budget(48, 8, 16, 9, n_parts=3, masked_inputs=16)
+    md, text, _ = _pages(tmp_path, report)
+    assert "Compression factor **3.000**" in md and "bit ratio **2.667**" in md
+    assert "16 masked input positions" in md
+    assert "3 inputs share this encoder, so 144 input values become 48 latent values" in md
+    assert "<b>3.000</b>" in text and "<b>2.667</b>" in text
