@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-HGCAL_LAYOUTS = ("4x4x3", "8x8")
+from micae.data.geometry import HGCAL_LAYOUTS
 
 
 def figure(*args, **kwargs):

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from micae.data.geometry import HGCAL_LAYOUTS as HGCAL_LAYOUTS
 from micae.errors import DataError
 from micae.report.figures import read_history
 
-HGCAL_LAYOUTS = ("4x4x3", "8x8")
 PREFERRED_ORDER = ("quantized", "float", "pca_tied", "pca_joint", "bc", "stc", "threshold")
 """Models are listed in this order first, then any other model in the order the file holds it."""
 
