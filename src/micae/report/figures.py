@@ -247,7 +247,10 @@ def plot_metric_histograms(
     (EMD of an empty wafer is undefined) are left out; returns their count per metric and model.
     """
     metrics = [k for k, v in per_sample.items() if v]
-    fig, axes = figure(1, len(metrics), figsize=(5.4 * len(metrics), 3.6), squeeze=False)
+    n_models = max(len(per_sample[m]) for m in metrics)
+    below = n_models > 4  # many models: the legend goes under the axes instead of over the histograms
+    height = 3.6 + (0.16 * n_models + 0.4 if below else 0)
+    fig, axes = figure(1, len(metrics), figsize=(5.4 * len(metrics), height), squeeze=False)
     dropped: dict[str, dict[str, int]] = {}
     for ax, metric in zip(axes[0], metrics):
         models = per_sample[metric]
@@ -278,7 +281,10 @@ def plot_metric_histograms(
         ax.set_xlabel(f"per-{unit} {metric.upper()}" + (" (log scale)" if log else ""))
         ax.set_ylabel(f"test {unit}s")
         ax.set_title(f"{metric.upper()} on the test split", fontsize=10)
-        ax.legend(fontsize=7, framealpha=0.9)
+        if below:
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.17), frameon=False)
+        else:
+            ax.legend(fontsize=7, framealpha=0.9)
         ax.grid(alpha=0.3)
     save(fig, path)
     return dropped
