@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(a: argparse.Namespace) -> int:
     quiet_tensorflow()
     from micae.errors import ConfigError
-    from micae.report.html import write_html_report
+    from micae.report.build import write_html_report
 
     fw, run = resolve_folders(a)
     try:
