@@ -9,7 +9,7 @@ A search file is a sweep file with ``search:`` instead of ``grid:``::
       encoder.latent: {low: 8, high: 24, step: 4}     # integers (step default 1); floats when low/high are
       encoder.latent_quant.bits: [5, 6, 8, 10]        # a list: one of these values
       encoder.filters: [4, 8]
-    trials: 12                                # trials that train (prefiltered ones do not count)
+    trials: 12                                # distinct points that train (repeats, prefiltered ones do not count)
     objectives: [quality, LUT, ns]            # all minimised; quality = EMD for HGCAL data, else MSE
     seed: 0                                   # NSGA-II sampler seed
     population: 6                             # NSGA-II population (default: trials / 2, 4 to 50)

@@ -32,7 +32,7 @@ from micae.sweep.results import point_row
 from micae.sweep.search import StudySpec, constraint_violation, distributions, study_point
 
 JOURNAL = "study.journal"
-MAX_INFEASIBLE_PER_TRIAL = 10  # asks rejected by the prefilter, per requested trial, before giving up
+MAX_INFEASIBLE_PER_TRIAL = 10  # proposals per requested trial (repeats, prefilter rejects) before giving up
 
 
 @dataclass
@@ -53,11 +53,14 @@ class StudyOutcome:
 
 def _identity(spec: StudySpec) -> dict:
     """What a stored study must match to be continued."""
+    from micae.train.config import load_config
+
     sweep = spec.sweep
+    base = load_config(sweep.base, sets=[]).raw  # the base config's content, not where it lies
     return {
         "objectives": spec.objectives,
         "space": spec.space,
-        "fingerprint": fingerprint(str(sweep.base), sweep.fixed, sweep.synth, spec.space, spec.objectives),
+        "fingerprint": fingerprint(base, sweep.fixed, sweep.synth, spec.space, spec.objectives),
     }
 
 
@@ -135,11 +138,16 @@ def tell_point(study, spec: StudySpec, trial_number: int, point: Point, row: dic
 
 
 def trained_count(study) -> int:
-    """Trials that count against ``trials:``: finished, not rejected by the prefilter."""
+    """What counts against ``trials:``: distinct points trained (finished trials the prefilter did not reject).
+
+    NSGA-II often proposes parameters again on small discrete spaces; a repeat reuses its point at no
+    cost and does not count.
+    """
     from optuna.trial import TrialState
 
     done = (TrialState.COMPLETE, TrialState.FAIL)
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.state in done and "skip" not in t.user_attrs)
+    trials = study.get_trials(deepcopy=False)
+    return len({t.user_attrs.get("point", t.number) for t in trials if t.state in done and "skip" not in t.user_attrs})
 
 
 def run_study(
@@ -230,7 +238,7 @@ def _ask_tell_loop(study, spec: StudySpec, runner, root: Path, slots: int, say) 
         while waiting and len(inflight) < slots:
             t = waiting.pop(0)
             start(t.number, t.params)
-        while len(inflight) < slots and trained_count(study) + _trials(inflight) < spec.trials and asks["left"] > 0:
+        while len(inflight) < slots and trained_count(study) + len(inflight) < spec.trials and asks["left"] > 0:
             asks["left"] -= 1
             trial = study.ask(dists)
             start(trial.number, trial.params)
@@ -254,12 +262,11 @@ def _ask_tell_loop(study, spec: StudySpec, runner, root: Path, slots: int, say) 
         runner.cancel([f for f, _, _ in inflight.values()])
         raise
     if asks["left"] <= 0 and trained_count(study) < spec.trials:
-        say(f"stopped: {spec.trials * MAX_INFEASIBLE_PER_TRIAL} proposals broke the constraints; widen the ranges")
+        say(
+            f"stopped after {spec.trials * MAX_INFEASIBLE_PER_TRIAL} proposals: most repeated earlier points or broke "
+            "the constraints; widen the search ranges"
+        )
     return ran
-
-
-def _trials(inflight: dict) -> int:
-    return sum(len(numbers) for _, _, numbers in inflight.values())
 
 
 def _brief(spec: StudySpec, row: dict) -> str:
