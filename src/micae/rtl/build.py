@@ -12,7 +12,7 @@ import numpy as np
 
 from micae.errors import ConfigError, ConstraintError
 from micae.fixed.graph import IntegerEncoder
-from micae.rtl import emit
+from micae.rtl import delay_model, emit
 from micae.rtl.testbench import VECTORS_IN, VECTORS_OUT, run_sim_script, testbench, write_vectors
 from micae.rtl.trace import TracedEncoder, trace_encoder
 
@@ -56,6 +56,7 @@ def _check_vectors(encoder: IntegerEncoder, vin, vout) -> tuple[np.ndarray, np.n
     if len(vin) == 0:
         raise ConfigError("no input vectors given", "pass at least one input vector")
     vout = encoder.latents(vin) if vout is None else np.asarray(vout, dtype=np.int64).reshape(len(vout), -1)
+    vin = encoder.live(vin)  # masked inputs have no port
     if vout.shape != (len(vin), encoder.n_latent):
         raise ConfigError(
             f"expected latents have shape {vout.shape}, need {(len(vin), encoder.n_latent)}",
@@ -75,6 +76,7 @@ def write_rtl(
     rounding: str = "half_even",
     solver_options: dict | None = None,
     traced: TracedEncoder | None = None,
+    family: str | delay_model.DelayModel | None = None,
 ) -> dict:
     """Write the pipelined encoder, a self-checking testbench and its vectors; return the ``rtl`` report section.
 
@@ -88,21 +90,34 @@ def write_rtl(
     deliberately wrong ``half_up`` / ``da4ml_native`` (to prove the checks catch
     them, and as the benchmark baseline). ``solver_options`` go to da4ml's CMVM
     solver; ``traced`` reuses an existing :func:`trace_encoder` result.
+
+    ``family`` (``"nexus"``, ``"ecp5"``, see :data:`micae.rtl.delay_model.MODELS`, or a
+    :class:`~micae.rtl.delay_model.DelayModel`) with no
+    ``latency_cutoff`` cuts the stages from that family's delay model instead: the fewest balanced
+    stages the model says meet ``clock_ns`` (``da4ml.latency_cutoff`` is then None). With a family,
+    the section's ``timing_estimate`` holds the model's predicted stage delays (an estimate, not
+    timing analysis); without one it is None.
     """
     if clock_ns <= 0:
         raise ConfigError(f"clock period must be positive, got {clock_ns}", "pass clock_ns > 0 (e.g. 5.0 for 200 MHz)")
+    timing_driven = family is not None and latency_cutoff is None
     cutoff = emit.cutoff_for_clock(clock_ns) if latency_cutoff is None else latency_cutoff
+    model = delay_model.model_for(family) if family is not None else None
     vin, vout = _check_vectors(encoder, vectors_in, vectors_out)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
     if traced is None:
         traced = trace_encoder(encoder, rounding=rounding, solver_options=solver_options)
-    pipe = emit.make_pipeline(traced.comb, cutoff)
+    if timing_driven:
+        pipe, estimate = delay_model.pipeline_for_clock(traced.comb, model, clock_ns)
+    else:
+        pipe = emit.make_pipeline(traced.comb, cutoff)
+        estimate = delay_model.estimate_for_pipeline(pipe, model, clock_ns) if model else None
     top = verilog_name(encoder.name)
     core = f"{top}_core"
     ports = {
-        "input": emit.port_doc(encoder.input_type, encoder.n_inputs, _input_order(encoder)),
+        "input": emit.port_doc(encoder.input_type, encoder.n_live, _input_order(encoder)),
         "output": emit.port_doc(
             encoder.latent_type, encoder.n_latent, "latent index 0 .. n_latent-1 (dense output order)"
         ),
@@ -145,12 +160,17 @@ def write_rtl(
         "da4ml": {
             "version": da4ml.__version__,
             "cost": round(float(pipe.cost), 1),
-            "latency_cutoff": float(cutoff),
+            "latency_cutoff": None if timing_driven else float(cutoff),
+            "pipelining": "timing-driven (micae delay model)" if timing_driven else "adder levels (da4ml rule)",
             "stages": len(pipe.solutions),
             "adder_levels": float(traced.adder_depth),
             "register_bits": int(pipe.reg_bits),
             "solver_options": {k: v for k, v in traced.solver_options.items() if _jsonable(v)},
         },
+        "timing_estimate": estimate,
+        # port element k is flat input input_columns[k]: simulators feed codes[:, input_columns]
+        "input_columns": [int(c) for c in encoder.live_columns],
+        "input_positions": encoder.n_inputs,
     }
     (out / MANIFEST).write_text(json.dumps(section, indent=2) + "\n")
     return section
@@ -163,8 +183,12 @@ def _jsonable(v) -> bool:
 def _input_order(encoder: IntegerEncoder) -> str:
     shape = tuple(encoder.input_shape)
     if len(shape) == 3:
-        return f"row-major (H, W, C) = {shape}: j = (h*{shape[1]} + w)*{shape[2]} + c (Keras channels_last flatten)"
-    return f"row-major over input shape {shape} (Keras flatten order)"
+        order = f"row-major (H, W, C) = {shape}: j = (h*{shape[1]} + w)*{shape[2]} + c (Keras channels_last flatten)"
+    else:
+        order = f"row-major over input shape {shape} (Keras flatten order)"
+    if encoder.masked:
+        order += f"; only the {encoder.n_live} live positions j in rtl.json input_columns, in that order"
+    return order
 
 
 def load_manifest(rtl_dir: str | Path) -> dict:

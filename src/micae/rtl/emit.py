@@ -28,7 +28,10 @@ TIMESCALE = "`timescale 1 ns / 1 ps"
 ADDER_LEVELS_PER_NS = 1.0
 """Rule of thumb behind :func:`cutoff_for_clock`: da4ml's default flow pairs a
 cutoff of 5 adder levels with a 5 ns clock (one carry-chain adder plus routing
-per ns on UltraScale+). It is a proxy, not timing analysis."""
+per ns on UltraScale+). It is a proxy, not timing analysis, and place-and-route
+does not meet it (reference encoder: 50-95 MHz on ECP5/Nexus, bench/README.md).
+``write_rtl(..., family=...)`` cuts from a calibrated delay model instead
+(:mod:`micae.rtl.delay_model`); this rule stays the default and the baseline."""
 
 _PRIMITIVES_DIR = Path(da4ml_verilog.__file__).parent / "source"
 
