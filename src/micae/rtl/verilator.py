@@ -13,7 +13,9 @@ reused. At 10^6 vectors the build dominates, so the cheapest C++ build wins
 (measurements at :data:`CXX_OPT`).
 
 Verilator is 2-state: X and Z do not exist, so an uninitialized or undriven bit
-reads as 0 or 1 rather than X. The 4-state Icarus cross-check
+reads as 0 or 1 rather than X. micae makes those random (``--x-initial unique``,
+``--x-assign unique``, run with ``+verilator+rand+reset+2`` and a fixed seed), so a
+design that depended on one would mismatch, not pass by luck. The 4-state Icarus cross-check
 (:func:`micae.rtl.simulate.simulate_rtl` on :func:`micae.rtl.simulate.crosscheck_subset`)
 is the one that sees X.
 """
@@ -44,10 +46,15 @@ CXX_OPT = {"OPT_FAST": "-O0", "OPT_SLOW": "-O0", "OPT_GLOBAL": "-O0"}
 """C++ optimization of the Verilated model. Measured on the ECON-T-like reference encoder (CPU seconds,
 g++ 12): build -O0 13 s (Verilator 3 + C++ 10, no PCH, runtime cached) and 5.2 s per 10^6 vectors;
 -O1 ~37 s and 1.5 s per 10^6; -Os ~75 s and 1.5 s per 10^6. -O0 wins below ~7*10^6 vectors."""
-VERILATOR_FLAGS = ("-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast", "--x-initial", "fast")
+VERILATOR_FLAGS = ("-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "unique", "--x-initial", "unique")
+RUN_FLAGS = ("+verilator+rand+reset+2", "+verilator+seed+20240101")
+"""Random (seeded, reproducible) initial values for every register and X assignment: see verilator_driver."""
 BUILD_TIMEOUT_S = 900.0
 EXE = "Vdut"
-TWO_STATE_NOTE = "Verilator is 2-state: X/Z cannot appear; the Icarus cross-check (4-state) is the one that sees X"
+TWO_STATE_NOTE = (
+    "Verilator is 2-state: X/Z cannot appear (uninitialized state starts random, seeded); "
+    "the Icarus cross-check (4-state) is the one that sees X"
+)
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
@@ -158,7 +165,7 @@ def simulate_verilator(
         pack_words(x, t_in).tofile(work / "in.bin")
         pack_words(exp, t_out).tofile(work / "exp.bin")
         cmd = [str(build["exe"]), "in.bin", "exp.bin", "bad.bin", str(len(x)), str(wi), str(wo)]
-        text = run_tool([*cmd, str(int(man["latency_cycles"]))], cwd=work, timeout_s=left)
+        text = run_tool([*cmd, str(int(man["latency_cycles"])), *RUN_FLAGS], cwd=work, timeout_s=left)
         record = np.dtype([("idx", "<u8"), ("got", "<u4", (wo,))])
         bad = np.fromfile(work / "bad.bin", dtype=record)
     result = _parse_result(text)

@@ -1,6 +1,6 @@
 """The C++ main of the Verilator simulation: streams binary vector files through the top module.
 
-Command line: ``Vdut <in.bin> <expected.bin> <mismatch.bin> <n> <in_words> <out_words> <latency>``.
+Command line: ``Vdut <in.bin> <expected.bin> <mismatch.bin> <n> <in_words> <out_words> <latency> [+verilator+...]``.
 Both vector files hold ``n`` rows of little-endian ``uint32`` words (the flat bus,
 :func:`micae.rtl.testbench.pack_words`). One vector enters per clock; every
 output row seen with ``out_valid`` high is compared, all bits, with the
@@ -8,9 +8,11 @@ expected row. Each mismatching row is appended to ``mismatch.bin`` as its
 ``uint64`` index and the ``out_words`` words it got. The last stdout line is
 ``RESULT <n> <arrived> <mismatching rows>``.
 
-Verilator is 2-state: an X in the design becomes 0 or 1 (``--x-assign``/``--x-initial``
-decide which), so an X never shows up here; the Icarus cross-check (4-state) is
-what catches them.
+Verilator is 2-state: an X in the design becomes 0 or 1, so an X never shows up
+here. micae builds with ``--x-assign unique --x-initial unique`` and runs with
+``+verilator+rand+reset+2``: every uninitialized register and every X assignment
+starts from a random value, so a design that depended on one would mismatch
+rather than pass by luck. The Icarus cross-check (4-state) is what sees X itself.
 """
 
 DRIVER_CPP = r"""// micae Verilator driver (generated, see micae/rtl/verilator_driver.py)
@@ -61,8 +63,8 @@ struct Rows {
 };
 
 int main(int argc, char** argv) {
-    if (argc != 8) {
-        std::fprintf(stderr, "usage: %s in exp mismatch n in_words out_words latency\n", argv[0]);
+    if (argc < 8) {
+        std::fprintf(stderr, "usage: %s in exp mismatch n in_words out_words latency [+verilator+...]\n", argv[0]);
         return 2;
     }
     const uint64_t n = std::strtoull(argv[4], nullptr, 10);
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
     FILE* bad = std::fopen(argv[3], "wb");
     if (!bad) { std::fprintf(stderr, "cannot write %s\n", argv[3]); return 2; }
     auto ctx = std::make_unique<VerilatedContext>();
+    ctx->commandArgs(argc, argv);  // +verilator+rand+reset+2 +verilator+seed+<n>: random initial state
     auto top = std::make_unique<Vdut>(ctx.get());
     std::vector<uint32_t> zero(wi, 0), got(wo, 0);
     top->clk = 0;
