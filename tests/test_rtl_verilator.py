@@ -166,3 +166,14 @@ def test_verilator_drives_only_the_input_columns_of_the_manifest(tmp_path, cache
     (tmp_path / "rtl.json").write_text(json.dumps({**man, "input_columns": cols.tolist()}))
     res = simulate_verilator(tmp_path, full, want, timeout_s=600, cache_dir=cache)
     assert res["mismatches"] == 0 and res["vectors"] == len(x)
+
+
+def test_cache_folder_follows_micae_cache_dir(monkeypatch, tmp_path):
+    from micae.rtl.verilator import cache_root
+
+    monkeypatch.setenv("MICAE_CACHE_DIR", str(tmp_path / "c"))
+    assert cache_root() == tmp_path / "c" / "verilator"
+    assert cache_root(tmp_path / "mine") == tmp_path / "mine"
+    monkeypatch.delenv("MICAE_CACHE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_root() == tmp_path / "home" / ".cache" / "micae" / "verilator"
