@@ -187,9 +187,8 @@ def test_a_sweep_on_a_dask_scheduler_matches_the_local_cluster(tmp_path, local_r
     with dask_cluster(tmp_path / "cluster") as (sched_file, _):
         addresses = worker_addresses(sched_file)
         t0 = time.perf_counter()
-        assert (
-            main(["--config", str(spec_file), "--out", str(tmp_path / "out"), "--scheduler-file", str(sched_file)]) == 0
-        )
+        address = json.loads(sched_file.read_text())["address"]  # the scheduler's tcp://127.0.0.1:<port>
+        assert main(["--config", str(spec_file), "--out", str(tmp_path / "out"), "--scheduler", address]) == 0
         remote_s = time.perf_counter() - t0
     root = tmp_path / "out" / "tiny"
     for point in POINTS:
