@@ -45,6 +45,16 @@ def test_emd_known_moves():
     np.testing.assert_allclose(emd(t, p), [2.0, 1.0, 4.0, 2.0], atol=1e-5)
 
 
+def test_emd_on_the_support_equals_the_full_transport_problem():
+    import ot
+
+    rng = np.random.default_rng(5)
+    a = rng.random((30, 48)) * (rng.random((30, 48)) < 0.25) + one_hot(7, value=0.5)
+    b = rng.random((30, 48)) * (rng.random((30, 48)) < 0.4) + one_hot(40, value=0.2)
+    full = [ot.emd2(a[i] / a[i].sum(), b[i] / b[i].sum(), np.ascontiguousarray(ground_distance())) for i in range(30)]
+    np.testing.assert_allclose(emd(a, b), full, rtol=1e-9, atol=1e-12)
+
+
 def test_emd_zero_sum_handling():
     a = np.stack([one_hot(3), np.zeros(48), np.zeros(48)])
     b = np.stack([np.zeros(48), np.zeros(48), -np.ones(48)])  # negatives are clipped to 0

@@ -66,7 +66,10 @@ def emd(y_true: np.ndarray, y_pred: np.ndarray, layout: str | None = None) -> np
     out = np.full(len(a), np.nan)
     out[(sa <= 0) & (sb <= 0)] = 0.0
     for i in np.flatnonzero((sa > 0) & (sb > 0)):
-        out[i] = ot.emd2(a[i] / sa[i], b[i] / sb[i], cost)
+        # cells without charge on either side carry no mass: the transport problem on the support is the
+        # same optimum, and ~2x faster on sparse wafers (POT's per-call overhead dominates the rest)
+        ia, ib = np.flatnonzero(a[i]), np.flatnonzero(b[i])
+        out[i] = ot.emd2(a[i, ia] / sa[i], b[i, ib] / sb[i], np.ascontiguousarray(cost[np.ix_(ia, ib)]))
     return out
 
 
