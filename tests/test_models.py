@@ -213,3 +213,15 @@ def test_guard_accepts_quantizer_inside_layer_and_matches_qkeras(tf):
     got = enc.latents(codes)
     expected = enc.latent_type.to_int(model.predict(x, verbose=0))
     assert np.array_equal(got, expected)
+
+
+def test_spec_input_mask_and_elink_output_bits_set_the_budget():
+    from micae.models.constraints import check_encoder_spec
+
+    fields = EncoderSpec.__dataclass_fields__
+    if "input_mask" not in fields or "output_bits" not in fields:
+        pytest.skip("EncoderSpec has no input_mask/output_bits in this tree")
+    spec = EncoderSpec(input_shape=(8, 8, 1), padding="valid", input_mask="8x8", output_bits=5)
+    b = check_encoder_spec(spec)
+    assert (b["input_values"], b["masked_inputs"], b["compression_factor"]) == (48, 16, 3.0)
+    assert b["latent_bits"] == 16 * 5 and b["bit_ratio"] == pytest.approx(384 / 80)

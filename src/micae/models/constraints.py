@@ -92,10 +92,15 @@ def check_encoder_spec(
     """Validate an encoder spec before building; returns its bit budget (``compression_factor``, ``bit_ratio``).
 
     ``masked_inputs``: input positions that never carry a value (e.g. the 16 repeated pixels of the
-    HGCAL "8x8" arrangement); they do not count as input values.
+    HGCAL "8x8" arrangement); they do not count as input values. By default they follow the spec's
+    ``input_mask``. The latent bits are the eLink ``output_bits`` when the spec sets them.
     """
     _check_shape(spec)
     n_in = spec.input_shape[0] * spec.input_shape[1] * spec.input_shape[2]
+    if not masked_inputs and getattr(spec, "input_mask", None):
+        from micae.data.geometry import masked_pixels
+
+        masked_inputs = masked_pixels(spec.input_mask, spec.input_shape)
     if not 0 <= masked_inputs < n_in:
         raise ConstraintError(
             f"{masked_inputs} masked inputs out of {n_in} input positions leave no live input",
@@ -105,7 +110,7 @@ def check_encoder_spec(
         n_in - masked_inputs,
         spec.input_quant.bits,
         spec.latent,
-        spec.latent_quant.bits,
+        getattr(spec, "output_bits", None) or spec.latent_quant.bits,
         min_compression,
         n_parts=n_parts,
         masked_inputs=masked_inputs,
