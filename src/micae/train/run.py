@@ -222,7 +222,14 @@ def _save_models_and_data(cfg: RunConfig, ds, trained: dict, out: Path) -> None:
 
 
 def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds: float) -> dict:
-    """The content of metrics.json."""
+    """The content of metrics.json.
+
+    ``quantized`` and every entry of ``baselines`` (``float``, ``pca_tied``, ``pca_joint`` and, on HGCAL
+    layouts, the ECON-T algorithms ``bc``, ``stc``, ``threshold``) carry the same metric keys;
+    ``baseline_bit_budgets`` says what each ECON-T algorithm sends per wafer; ``compression_factor``
+    (values) and ``bit_ratio`` (bits) repeat the headline figures of ``bit_budget``. The per-sample
+    arrays ``<model>__mse`` and ``<model>__emd`` are in ``test_evaluation.npz``.
+    """
     from micae.train.evaluate import public
 
     m, budget = evaluation["metrics"], evaluation["bit_budget"]
