@@ -48,3 +48,9 @@ class VerificationError(MicaeError):
     """Hardware and Python disagree on at least one latent value."""
 
     exit_code = 1
+
+
+class TimingError(MicaeError):
+    """The hardware did not meet the requested clock and the user required it (``--require-timing``)."""
+
+    exit_code = 4

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from micae.cli.common import quiet_tensorflow, run_cli
-from micae.flow.request import DEFAULT_VECTORS, RTL_MODES
+from micae.flow.request import DEFAULT_VECTORS, PNR_FAMILIES, RTL_MODES
+from micae.flow.steps.rtl_vectors import DEFAULT_RTL_VECTORS
 from micae.hls.convert import BACKENDS, IO_TYPES, STRATEGIES, HlsOptions
 from micae.hls.vendor import MODES as VENDOR_MODES
 
@@ -43,7 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--rtl-vectors",
         type=int,
         default=None,
-        help="vectors for the RTL level (default: the flow's RTL default, see README)",
+        help=f"vectors for the RTL level, simulated with Verilator (default {DEFAULT_RTL_VECTORS}; the "
+        "main set first, then more random, tie and saturation vectors)",
     )
     p.add_argument("--data", help=".npy/.npz (key x) of real inputs for a model file; default: the run's test split")
     p.add_argument(
@@ -69,6 +71,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--allow-inexact",
         action="store_true",
         help="convert models with constructs that cannot be bit-exact; report the mismatches instead",
+    )
+    p.add_argument(
+        "--pnr",
+        default="off",
+        choices=PNR_FAMILIES,
+        help="open place-and-route of the RTL with nextpnr (nexus: LIFCL-40-9BG400C, ecp5: LFE5U-85F-6); also "
+        "pipelines for that family's delay model (default off: logic-only STA, a lower bound)",
+    )
+    p.add_argument("--pnr-device", help="nextpnr device (default: the family's, e.g. LIFCL-40-9BG400C)")
+    p.add_argument("--pnr-seed", type=int, default=1, help="nextpnr placer seed (default 1)")
+    p.add_argument(
+        "--require-timing",
+        action="store_true",
+        help="exit 4 when place-and-route (or Vivado) does not meet --clock-ns; the reports are written first",
     )
     p.add_argument("--hls-root", default="hls", help="folder for hls4ml projects (default hls)")
     p.add_argument("--firmware-root", default="firmware", help="folder for firmware outputs (default firmware)")
@@ -100,6 +116,10 @@ def request_from_args(a: argparse.Namespace):
         input_layer=a.input_layer,
         output_layer=a.output_layer,
         input_mask=Path(a.input_mask) if a.input_mask else None,
+        pnr=a.pnr,
+        pnr_device=a.pnr_device,
+        pnr_seed=a.pnr_seed,
+        require_timing=a.require_timing,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from micae.errors import VerificationError
+from micae.errors import TimingError, VerificationError
 from micae.flow.context import FlowContext
 from micae.flow.registry import BUILD_STEPS, CHECK_STEPS
 from micae.flow.request import RTL_MODES, SynthRequest, resolve_model
@@ -67,6 +67,8 @@ def synthesize(req: SynthRequest) -> dict:
     report = run_synthesis(req)
     if not report.ok:
         raise _verification_error(report)
+    if req.require_timing and not report.timing_met:
+        raise _timing_error(report)
     return report.to_json()
 
 
@@ -79,4 +81,28 @@ def _verification_error(report: SynthReport) -> VerificationError:
     return VerificationError(
         f"hardware and QKeras disagree: {counts} vectors; first {first}",
         f"see {Path(report.paths['firmware']) / 'report.md'}",
+    )
+
+
+def _timing_error(report: SynthReport) -> TimingError:
+    """--require-timing: the run completed and its reports are written, but the clock was not met."""
+    from micae.flow.results import SIGNOFF_KINDS
+
+    signoff = [t for t in report.timing if t.kind in SIGNOFF_KINDS]
+    where = Path(report.paths["firmware"]) / "report.html"
+    if not signoff:
+        return TimingError(
+            "--require-timing: no place-and-route or vendor timing analysis ran",
+            f"run with --pnr nexus (or ecp5) or with vivado on PATH; see {where}",
+        )
+    failed = [t for t in signoff if t.met is False]
+    worst = failed[0] if failed else signoff[0]
+    fmax = f"{worst.fmax_mhz:.1f} MHz" if worst.fmax_mhz else "unknown Fmax"
+    return TimingError(
+        f"timing not met at {worst.clock_ns} ns ({1000 / worst.clock_ns:.1f} MHz): {fmax}, slack "
+        f"{worst.slack_ns} ns after {worst.label}",
+        f"request a clock of at least {1000 / worst.fmax_mhz:.2f} ns (--clock-ns), or re-pipeline "
+        f"(--latency-cutoff); see {where}"
+        if worst.fmax_mhz
+        else f"see {where}",
     )

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from micae.flow.runner import Step
-from micae.flow.steps import csim, hls, load, rtl, vectors, vendor
+from micae.flow.steps import csim, hls, load, rtl, timing, vectors, vendor
 
 CHECK_STEPS: tuple[Step, ...] = (
     Step("load", load.run),
@@ -21,5 +21,8 @@ BUILD_STEPS: tuple[Step, ...] = (
     Step("vendor", vendor.run, needs=("csim",)),
     Step("rtl", rtl.write, needs=()),
     Step("rtl_sim", rtl.simulate, needs=("rtl",)),
+    Step("rtl_crosscheck", rtl.crosscheck, needs=("rtl",)),
     Step("rtl_resources", rtl.resources, needs=("rtl",)),
+    Step("pnr", timing.place_and_route, needs=("rtl",)),
+    Step("vivado_timing", timing.vivado, needs=("rtl",)),
 )

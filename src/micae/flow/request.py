@@ -10,6 +10,7 @@ from micae.hls.convert import HlsOptions
 from micae.hls.vendor import MODES as VENDOR_MODES
 
 RTL_MODES = ("auto", "on", "off")
+PNR_FAMILIES = ("off", "nexus", "ecp5")
 DEFAULT_VECTORS = 10_000
 DEFAULT_RTL_VECTORS = 10_000
 
@@ -36,6 +37,10 @@ class SynthRequest:
     input_layer: str | None = None
     output_layer: str | None = None
     input_mask: Path | None = None
+    pnr: str = "off"
+    pnr_device: str | None = None
+    pnr_seed: int = 1
+    require_timing: bool = False
 
     def validate(self) -> None:
         self.options.validate()
@@ -45,6 +50,13 @@ class SynthRequest:
             raise ConfigError(f"--rtl {self.rtl!r}", f"use one of {RTL_MODES}")
         if self.vectors < 1:
             raise ConfigError(f"--vectors {self.vectors} must be >= 1", "use e.g. --vectors 10000")
+        if self.pnr not in PNR_FAMILIES:
+            raise ConfigError(f"--pnr {self.pnr!r}", f"use one of {PNR_FAMILIES}")
+        if self.require_timing and self.pnr == "off" and self.rtl != "off":
+            raise ConfigError(
+                "--require-timing needs a timing analysis that includes routing",
+                "add --pnr nexus (or ecp5); a Vivado run counts too when vivado is on PATH",
+            )
         if self.rtl_vectors is not None and self.rtl_vectors < 1:
             raise ConfigError(f"--rtl-vectors {self.rtl_vectors} must be >= 1", "use e.g. --rtl-vectors 1000000")
 
@@ -57,6 +69,10 @@ class SynthRequest:
             "rtl": self.rtl,
             "latency_cutoff": self.latency_cutoff,
             "seed": self.seed,
+            "pnr": self.pnr,
+            "pnr_device": self.pnr_device,
+            "pnr_seed": self.pnr_seed,
+            "require_timing": self.require_timing,
         }
 
 

@@ -164,6 +164,7 @@ class SynthReport:
     vendor: dict = field(default_factory=dict)
     rtl: dict | None = None
     timing_s: dict = field(default_factory=dict)
+    skipped_analyses: dict[str, str] = field(default_factory=dict)  # analysis -> why it did not run
     version: str = ""
 
     def add(self, result: StepResult) -> None:
@@ -226,6 +227,7 @@ class SynthReport:
             lat["ns_source"] = "vendor HLS estimate (csynth), not place-and-route"
             lat["verified"] = False
         else:
+            lat["ns"] = None if cycles is None else round(cycles * lat["clock_ns"], 4)
             lat["ns_source"] = "requested clock, not checked by a timing tool"
             lat["verified"] = False
         return lat
@@ -243,6 +245,7 @@ class SynthReport:
                 "rtl": self.rtl,
                 "routes": [r.to_json() for r in self.routes],
                 "timing": [t.to_json() for t in self.timing],
+                "timing_skipped": self.skipped_analyses,
                 "paths": self.paths,
                 "headline_route": headline.route if headline else None,
                 "resources": headline.resources if headline else None,

@@ -39,7 +39,11 @@ def console_summary(report: dict) -> str:
     lines += _timing_lines(report)
     lat = report.get("latency")
     if lat and lat.get("ns") is not None:
-        lines.append(f"latency {lat.get('cycles_max')} cycles = {lat['ns']:g} ns ({lat.get('ns_source')})")
+        note = f"; {lat['ns_note']}" if lat.get("ns_note") else ""
+        verified = "verified" if lat.get("verified") else "not verified"
+        lines.append(
+            f"latency {lat.get('cycles_max')} cycles = {lat['ns']:g} ns ({lat.get('ns_source')}{note}; {verified})"
+        )
     lines.append(f"report: {report['paths']['firmware']}/report.json")
     html = Path(report["paths"]["firmware"]) / "report.html"
     if html.exists():

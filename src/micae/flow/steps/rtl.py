@@ -1,23 +1,25 @@
-"""Steps of the open-source RTL route: ``rtl`` (da4ml Verilog), ``rtl_sim`` (the ``rtl`` level) and
-``rtl_resources`` (yosys). Simulation and synthesis only read the written folder, so they run at once."""
+"""Steps of the open-source RTL route: ``rtl`` (da4ml Verilog, cocotb export), ``rtl_sim`` (Verilator on every
+RTL vector: the ``rtl`` level), ``rtl_crosscheck`` (Icarus on the ties, saturations and a random subset) and
+``rtl_resources`` (one yosys run: resources and per-stage logic STA). The last three only read the written
+folder, so they run at once."""
 
 from __future__ import annotations
 
 from micae.errors import ConstraintError, ToolError
 from micae.flow.context import FlowContext
-from micae.flow.results import LevelResult, RouteResult
+from micae.flow.results import LevelResult, RouteResult, TimingAnalysis
+from micae.flow.steps.rtl_vectors import rtl_vector_set
 from micae.flow.steps.vectors import level_from_comparison
 from micae.log import info, progress
 
 ROUTE_NAME = "micae rtl (da4ml) + yosys"
 SIM_TIMEOUT_S = 1800.0
 YOSYS_TIMEOUT_S = 1800.0
+CROSSCHECK_VECTORS = 1000
 
 
 def write(ctx: FlowContext) -> list[LevelResult]:
     """Write the pipelined Verilog, testbench and vectors; on ``--rtl auto`` a route that cannot run says why."""
-    from micae.rtl.build import write_rtl
-
     req = ctx.request
     if req.rtl == "off":
         return _skip(ctx, "--rtl off")
@@ -26,24 +28,44 @@ def write(ctx: FlowContext) -> list[LevelResult]:
         if req.rtl == "on":
             raise ConstraintError(f"--rtl on: {reason}", "fix the model's quantizers (see the guard's message)")
         return _skip(ctx, reason)
-    vec = ctx.rtl_vectors or ctx.vectors
     try:
-        with progress("rtl: trace, pipeline, write Verilog (da4ml)"):
-            ctx.report.rtl = write_rtl(
-                ctx.encoder,
-                ctx.fw_stage / "rtl",
-                latency_cutoff=req.latency_cutoff,
-                clock_ns=req.options.clock_ns,
-                vectors_in=vec.codes,
-                vectors_out=vec.expected,
-            )
+        _write(ctx)
     except (ConstraintError, ToolError) as exc:
         if req.rtl == "on":
             raise
         info(f"warning: RTL route skipped: {exc.one_line()}")
         return _skip(ctx, exc.one_line())
-    ctx.rtl_dir = ctx.fw_stage / "rtl"
     return []
+
+
+def _write(ctx: FlowContext) -> None:
+    from micae.rtl.build import write_rtl
+    from micae.rtl.cocotb_export import export_cocotb
+    from micae.rtl.trace import check_supported
+
+    req = ctx.request
+    check_supported(ctx.encoder)  # refuse out-of-range widths before building 10^6 vectors
+    ctx.rtl_vectors = rtl_vector_set(ctx)
+    vec = ctx.rtl_vectors
+    family = req.pnr if req.pnr != "off" else None
+    with progress("rtl: trace, pipeline, write Verilog (da4ml)"):
+        ctx.report.rtl = write_rtl(
+            ctx.encoder,
+            ctx.fw_stage / "rtl",
+            latency_cutoff=req.latency_cutoff,
+            clock_ns=req.options.clock_ns,
+            vectors_in=vec.codes,
+            vectors_out=vec.expected,
+            family=family,
+        )
+    ctx.rtl_dir = ctx.fw_stage / "rtl"
+    ctx.report.rtl["cocotb"] = export_cocotb(ctx.rtl_dir)
+    estimate = ctx.report.rtl.get("timing_estimate")
+    if estimate is None:
+        ctx.report.rtl["pipeline_rule"] = (
+            "da4ml adder-level cutoff from the clock (a rule of thumb, no delay model for this target): "
+            "see the timing analyses for what the stages achieve"
+        )
 
 
 def _skip(ctx: FlowContext, reason: str) -> list[LevelResult]:
@@ -52,30 +74,56 @@ def _skip(ctx: FlowContext, reason: str) -> list[LevelResult]:
 
 
 def simulate(ctx: FlowContext) -> list[LevelResult]:
-    """The ``rtl`` level: every vector through the written testbench, latents compared as integers."""
-    from micae.rtl.simulate import simulate_rtl
+    """The ``rtl`` level: every RTL vector through Verilator, every latent compared as an integer."""
+    from micae.rtl.verilator import simulate_verilator
 
     if ctx.rtl_dir is None:
         return []
-    vec = ctx.rtl_vectors or ctx.vectors
-    with progress(f"rtl: Icarus simulation of {len(vec.codes)} vectors"):
-        sim = simulate_rtl(ctx.rtl_dir, vec.codes, vec.expected, timeout_s=SIM_TIMEOUT_S)
-    comparison = {k: v for k, v in sim.items() if k not in ("seconds", "jobs", "simulator")}
-    extra = {k: sim[k] for k in ("seconds", "jobs", "simulator") if k in sim}
-    return [level_from_comparison("rtl", vec, comparison, **extra)]
+    vec = ctx.rtl_vectors
+    with progress(f"rtl: Verilator simulation of {len(vec.codes)} vectors"):
+        sim = simulate_verilator(ctx.rtl_dir, vec.codes, vec.expected, timeout_s=SIM_TIMEOUT_S)
+    return [_level("rtl", vec, sim)]
 
 
-def resources(ctx: FlowContext) -> list[RouteResult]:
-    """yosys ``synth_xilinx`` resources and the pipeline's cycles: the open-source route's row."""
-    from micae.rtl.yosys import yosys_resources
+def crosscheck(ctx: FlowContext) -> list[LevelResult]:
+    """``rtl_crosscheck``: Icarus, an independent simulator, on every tie and saturation vector of the main set
+    and random others; it must agree with Verilator (both compare with QKeras' latents)."""
+    from micae.rtl.simulate import crosscheck_subset, simulate_rtl
+    from micae.verify.compare import MAX_LISTED
 
     if ctx.rtl_dir is None:
         return []
-    section = ctx.report.rtl
+    main, vec = ctx.vectors, ctx.rtl_vectors
+    rows = crosscheck_subset(main.slices, len(main.codes), limit=CROSSCHECK_VECTORS, seed=ctx.request.seed)
+    with progress(f"rtl: Icarus cross-check on {len(rows)} vectors"):
+        sim = simulate_rtl(ctx.rtl_dir, vec.codes[rows], vec.expected[rows], timeout_s=SIM_TIMEOUT_S)
+    sim["mismatch_rows"] = [int(rows[r]) for r in sim.get("mismatch_rows", [])]  # back to RTL vector rows
+    for row in sim.get("first_mismatches", [])[:MAX_LISTED]:
+        row[0] = int(rows[row[0]])
+    return [_level("rtl_crosscheck", vec, sim, subset="every tie and saturation vector of the main set + random")]
+
+
+def _level(name: str, vec, sim: dict, **more) -> LevelResult:
+    keys = ("seconds", "jobs", "simulator", "build_seconds", "run_seconds", "cached", "note")
+    comparison = {k: v for k, v in sim.items() if k not in keys}
+    return level_from_comparison(name, vec, comparison, **{k: sim[k] for k in keys if k in sim}, **more)
+
+
+def resources(ctx: FlowContext) -> list:
+    """One yosys ``synth_xilinx`` run: resources and the per-stage logic-only STA (a lower bound)."""
+    from micae.rtl.sta import logic_sta_and_resources
+
+    if ctx.rtl_dir is None:
+        return []
+    section, req = ctx.report.rtl, ctx.request
+    results: list = []
     res = None
-    if ctx.request.rtl_resources:
-        with progress("rtl: yosys synth_xilinx"):
-            res = yosys_resources(ctx.rtl_dir, section["top"], ctx.request.options.part, timeout_s=YOSYS_TIMEOUT_S)
+    if req.rtl_resources:
+        with progress("rtl: yosys synth_xilinx + logic STA"):
+            sta, res = logic_sta_and_resources(
+                ctx.rtl_dir, section["top"], req.options.part, req.options.clock_ns, timeout_s=YOSYS_TIMEOUT_S
+            )
+        results.append(TimingAnalysis.from_dict(sta))
     cycles = section["latency_cycles"]
     latency = {
         "cycles_min": cycles,
@@ -83,14 +131,6 @@ def resources(ctx: FlowContext) -> list[RouteResult]:
         "interval": 1,
         "interval_max": 1,
         "clock_ns": section["clock_ns"],
-        "ns": cycles * section["clock_ns"],
     }
-    return [
-        RouteResult(
-            ROUTE_NAME,
-            "open-source",
-            res,
-            latency,
-            {"da4ml_cost": section.get("da4ml", {}).get("cost")},
-        )
-    ]
+    extra = {"da4ml_cost": section.get("da4ml", {}).get("cost")}
+    return [RouteResult(ROUTE_NAME, "open-source", res, latency, extra), *results]
