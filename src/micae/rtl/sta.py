@@ -5,7 +5,9 @@ da4ml writes each pipeline stage as its own combinational module
 synthesizes the whole top with those modules kept as separate hierarchy,
 counts cells (``stat``), loads the Xilinx cell timing from the ``specify``
 blocks of yosys' ``cells_sim.v`` and runs ``sta`` on every stage module. The
-delay of a stage is its latest arrival time, input port to output port.
+delay of a stage is its latest arrival time, input port to output port (when
+yosys' latest path ends on an unused net: the lower edge of the top bin of its
+endpoint arrival histogram, still a lower bound).
 
 What this is: a lower bound. Cell delays only (yosys' ``cells_sim.v`` figures,
 which come from 7-series prjxray data, whatever the family), no routing, no
@@ -31,22 +33,31 @@ _START = re.compile(r"^\s*0\s+(?P<net>\\?\S+(?: \[\d+\])?)\s+\(<primary input>\)
 _END = re.compile(r"^\s*\d+\s+\((?P<kind><[^>]+>)\)\s*$")
 _NET = re.compile(r"^\s{6,}(?P<net>\S.*?)\s*$")
 _STAGE = re.compile(r"_stage(\d+)$")
+_BIN = re.compile(r"^\(\s*(?P<hi>-?\d+),\s*(?P<lo>-?\d+)\] \|(?P<bar>[*+]*)")
 
 
 def parse_sta(text: str) -> dict[str, dict]:
-    """Per module: ``{"delay_ps", "start", "end", "end_kind", "cells": {type: n}, "dangling"}`` from a yosys log.
+    """Per module, from a yosys log: the latest path and the slowest endpoint.
 
-    ``dangling`` is True when yosys warned that the latest path ends on a net that is no endpoint
-    (an unused carry output, say): then ``delay_ps`` may exceed the slowest real endpoint slightly.
+    ``{"delay_ps", "start", "end", "end_kind", "cells": {type: n}, "dangling", "endpoint_bin_ps", "endpoint_ps"}``.
+    ``dangling`` is True when yosys warned that its latest path ends on a net that is no endpoint
+    (an unused carry output, say): ``delay_ps`` then overstates the slowest real endpoint, which
+    lies in the top non-empty bin ``endpoint_bin_ps = [lo, hi)`` of yosys' arrival histogram.
+    ``endpoint_ps`` is ``delay_ps`` for a real endpoint, else ``lo`` (a lower bound).
     """
     out: dict[str, dict] = {}
     current: dict | None = None
+    last: dict | None = None
     for line in text.splitlines():
         m = _ARRIVAL.match(line)
         if m:
             current = {"delay_ps": int(m["ps"]), "start": None, "end": None, "end_kind": None, "cells": {}}
-            current["dangling"] = False
-            out[m["module"]] = current
+            current.update(dangling=False, endpoint_bin_ps=None)
+            out[m["module"]] = last = current
+            continue
+        b = _BIN.match(line)
+        if b and last is not None and b["bar"] and last["endpoint_bin_ps"] is None:
+            last["endpoint_bin_ps"] = [int(b["lo"]), int(b["hi"])]  # bins print from the top down
             continue
         if current is None:
             continue
@@ -61,6 +72,9 @@ def parse_sta(text: str) -> dict[str, dict]:
             current = None  # the path ends at its start point
         elif (n := _NET.match(line)) and current["end"] is None and not line.strip().startswith("Warning"):
             current["end"] = n["net"]
+    for path in out.values():
+        bin_ps = path["endpoint_bin_ps"]
+        path["endpoint_ps"] = bin_ps[0] if path["dangling"] and bin_ps else path["delay_ps"]
     return out
 
 
@@ -100,7 +114,9 @@ def synth_sta(rtl_dir: str | Path, top: str, part: str, *, timeout_s: float = 90
         raise ToolError(f"yosys did not reach its sta pass; last lines:\n{tail(log)}", "read the yosys log")
     sta = parse_sta(log)
     for m in stages:  # no arrival line: the stage is wires only (yosys found no timed cell)
-        sta.setdefault(m, {"delay_ps": 0, "start": None, "end": None, "end_kind": None, "cells": {}, "dangling": False})
+        sta.setdefault(m, {"delay_ps": 0, "endpoint_ps": 0, "start": None, "end": None, "end_kind": None})
+        sta[m].setdefault("cells", {})
+        sta[m].setdefault("dangling", False)
     return {
         "stages": stages,
         "sta": sta,
@@ -114,7 +130,7 @@ def synth_sta(rtl_dir: str | Path, top: str, part: str, *, timeout_s: float = 90
 
 def timing_entry(run: dict, part: str, clock_ns: float) -> dict:
     """The ``logic-sta`` timing analysis entry from a :func:`synth_sta` run."""
-    delays = [run["sta"][m]["delay_ps"] / 1000.0 for m in run["stages"]]
+    delays = [run["sta"][m]["endpoint_ps"] / 1000.0 for m in run["stages"]]
     worst = max(range(len(delays)), key=delays.__getitem__)
     path = run["sta"][run["stages"][worst]]
     cells = ", ".join(f"{n} {t}" for t, n in sorted(path["cells"].items(), key=lambda kv: -kv[1]))
@@ -122,8 +138,13 @@ def timing_entry(run: dict, part: str, clock_ns: float) -> dict:
         f"stage {worst} ({run['stages'][worst]}): {path['start']} -> {path['end']}, "
         f"{delays[worst]:.3f} ns through {sum(path['cells'].values())} cells ({cells})"
     )
-    if path["dangling"]:
-        text += "; yosys: the path ends on a net that is no endpoint"
+    if path["dangling"] and path.get("endpoint_bin_ps"):
+        lo, hi = path["endpoint_bin_ps"]
+        text = (
+            f"stage {worst} ({run['stages'][worst]}): slowest endpoint between {lo / 1000:.3f} and "
+            f"{min(hi, path['delay_ps']) / 1000:.3f} ns (yosys' latest path, {path['delay_ps'] / 1000:.3f} ns "
+            f"from {path['start']}, ends on an unused net)"
+        )
     return {
         "target": part,
         "tool": {"name": "yosys sta", "version": run["version"]},
