@@ -137,13 +137,18 @@ def test_constraints_keep_infeasible_and_inexact_points_off_the_front(tmp_path):
 
 
 def test_a_stored_study_from_another_search_is_refused(tmp_path):
-    from micae.sweep.search import load_study
-    from micae.sweep.study import open_study
+    from micae.sweep.search import distributions, load_study
+    from micae.sweep.study import open_study, trained_count, unfinished_trials
 
     spec = load_study(search_file(tmp_path))
-    open_study(spec, tmp_path).ask()
+    open_study(spec, tmp_path).ask()  # interrupted before its parameters were chosen
     again = open_study(spec, tmp_path)  # the same search continues the stored study
     assert len(again.trials) == 1 and again.user_attrs["micae"]["objectives"] == ["mse", "weights_nz"]
+    again.ask(distributions(spec.space))  # left running with its parameters: to be evaluated again
+    waiting = unfinished_trials(again, spec)
+    assert [t.number for t in waiting] == [1]
+    assert again.trials[0].state.name == "FAIL" and "interrupted" in again.trials[0].user_attrs["error"]
+    assert trained_count(again) == 0
     other = load_study(search_file(tmp_path / "b", objectives=["weights_nz", "quality"]))
     with pytest.raises(ConfigError, match="made from another search"):
         open_study(other, tmp_path)

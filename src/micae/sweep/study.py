@@ -147,7 +147,13 @@ def trained_count(study) -> int:
 
     done = (TrialState.COMPLETE, TrialState.FAIL)
     trials = study.get_trials(deepcopy=False)
-    return len({t.user_attrs.get("point", t.number) for t in trials if t.state in done and "skip" not in t.user_attrs})
+    return len(
+        {
+            t.user_attrs["point"]
+            for t in trials
+            if t.state in done and "point" in t.user_attrs and "skip" not in t.user_attrs
+        }
+    )
 
 
 def run_study(
@@ -205,10 +211,26 @@ def describe_study(spec: StudySpec) -> dict:
     }
 
 
+def unfinished_trials(study, spec: StudySpec) -> list:
+    """Trials an earlier client left running, to evaluate again; those without all parameters
+    (Ctrl-C while they were being asked) are told as failed."""
+    from optuna.trial import Trial, TrialState
+
+    waiting = []
+    for t in study.get_trials(deepcopy=False):
+        if t.state != TrialState.RUNNING:
+            continue
+        if set(spec.keys) <= set(t.params):
+            waiting.append(t)
+            continue
+        Trial(study, t._trial_id).set_user_attr("error", "interrupted before its parameters were chosen")
+        study.tell(t.number, state=TrialState.FAIL)
+    return waiting
+
+
 def _ask_tell_loop(study, spec: StudySpec, runner, root: Path, slots: int, say) -> list[str]:
     """Keep ``slots`` trials in flight until enough trials trained; Ctrl-C cancels the running ones."""
     from distributed import as_completed
-    from optuna.trial import TrialState
 
     dists = distributions(spec.space)
     inflight: dict = {}  # point name -> (future, point, [trial numbers])
@@ -216,7 +238,7 @@ def _ask_tell_loop(study, spec: StudySpec, runner, root: Path, slots: int, say) 
     ran: list[str] = []
     asks = {"left": spec.trials * MAX_INFEASIBLE_PER_TRIAL}
     # trials left running by an interrupted client: evaluate them again (a finished point is reused)
-    waiting = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
+    waiting = unfinished_trials(study, spec)
     if waiting:
         say(f"continuing {len(waiting)} trial(s) left running by an earlier run: {[t.number for t in waiting]}")
 

@@ -18,7 +18,7 @@ def study_rows(study, spec: StudySpec, root: Path) -> tuple[list[dict], list[str
 
     rows: dict[str, dict] = {}
     for t in study.get_trials(deepcopy=False):
-        if not t.params:
+        if not set(spec.keys) <= set(t.params):  # interrupted while being asked: no point
             continue
         point = study_point(spec, t.params)
         if point.name not in rows:
