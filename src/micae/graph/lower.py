@@ -18,6 +18,9 @@ from micae.errors import ConstraintError
 from micae.fixed.graph import AffineStage, IntegerEncoder, MaxPoolStage
 from micae.fixed.types import FixedType
 
+ACTIVATION_SUFFIX = "__activation"
+"""Key of a layer's own quantizer in the precisions (see :data:`micae.hls.precision.ACTIVATION_SUFFIX`)."""
+
 
 @dataclass
 class _Pending:
@@ -169,7 +172,8 @@ class Lowering:
         else:
             self._requantize(name, t, rounding, clip)
         self.mat_type = t
-        self.precisions[name] = {"result": hls_type(t, rounding)}
+        own = name in self.precisions  # a QConv2D/QDense's own quantizer: hls4ml makes it "<name>_<act>"
+        self.precisions[f"{name}{ACTIVATION_SUFFIX}" if own else name] = {"result": hls_type(t, rounding)}
 
     def _close(self, qname: str, t: FixedType, rounding: str, clip) -> None:
         p = self.pending
@@ -194,8 +198,11 @@ class Lowering:
             clip=clip,
         )
         self.stages.append(stage)
-        acc = hls_type(stage.acc_type(in_t))
+        acc_t = stage.acc_type(in_t)
+        acc = hls_type(acc_t)
         entry = {"weight": hls_type(p.weight_type), "accum": acc, "result": acc}
+        if p.kind == "avgpool":  # hls4ml sums the window in accum_t, then divides: room for the sum
+            entry["accum"] = hls_type(FixedType(acc_t.width + p.weight_frac, acc_t.frac, True))
         entry["bias"] = hls_type(_holding(stage.bias, p.bias_frac))
         self.precisions[p.name] = entry
         self.precisions[f"{p.name}_linear"] = {"result": acc}
@@ -248,6 +255,31 @@ class Lowering:
         out = FixedType(last.out.width, last.out.frac - power, last.out.signed)
         self.stages[-1] = replace(last, out=out, weight_frac=last.weight_frac - power, bias_frac=last.bias_frac - power)
         self.mat_type = out
+
+    def offset(self, name: str, value: float) -> None:
+        """``x + value`` with a constant: exact, it joins the bias of the pending (or an identity) matrix."""
+        frac = 0
+        while value * 2.0**frac != int(value * 2.0**frac):
+            frac += 1
+            if frac > 40:
+                raise ConstraintError(
+                    f"layer '{name}': constant {value!r} is not a short binary fraction", "use k/2**n"
+                )
+        if self.pending is None:
+            if self.mat_type is None:
+                raise ConstraintError(f"layer '{name}': adding to the raw input", "add after a QActivation")
+            n_mat, n = self._n_materialized(), len(self.src)
+            matrix = np.zeros((n_mat, n), dtype=np.int64)
+            live = self.src >= 0
+            matrix[self.src[live], np.flatnonzero(live)] = 1
+            one = FixedType(2, 0, True)
+            self.pending = _Pending(name, "requantize", matrix, 0, np.zeros(n, np.int64), 0, {}, one, None)
+            self.src = np.arange(n)
+        p = self.pending
+        if frac > p.bias_frac:
+            p.bias = p.bias.astype(np.int64) << (frac - p.bias_frac)
+            p.bias_frac = frac
+        p.bias = p.bias + int(value * 2.0**p.bias_frac)
 
     def floor(self, name: str) -> None:
         """``tf.math.floor``: truncation of the current (quantized) values to integers."""

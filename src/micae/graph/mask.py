@@ -47,3 +47,23 @@ def load_input_mask(mask, input_shape: tuple[int, ...]) -> np.ndarray | None:
 def live_columns(live: np.ndarray | None) -> np.ndarray | None:
     """Flat (row-major, channels-last) indices of the live positions, in port order."""
     return None if live is None else np.flatnonzero(live.ravel())
+
+
+def run_input_mask(run_dir: str | Path, input_shape: tuple[int, ...]) -> np.ndarray | None:
+    """The mask of a training run folder: its ``encoder.input_mask``, else its dataset layout's (``8x8``).
+
+    ``None`` when the run's arrangement has no dead cells or does not match ``input_shape``.
+    """
+    import yaml
+
+    from micae.data.geometry import HGCAL_LAYOUTS, arrangement_shape
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return None
+    raw = yaml.safe_load(path.read_text()) or {}
+    layout = (raw.get("encoder") or {}).get("input_mask") or (raw.get("dataset") or {}).get("layout")
+    if layout not in HGCAL_LAYOUTS or tuple(arrangement_shape(layout)) != tuple(input_shape):
+        return None
+    live = load_input_mask(layout, input_shape)
+    return None if live.all() else live

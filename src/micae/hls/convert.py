@@ -69,7 +69,14 @@ def convert(keras_model, encoder: IntegerEncoder | None, out_dir: Path, name: st
     import hls4ml
 
     options.validate()
+    extra: dict = {}
+    if encoder is not None:
+        from micae.hls.fold import fold_tail
+
+        keras_model, extra = fold_tail(keras_model, encoder)
     config = hls_config(keras_model, encoder, options)
+    for layer, prec in extra.items():
+        config.setdefault("LayerName", {}).setdefault(layer, {}).setdefault("Precision", {}).update(prec)
     with progress("hls4ml: convert"):
         model = hls4ml.converters.convert_from_keras_model(
             keras_model,
@@ -80,9 +87,10 @@ def convert(keras_model, encoder: IntegerEncoder | None, out_dir: Path, name: st
             part=options.part,
             clock_period=options.clock_ns,
             io_type=options.io_type,
-            # micae's exact precisions go with hls4ml's bit-exact propagation; a model micae
-            # cannot read exactly (--allow-inexact) gets hls4ml's plain conversion instead.
-            bit_exact=encoder is not None,
+            # micae sets the exact precision of every layer itself (padding, pools and the eLink
+            # tail included), so hls4ml's own bit-exact inference, which has no rule for
+            # ZeroPadding2D, stays off; a model micae cannot read (--allow-inexact) gets hls4ml's defaults.
+            bit_exact=False,
         )
     with progress("hls4ml: write project"):
         model.write()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from micae.fixed.graph import IntegerEncoder
 from micae.fixed.types import FixedType
+from micae.graph.lower import ACTIVATION_SUFFIX  # a layer's own quantizer: hls4ml splits it into "<name>_<act>"
 
 
 def _weight_type(stage) -> FixedType:
@@ -26,7 +27,13 @@ def _bias_type(stage, in_type: FixedType) -> FixedType:
 
 
 def exact_precisions(encoder: IntegerEncoder) -> dict[str, dict[str, str]]:
-    """hls4ml ``LayerName`` precision entries, keyed by Keras layer name."""
+    """hls4ml ``LayerName`` precision entries, keyed by Keras layer name.
+
+    Encoders read from Keras carry the entries their layer handlers wrote (every
+    layer, padding and pools included); hand-built ones get them from the stages.
+    """
+    if encoder.layer_precisions:
+        return {name: dict(prec) for name, prec in encoder.layer_precisions}
     out: dict[str, dict[str, str]] = {}
     in_t = encoder.input_type
     out[encoder.input_quantizer_name] = {"result": in_t.hls()}
@@ -49,11 +56,14 @@ def apply_precisions(hls_config: dict, encoder: IntegerEncoder, input_layer: str
     layers = hls_config.setdefault("LayerName", {})
     layers.setdefault(input_layer, {}).setdefault("Precision", {})["result"] = encoder.input_type.hls()
     for name, prec in exact_precisions(encoder).items():
-        if name not in layers:
-            continue
-        entry = layers[name].setdefault("Precision", {})
-        if not isinstance(entry, dict):
-            entry = layers[name]["Precision"] = {}
-        for key, value in prec.items():
-            entry[key] = value
+        if name.endswith(ACTIVATION_SUFFIX):
+            base = name[: -len(ACTIVATION_SUFFIX)]
+            targets = [k for k in layers if k.startswith(f"{base}_") and k != f"{base}_linear"]
+        else:
+            targets = [name] if name in layers else []
+        for target in targets:
+            entry = layers[target].setdefault("Precision", {})
+            if not isinstance(entry, dict):
+                entry = layers[target]["Precision"] = {}
+            entry.update(prec)
     return hls_config

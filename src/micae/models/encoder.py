@@ -1,14 +1,42 @@
-"""The shallow QKeras encoder: Input -> Q -> QConv2D -> Q -> Flatten -> QDense -> Q."""
+"""The shallow QKeras encoder: Input -> Q -> [pad] -> QConv2D -> Q -> Flatten -> QDense -> Q [-> eLink tail]."""
 
 from __future__ import annotations
 
+from micae.errors import ConfigError
 from micae.models.constraints import check_encoder_spec
+from micae.models.quantizers import QuantSpec
 from micae.models.spec import EncoderSpec
 
 # Layer names are part of the interface: HLS precision overrides and reports use them.
 # No layer may be called "input" (hls4ml reserves it).
 INPUT_NAME = "enc_in"
 LAYER_NAMES = ("in_quant", "conv", "conv_act", "flatten", "dense", "latent_quant")
+"""Always present; ``pad`` follows ``in_quant`` when ``spec.pad`` is set, TF ops follow with ``output_bits``."""
+
+
+def elink_output(z, bits: int, latent: QuantSpec):
+    """What the chip sends on ``bits``-bit eLinks: ``minimum(floor(z * 2**(b-1)) / 2**(b-1), 1 - 2**-(b-1))``.
+
+    ``tf.math.floor`` has no gradient, so the encoder would not train through it. On
+    the latent's grid (``f`` fractional bits, ``f >= b - 1``) the floor equals a
+    half-even rounding of ``z - (2**-b - 2**-(f+1))`` (never a tie), which a QKeras
+    quantizer computes with its straight-through gradient. micae reads this form
+    (a constant subtraction, a quantizer, a minimum) back exactly like the floor form.
+    """
+    import tensorflow as tf
+    from qkeras import QActivation
+
+    f = latent.fixed_type().frac
+    if f < bits - 1:
+        raise ConfigError(
+            f"encoder.output_bits = {bits} keeps more fractional bits ({bits - 1}) than the latent has ({f})",
+            f"use output_bits <= {f + 1}, or more latent bits",
+        )
+    signed = latent.signed and not latent.relu
+    out = QuantSpec(bits - 1 + latent.integer + int(signed), latent.integer, signed=signed)
+    shift = 2.0**-bits - 2.0 ** -(f + 1)
+    y = QActivation(out.qkeras(), name="elink_quant")(z - shift if shift else z)
+    return tf.math.minimum(y, 1.0 - 2.0 ** -(bits - 1))
 
 
 def build_encoder(spec: EncoderSpec, *, min_compression: float = 3.0, name: str = "encoder", seed: int | None = None):
@@ -16,10 +44,17 @@ def build_encoder(spec: EncoderSpec, *, min_compression: float = 3.0, name: str 
     import tensorflow as tf
     from qkeras import QActivation, QConv2D, QDense
 
-    check_encoder_spec(spec, min_compression)
+    masked = 0
+    if spec.input_mask:
+        from micae.data.geometry import masked_pixels
+
+        masked = masked_pixels(spec.input_mask, spec.input_shape)
+    check_encoder_spec(spec, min_compression, masked_inputs=masked)
     init = tf.keras.initializers.GlorotUniform(seed=seed)
     x_in = tf.keras.Input(shape=spec.input_shape, name=INPUT_NAME)
     x = QActivation(spec.input_quant.qkeras(), name="in_quant")(x_in)
+    if spec.pad is not None:
+        x = tf.keras.layers.ZeroPadding2D(spec.pad, name="pad")(x)
     x = QConv2D(
         spec.filters,
         spec.kernel,
@@ -40,6 +75,8 @@ def build_encoder(spec: EncoderSpec, *, min_compression: float = 3.0, name: str 
         name="dense",
     )(x)
     x = QActivation(spec.latent_quant.qkeras(), name="latent_quant")(x)
+    if spec.output_bits:
+        x = elink_output(x, spec.output_bits, spec.latent_quant)
     return tf.keras.Model(x_in, x, name=name)
 
 
@@ -50,6 +87,7 @@ def build_float_encoder(spec: EncoderSpec, *, name: str = "float_encoder", seed:
     init = tf.keras.initializers.GlorotUniform(seed=seed)
     act = "relu" if spec.conv_act.relu else "linear"
     x_in = tf.keras.Input(shape=spec.input_shape, name=INPUT_NAME)
+    x = tf.keras.layers.ZeroPadding2D(spec.pad, name="pad")(x_in) if spec.pad is not None else x_in
     x = tf.keras.layers.Conv2D(
         spec.filters,
         spec.kernel,
@@ -58,7 +96,7 @@ def build_float_encoder(spec: EncoderSpec, *, name: str = "float_encoder", seed:
         activation=act,
         kernel_initializer=init,
         name="conv",
-    )(x_in)
+    )(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     lat_act = "relu" if spec.latent_quant.relu else "linear"
     x = tf.keras.layers.Dense(spec.latent, activation=lat_act, kernel_initializer=init, name="dense")(x)

@@ -33,6 +33,10 @@ ALLOWED_LAYERS = {
     "GaussianNoise",
     "ReLU",
     "UpSampling2D",
+    "ZeroPadding2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "TFOpLambda",
     "Functional",
     "Model",
     "Sequential",
@@ -46,6 +50,20 @@ ALLOWED_CALLABLES = {
     "tanh",
     "softmax",
 }
+TF_OPS = (
+    "math.multiply",
+    "math.truediv",
+    "math.floor",
+    "math.minimum",
+    "math.maximum",
+    "math.add",
+    "math.subtract",
+    "__operators__.add",
+)
+"""TF-op layers (``TFOpLambda``, what Keras stores for ``z * 16`` or ``tf.math.floor(z)``) that may be
+loaded: the per-eLink output tail. Keras resolves the name to a TF function; nothing else is accepted."""
+CODE_CARRIERS = {"Lambda", "TimeDistributed", "Bidirectional", "RNN", "Wrapper"}
+"""Standard layers that hold Python code or wrap another layer's config: never loaded."""
 # A quantizer is stored as a call expression string; allow only literals as arguments.
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\((?:[\s\w.,=+\-'\"]*)\))?\s*$")
 
@@ -100,19 +118,56 @@ def check_model_config(config: dict, where: str = "model") -> None:
     cls = config.get("class_name")
     inner = config.get("config", {})
     name = inner.get("name", "?") if isinstance(inner, dict) else "?"
-    if cls not in ALLOWED_LAYERS:
-        what = "carries Python code" if cls == "Lambda" else "is not a supported layer"
+    if cls not in ALLOWED_LAYERS and (cls in CODE_CARRIERS or not _standard_keras_layer(cls)):
+        what = "carries Python code" if cls == "Lambda" else "is not a supported layer (a custom or wrapper class)"
         raise UnsafeModelError(
-            f"layer '{name}' ({cls}) in {where} {what}; the file was not loaded",
-            "rebuild the model from QKeras layers only (no Lambda or custom layers)",
+            f"layer '{name}' ({cls}) in {where} {what}; the file was not loaded, none of its code ran",
+            "rebuild the model from QKeras and standard Keras layers only (no Lambda or custom layers)",
         )
     if not isinstance(inner, dict):
         return
+    if cls == "TFOpLambda":
+        _check_tf_op(config, name, where)
     for key in ("activation", "quantizer", "kernel_quantizer", "bias_quantizer"):
         if key in inner:
             _check_callable(inner[key], f"layer '{name}' {key}")
     for layer in inner.get("layers", []) or []:
         check_model_config(layer, where=f"'{name}'")
+
+
+def _standard_keras_layer(cls: str | None) -> bool:
+    """A built-in Keras layer class: it carries no code, so loading it is safe (the guard decides support)."""
+    if not cls:
+        return False
+    import tensorflow as tf
+
+    return isinstance(getattr(tf.keras.layers, cls, None), type)
+
+
+def _check_tf_op(config: dict, name: str, where: str) -> None:
+    fn = config.get("config", {}).get("function")
+    if fn not in TF_OPS:
+        raise UnsafeModelError(
+            f"layer '{name}' (TF op {fn}) in {where} is not an allowed operation; the file was not loaded",
+            f"only the eLink output tail ops are read: {', '.join(TF_OPS)}",
+        )
+    for node in config.get("inbound_nodes", []) or []:
+        for entry in node if isinstance(node, list) else [node]:
+            if isinstance(entry, dict):  # .keras archives: {"args": [tensor, constant], "kwargs": {...}}
+                extra = dict(entry.get("kwargs") or {})
+                extra.update({f"arg{i}": v for i, v in enumerate(entry.get("args") or []) if not _is_tensor_ref(v)})
+            else:
+                extra = entry[3] if isinstance(entry, list) and len(entry) > 3 else {}
+            for key, value in (extra or {}).items():
+                if key != "name" and not isinstance(value, (int, float)):
+                    raise UnsafeModelError(
+                        f"layer '{name}' (TF op {fn}) in {where} takes {key}={value!r}, not a number",
+                        "use literal numeric constants in the eLink tail",
+                    )
+
+
+def _is_tensor_ref(value) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
 
 
 def custom_objects() -> dict:

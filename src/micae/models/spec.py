@@ -41,10 +41,18 @@ class EncoderSpec:
     dense_weight: QuantSpec = QuantSpec(6, 0)
     dense_bias: QuantSpec = QuantSpec(8, 2)
     latent_quant: QuantSpec = QuantSpec(9, 1, signed=True)
+    pad: tuple[tuple[int, int], tuple[int, int]] | None = None
+    """Zero padding ``((top, bottom), (left, right))`` before the convolution (the CMS CAE: ``((0, 1), (0, 1))``)."""
+    output_bits: int | None = None
+    """Per-eLink output bits ``b``: the latent leaves as ``minimum(floor(z * 2**(b-1)) / 2**(b-1), 1 - 2**-(b-1))``,
+    so training sees what the chip transmits."""
+    input_mask: str | None = None
+    """Layout whose dead cells never carry a value (``8x8``): they count out of the budget, the hardware drops them."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["input_shape"] = list(self.input_shape)
+        d["pad"] = [list(p) for p in self.pad] if self.pad is not None else None
         return d
 
     @classmethod
@@ -62,10 +70,27 @@ class EncoderSpec:
                     raise ConfigError(f"encoder.{key}: {exc}", "give bits, integer, signed, relu") from exc
         if "input_shape" in d:
             d["input_shape"] = tuple(int(v) for v in d["input_shape"])
+        if d.get("pad") is not None:
+            try:
+                (t, b), (left, r) = d["pad"]
+                d["pad"] = ((int(t), int(b)), (int(left), int(r)))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"encoder.pad = {d['pad']!r}", "give [[top, bottom], [left, right]]") from exc
+            if min(min(p) for p in d["pad"]) < 0:
+                raise ConfigError(f"encoder.pad = {d['pad']!r} has a negative size", "pad by 0 or more")
+        if d.get("output_bits") is not None and not 2 <= int(d["output_bits"]) <= 16:
+            raise ConfigError(f"encoder.output_bits = {d['output_bits']!r}", "give 2..16 bits per latent, or null")
         return cls(**d)
 
-    def conv_output_shape(self) -> tuple[int, int, int]:
+    def padded_shape(self) -> tuple[int, int]:
         h, w = self.input_shape[0], self.input_shape[1]
+        if self.pad is None:
+            return h, w
+        (t, b), (left, r) = self.pad
+        return h + t + b, w + left + r
+
+    def conv_output_shape(self) -> tuple[int, int, int]:
+        h, w = self.padded_shape()
         k, s = self.kernel, self.strides
         if self.padding == "same":
             return (-(-h // s), -(-w // s), self.filters)

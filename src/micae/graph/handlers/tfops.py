@@ -3,7 +3,8 @@
 Keras stores ``z * 16`` or ``tf.math.floor(z)`` as ``TFOpLambda`` layers; only
 this allow-list is read (the loader refuses every other op before deserializing):
 multiply/divide by a power of two (exact: the binary point moves), floor
-(truncation), minimum/maximum by a constant (saturation).
+(truncation), minimum/maximum by a constant (saturation), adding a constant
+(exact: it joins a bias; micae's trainable form of the tail uses it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ import math
 from micae.errors import ConstraintError
 from micae.graph.registry import handler
 
-TF_OPS = ("math.multiply", "math.truediv", "math.floor", "math.minimum", "math.maximum")
+TF_OPS = (
+    "math.multiply",
+    "math.truediv",
+    "math.floor",
+    "math.minimum",
+    "math.maximum",
+    "math.add",
+    "math.subtract",
+    "__operators__.add",
+)
 
 
 def _constant(step) -> float:
@@ -50,6 +60,10 @@ def tf_op(step, low) -> None:
         low.scale(step.name, _power_of_two(step, _constant(step)))
     elif fn == "math.truediv":
         low.scale(step.name, -_power_of_two(step, _constant(step)))
+    elif fn in ("math.add", "__operators__.add"):
+        low.offset(step.name, _constant(step))
+    elif fn == "math.subtract":
+        low.offset(step.name, -_constant(step))
     else:
         low.clip(step.name, _constant(step), upper=fn == "math.minimum")
     low.layers.append((step.name, step.cls, f"tail {fn}"))

@@ -1,0 +1,113 @@
+"""Small QKeras encoders in the shapes real users train (the CMS ECON-T CAE and variants), random weights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _randomize(model, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws and type(layer).__name__ != "BatchNormalization":
+            layer.set_weights([rng.uniform(-1, 1, size=w.shape).astype(np.float32) for w in ws])
+
+
+def _q6():
+    from qkeras import quantized_bits
+
+    return quantized_bits(6, 0, alpha=1)
+
+
+def cae_layers(x, *, tail_bits: int | None = None, filters: int = 8, latent: int = 16):
+    """nswood/ECON_QAE's CAE encoder: signed 8-bit input, pad bottom/right, 3x3 stride-2 valid conv."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits
+
+    x = QActivation(quantized_bits(8, 1), name="in_q")(x)
+    x = tf.keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name="pad")(x)
+    x = QConv2D(filters, 3, strides=2, padding="valid", kernel_quantizer=_q6(), bias_quantizer=_q6(), name="conv")(x)
+    x = QActivation(quantized_bits(8, 1), name="conv_act")(x)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    x = QDense(latent, kernel_quantizer=_q6(), bias_quantizer=_q6(), name="dense")(x)
+    z = QActivation(quantized_bits(9, 1), name="latent")(x)
+    if tail_bits:
+        b = tail_bits
+        z = tf.math.floor(z * 2 ** (b - 1)) / 2 ** (b - 1)
+        z = tf.math.minimum(z, 1 - 2.0 ** -(b - 1))
+    return z
+
+
+def cae(seed: int = 0, *, tail_bits: int | None = None, conditions: bool = False, **kw):
+    """The CAE; ``conditions``: inside a conditional model (eta and wafer type join after the latent)."""
+    import tensorflow as tf
+
+    x_in = tf.keras.Input((8, 8, 1), name="wafer")
+    z = cae_layers(x_in, tail_bits=tail_bits, **kw)
+    if not conditions:
+        model = tf.keras.Model(x_in, z, name="cae")
+    else:
+        eta = tf.keras.Input((1,), name="eta")
+        wtype = tf.keras.Input((1,), name="wafer_type")
+        joined = tf.keras.layers.Concatenate(name="with_conditions")([z, eta, wtype])
+        h = tf.keras.layers.Dense(32, activation="relu", name="dec_dense")(joined)
+        out = tf.keras.layers.Reshape((8, 8, 1), name="dec_out")(tf.keras.layers.Dense(64, name="dec_px")(h))
+        model = tf.keras.Model([x_in, eta, wtype], out, name="conditional_cae")
+    _randomize(model, seed)
+    return model
+
+
+def two_conv(seed: int = 1):
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
+    x_in = tf.keras.Input((6, 6, 2), name="img")
+    x = QActivation(quantized_bits(6, 1, keep_negative=False), name="in_q")(x_in)
+    x = QConv2D(4, 3, padding="same", kernel_quantizer=_q6(), bias_quantizer=_q6(), name="conv1")(x)
+    x = QActivation(quantized_relu(6, 2), name="act1")(x)
+    x = tf.keras.layers.Cropping2D(((0, 1), (1, 0)), name="crop")(x)
+    x = QConv2D(4, 2, strides=2, padding="valid", kernel_quantizer=_q6(), bias_quantizer=_q6(), name="conv2")(x)
+    x = QActivation(quantized_bits(7, 2), name="act2")(x)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    x = tf.keras.layers.Dropout(0.1, name="drop")(x)
+    x = QDense(6, kernel_quantizer=_q6(), bias_quantizer=_q6(), name="dense")(x)
+    z = QActivation(quantized_bits(8, 2), name="latent")(x)
+    model = tf.keras.Model(x_in, z, name="two_conv")
+    _randomize(model, seed)
+    return model
+
+
+def dense_only(seed: int = 2):
+    import tensorflow as tf
+    from qkeras import QActivation, QDense, quantized_bits
+
+    x_in = tf.keras.Input((4, 4, 3), name="cells")
+    x = QActivation(quantized_bits(8, 1, keep_negative=False), name="in_q")(x_in)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    x = QDense(12, kernel_quantizer=_q6(), bias_quantizer=_q6(), name="dense")(x)
+    z = QActivation(quantized_bits(9, 2), name="latent")(x)
+    model = tf.keras.Model(x_in, z, name="dense_only")
+    _randomize(model, seed)
+    return model
+
+
+def pooled(seed: int = 3, pool: str = "max"):
+    """conv -> quantizer -> max-pool (or 2x2 average-pool -> quantizer) -> dense."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits
+
+    x_in = tf.keras.Input((6, 6, 1), name="img")
+    x = QActivation(quantized_bits(7, 1), name="in_q")(x_in)
+    x = QConv2D(4, 3, padding="same", kernel_quantizer=_q6(), bias_quantizer=_q6(), name="conv")(x)
+    x = QActivation(quantized_bits(7, 2), name="conv_act")(x)
+    if pool == "max":
+        x = tf.keras.layers.MaxPooling2D(2, name="pool")(x)
+    else:
+        x = tf.keras.layers.AveragePooling2D(2, name="pool")(x)
+        x = QActivation(quantized_bits(7, 2), name="pool_act")(x)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    x = QDense(8, kernel_quantizer=_q6(), bias_quantizer=_q6(), name="dense")(x)
+    z = QActivation(quantized_bits(9, 2), name="latent")(x)
+    model = tf.keras.Model(x_in, z, name=f"{pool}_pooled")
+    _randomize(model, seed)
+    return model
