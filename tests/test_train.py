@@ -218,3 +218,31 @@ def test_quantized_decoder_trains_and_loads_back(tmp_path, tf):
 
     decoder = [layer for layer in load_model(out / "micae.h5").layers if layer.name == "decoder"][0]
     assert {type(layer).__name__ for layer in decoder.layers} >= {"QDense", "QConv2D", "QActivation"}
+
+
+def test_fit_keeps_the_best_epoch_when_the_epoch_budget_ends_first(tmp_path, tf):
+    """Validation wants -x while training teaches x: the best validation epoch is an early one."""
+    from micae.train.fit import fit_phase
+
+    x = np.random.default_rng(0).normal(size=(256, 4)).astype(np.float32)
+    x_in = tf.keras.Input(shape=(4,))
+    model = tf.keras.Model(x_in, tf.keras.layers.Dense(4, kernel_initializer="zeros")(x_in))
+    rec = fit_phase(
+        model,
+        x,
+        x,
+        x,
+        -x,
+        work=tmp_path,
+        phase="p",
+        epochs=4,
+        batch_size=32,
+        learning_rate=0.05,
+        loss="mse",
+        patience=10,
+        resume=False,
+        verbose=0,
+    )
+    val = rec["history"]["val_loss"]
+    assert rec["epochs_run"] == 4 and val[-1] > min(val)  # no early stop; the last epoch is not the best
+    assert model.evaluate(x, -x, verbose=0) == pytest.approx(min(val), rel=1e-5)

@@ -22,8 +22,16 @@ def _callbacks(work: Path, phase: str, patience: int, resume: bool):
             self.model.save_weights(str(ckpt))
             state_path.write_text(json.dumps({"epoch": int(epoch)}))
 
+    class BestWeights(tf.keras.callbacks.EarlyStopping):
+        """Early stopping that also keeps the best epoch when the epoch budget ends first (Keras does not)."""
+
+        def on_train_end(self, logs=None):
+            if self.stopped_epoch == 0 and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+            super().on_train_end(logs)
+
     return [
-        tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        BestWeights(monitor="val_loss", patience=patience, restore_best_weights=True),
         tf.keras.callbacks.CSVLogger(str(work / f"history_{phase}.csv"), append=resume),
         EpochState(),
     ]
