@@ -294,6 +294,15 @@ MODELS: dict[str, DelayModel] = {
         "place-and-route runs, seed 1, 5 ns target: tiny encoder at cutoff 5 (7.93 ns measured) and "
         "timing-driven (6.94 ns), reference encoder at cutoff 5 (10.61 ns); residuals +0.63, +0.92, -0.61 ns",
     ),
+    "ecp5": replace(
+        CELL_DELAYS["ecp5"],
+        name="ecp5",
+        t_route=0.0,
+        t_fanout=0.95,
+        calibration="cells from nextpnr-ecp5 0.11.1 (LFE5U-85F-6); routes fitted (fit_routing) to 2 "
+        "place-and-route runs, seed 1, 5 ns target: tiny encoder at cutoff 5 (14.94 ns measured), reference "
+        "encoder at cutoff 5 (19.38 ns); residuals +0.52, -0.37 ns. Speed grade 6 only (ECP5-5G -8 is faster)",
+    ),
 }
 """Calibrated per-family models (cell delays + fitted routing); see :func:`fit_routing` and bench/bench_pnr.py."""
 
