@@ -104,7 +104,10 @@ def synth_sta(rtl_dir: str | Path, top: str, part: str, *, timeout_s: float = 90
     lines = [*(f'read_verilog "{rtl_dir / s}"' for s in sources), f"hierarchy -top {top}"]
     lines += [f"setattr -mod -set keep_hierarchy 1 {m}" for m in stages]
     lines += [f"synth_xilinx -flatten -noiopad -family {family} -top {top}", f"stat -top {top}"]
-    lines += ["read_verilog -lib -specify +/xilinx/cells_sim.v", "sta " + " ".join(stages)]
+    # splitnets: yosys 0.23's sta copies a wire's whole arrival vector on every update; one-bit
+    # wires make it ~9x faster (27 -> 3 s CPU on the reference encoder), same arrival times.
+    lines += [f"splitnets -ports {' '.join(stages)}", "read_verilog -lib -specify +/xilinx/cells_sim.v"]
+    lines += ["sta " + " ".join(stages)]
     with tempfile.TemporaryDirectory(prefix="micae_sta_") as tmp:
         script = Path(tmp) / "sta.ys"
         script.write_text("\n".join(lines) + "\n")
