@@ -108,6 +108,7 @@ def test_elink_tail_is_an_exact_truncating_saturating_quantizer(tf):
     assert z.max() == 15 and z.min() < 0  # the bound 1 - 2**-4 is reached; negatives pass (only minimum)
 
 
+@pytest.mark.slow  # da4ml solves the 8x8 CAE's matrices
 def test_masked_cells_are_dropped_and_counted_out(tf):
     from micae.models.extract import inspect_encoder
     from micae.rtl.trace import evaluate, trace_encoder
@@ -141,6 +142,7 @@ def test_input_mask_from_file_is_checked(tf, tmp_path):
         inspect_encoder(fm.cae(), input_mask=tmp_path / "bad.npy")
 
 
+@pytest.mark.slow  # da4ml solves the 8x8 CAE's matrices
 def test_rtl_trace_of_pools_tail_and_crops_matches_integer_model(tf):
     from micae.models.extract import inspect_encoder
     from micae.rtl.trace import evaluate, trace_encoder

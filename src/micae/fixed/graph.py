@@ -55,6 +55,23 @@ class AffineStage:
     def requantize(self, acc: np.ndarray, in_type: FixedType) -> np.ndarray:
         return requantize(acc, self.acc_frac(in_type), self.out, self.rounding, self.clip)
 
+    def describe(self, in_type: FixedType) -> dict:
+        """report.json's entry for this stage."""
+        entry = {
+            "layer": self.name,
+            "kind": self.kind,
+            "quantizer": self.quantizer_name,
+            "out_type": self.out.to_dict(),
+            "weight_frac": self.weight_frac,
+            "accumulator": self.acc_type(in_type).to_dict(),
+            "unrolled_nonzero_weights": int(np.count_nonzero(self.matrix)),
+            "rounding": self.rounding,
+            **{k: v for k, v in self.meta.items() if k not in ("weight_type", "kernel")},
+        }
+        if self.clip is not None:
+            entry["clip_codes"] = [self.lo_code, self.hi_code]
+        return entry
+
     @property
     def n_in(self) -> int:
         return int(self.matrix.shape[0])
@@ -148,6 +165,17 @@ class MaxPoolStage:
 
     def acc_type(self, in_type: FixedType) -> FixedType:
         return in_type
+
+    def describe(self, in_type: FixedType) -> dict:
+        """report.json's entry for this stage."""
+        return {
+            "layer": self.name,
+            "kind": self.kind,
+            "quantizer": self.quantizer_name,
+            "out_type": self.out.to_dict(),
+            "window": int(self.groups.shape[1]),
+            **{k: v for k, v in self.meta.items() if k != "n_in"},
+        }
 
 
 @dataclass(frozen=True)
