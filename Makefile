@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.micae-installed
 APT_PACKAGES := g++ iverilog yosys
 NAME   ?= econt
+# the demo places and routes the RTL on a Lattice Nexus (LIFCL-40-9) at 100 MHz, pipelined for that target
+SYNTH_FLAGS ?= --pnr nexus --clock-ns 10
 
 .PHONY: demo test test-fast lint deps venv sweep bench report clean
 
@@ -32,7 +34,7 @@ venv: $(STAMP)
 
 demo: deps venv
 	$(PY) scripts/train_qat.py --config models/$(NAME).yaml --force
-	$(PY) scripts/synthesize.py --model models/$(NAME) --force
+	$(PY) scripts/synthesize.py --model models/$(NAME) --force $(SYNTH_FLAGS)
 
 lint: venv
 	$(VENV)/bin/ruff check src tests scripts bench
