@@ -114,11 +114,9 @@ def format_metrics_table(metrics: dict) -> str:
         if has_emd:
             line += f"{m['emd_mean']:>10.3f}{m['emd_median']:>12.3f}"
         lines.append(line)
-    b = metrics["bit_budget"]
-    lines.append(
-        f"compression {b['compression_factor']:.2f} = {b['input_values']}x{b['input_bits_each']} bits -> "
-        f"{b['latent_values']}x{b['latent_bits_each']} bits per encoder, {metrics['n_parts']} encoder(s)"
-    )
+    from micae.train.shared import describe_budget
+
+    lines.append(f"{describe_budget(metrics['bit_budget'])}; {metrics['n_parts']} encoder(s)")
     if metrics["dead_latents"]:
         lines.append(f"dead latent dimensions: {metrics['dead_latents']}")
     return "\n".join(lines)
