@@ -29,6 +29,7 @@ def _synth(tmp_path, model, name: str, **kw) -> dict:
         hls_root=tmp_path / "hls",
         firmware_root=tmp_path / "fw",
         vectors=N,
+        rtl_vectors=N,
         rtl="on",
         vendor="off",
         rtl_resources=False,
@@ -38,9 +39,13 @@ def _synth(tmp_path, model, name: str, **kw) -> dict:
 
 
 def _assert_exact(report: dict) -> None:
-    for level in LEVELS:
+    total = report["vectors"]["total"]
+    assert total >= N  # saturation and tie vectors of every stage come first, random codes fill up to N
+    levels = [lv for lv in report["verification"] if lv in LEVELS or lv.startswith("rtl")]
+    assert set(LEVELS) <= set(levels)
+    for level in levels:
         v = report["verification"][level]
-        assert v["vectors"] == N, (level, v)
+        assert v["vectors"] >= N if level.startswith("rtl") else v["vectors"] == total, (level, v)
         assert v["mismatches"] == 0 and v["max_abs_lsb_error"] == 0, (level, v.get("first_mismatches"))
 
 
