@@ -48,9 +48,7 @@ def _stand_in(tmp_path: Path, monkeypatch, name: str, body: str) -> Path:
     bin_dir.mkdir(exist_ok=True)
     tool = bin_dir / name
     record = tmp_path / "record"
-    tool.write_text(
-        "#!/bin/sh\n" + f'printf "%s\\n" "$@" > "{record}.argv"\n' + f'pwd -P > "{record}.cwd"\n' + body
-    )
+    tool.write_text("#!/bin/sh\n" + f'printf "%s\\n" "$@" > "{record}.argv"\n' + f'pwd -P > "{record}.cwd"\n' + body)
     tool.chmod(tool.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return tool

@@ -66,7 +66,8 @@ def parse_results(path: Path, frac: int, n_out: int) -> np.ndarray:
             value = Fraction(tok) * scale
             if value.denominator != 1:
                 raise ToolError(
-                    f"{path.name} line {lineno}: {tok} is not on the latent grid 2**-{frac} (printed with too few digits?)",
+                    f"{path.name} line {lineno}: {tok} is not on the latent grid 2**-{frac} "
+                    "(printed with too few digits?)",
                     "check that the testbench precision patch is in place",
                 )
             row.append(int(value))

@@ -46,7 +46,7 @@ def _write(ctx: FlowContext) -> None:
     req = ctx.request
     check_supported(ctx.encoder)  # refuse out-of-range widths before building 10^6 vectors
     ctx.rtl_vectors = rtl_vector_set(ctx)
-    vec = ctx.rtl_vectors
+    shipped = _shipped_rows(ctx)  # the files in rtl/ (run_sim.sh, cocotb): ties, saturations, random
     family = req.pnr if req.pnr != "off" else None
     with progress("rtl: trace, pipeline, write Verilog (da4ml)"):
         ctx.report.rtl = write_rtl(
@@ -54,10 +54,14 @@ def _write(ctx: FlowContext) -> None:
             ctx.fw_stage / "rtl",
             latency_cutoff=req.latency_cutoff,
             clock_ns=req.options.clock_ns,
-            vectors_in=vec.codes,
-            vectors_out=vec.expected,
+            vectors_in=ctx.rtl_vectors.codes[shipped],
+            vectors_out=ctx.rtl_vectors.expected[shipped],
             family=family,
         )
+    ctx.report.rtl["vectors_note"] = (
+        f"rtl/ ships {len(shipped)} vectors (every tie and saturation vector of the main set + random); "
+        f"the rtl level simulated {len(ctx.rtl_vectors.codes)}"
+    )
     ctx.rtl_dir = ctx.fw_stage / "rtl"
     ctx.report.rtl["cocotb"] = export_cocotb(ctx.rtl_dir)
     estimate = ctx.report.rtl.get("timing_estimate")
@@ -66,6 +70,15 @@ def _write(ctx: FlowContext) -> None:
             "da4ml adder-level cutoff from the clock (a rule of thumb, no delay model for this target): "
             "see the timing analyses for what the stages achieve"
         )
+
+
+def _shipped_rows(ctx: FlowContext):
+    """Rows of the RTL vectors that go into rtl/ and the Icarus cross-check: every tie and saturation vector of
+    the main set, and random others up to ``CROSSCHECK_VECTORS``."""
+    from micae.rtl.simulate import crosscheck_subset
+
+    main = ctx.vectors
+    return crosscheck_subset(main.slices, len(main.codes), limit=CROSSCHECK_VECTORS, seed=ctx.request.seed)
 
 
 def _skip(ctx: FlowContext, reason: str) -> list[LevelResult]:
@@ -88,13 +101,13 @@ def simulate(ctx: FlowContext) -> list[LevelResult]:
 def crosscheck(ctx: FlowContext) -> list[LevelResult]:
     """``rtl_crosscheck``: Icarus, an independent simulator, on every tie and saturation vector of the main set
     and random others; it must agree with Verilator (both compare with QKeras' latents)."""
-    from micae.rtl.simulate import crosscheck_subset, simulate_rtl
+    from micae.rtl.simulate import simulate_rtl
     from micae.verify.compare import MAX_LISTED
 
     if ctx.rtl_dir is None:
         return []
-    main, vec = ctx.vectors, ctx.rtl_vectors
-    rows = crosscheck_subset(main.slices, len(main.codes), limit=CROSSCHECK_VECTORS, seed=ctx.request.seed)
+    vec = ctx.rtl_vectors
+    rows = _shipped_rows(ctx)
     with progress(f"rtl: Icarus cross-check on {len(rows)} vectors"):
         sim = simulate_rtl(ctx.rtl_dir, vec.codes[rows], vec.expected[rows], timeout_s=SIM_TIMEOUT_S)
     sim["mismatch_rows"] = [int(rows[r]) for r in sim.get("mismatch_rows", [])]  # back to RTL vector rows
