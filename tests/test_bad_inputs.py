@@ -235,6 +235,8 @@ def test_paths_with_spaces_work_end_to_end(tmp_path):
         root / "fw dir",
         "--rtl",
         "on",
+        "--rtl-vectors",
+        "300",
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (root / "fw dir" / "digits_micae" / "report.html").exists()

@@ -32,6 +32,7 @@ def test_two_runs_are_identical(tmp_path, tf):
                 hls_root=tmp_path / run / "hls",
                 firmware_root=tmp_path / run / "fw",
                 vectors=400,
+                rtl_vectors=400,
                 vendor="off",
                 rtl="auto",
             )

@@ -113,7 +113,7 @@ def test_spec_resolves_full_run_configs_and_prefilters_compression():
     assert p.config.raw["encoder"]["filters"] == 8  # the rest of the base config is kept
     assert p.skip is None
     assert spec.points[2].skip == "compression 2 < 3"  # 48 input values / 24 latents (ECON-T counts values)
-    assert spec.synth == {"vectors": 1000, "rtl": "auto", "vendor": "off"}
+    assert spec.synth == {"vectors": 1000, "rtl_vectors": 100_000, "rtl": "auto", "vendor": "off"}
 
 
 def test_spec_errors_are_one_line_config_errors(tmp_path):
