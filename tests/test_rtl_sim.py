@@ -191,27 +191,3 @@ def test_unused_inputs_and_constant_latents(tmp_path):
     assert "never read" in (tmp_path / "edge_enc.v").read_text()
     res = simulate_rtl(tmp_path, x, want, timeout_s=120)
     assert res["mismatches"] == 0, res["first_mismatches"]
-
-
-@needs_iverilog
-@pytest.mark.skipif(
-    subprocess.run(["sh", "-c", "command -v yosys"], capture_output=True).returncode != 0, reason="no yosys"
-)
-def test_run_rtl_route_bundles_the_three_steps(tmp_path):
-    from micae.rtl.route import run_rtl_route
-
-    enc = tiny_encoder()
-    x, _ = build_vector_set(enc, 50, seed=5)
-    out = run_rtl_route(enc, tmp_path, x, enc.latents(x), clock_ns=5.0, latency_cutoff=5.0, rounding="convergent")
-    assert out["section"]["rounding"] == "half_even"
-    assert out["verification"]["mismatches"] == 0 and out["verification"]["mismatch_rows"] == []
-    assert out["resources"]["DSP"] == 0
-    cyc = out["section"]["latency_cycles"]
-    assert out["latency"] == {
-        "cycles_min": cyc,
-        "cycles_max": cyc,
-        "interval": 1,
-        "interval_max": 1,
-        "clock_ns": 5.0,
-        "ns": cyc * 5.0,
-    }
