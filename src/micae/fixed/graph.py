@@ -173,6 +173,9 @@ class MaxPoolStage:
             "kind": self.kind,
             "quantizer": self.quantizer_name,
             "out_type": self.out.to_dict(),
+            "weight_frac": 0,
+            "accumulator": in_type.to_dict(),  # a maximum keeps its inputs' type: nothing accumulates
+            "unrolled_nonzero_weights": 0,
             "window": int(self.groups.shape[1]),
             **{k: v for k, v in self.meta.items() if k != "n_in"},
         }
