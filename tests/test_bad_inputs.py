@@ -70,8 +70,14 @@ def test_debug_shows_traceback(tmp_path):
 
 @pytest.mark.slow
 def test_train_refuses_compression_below_three(tmp_path):
-    proc = cli("train_qat.py", "--latent-bits", "12", "--n-samples", "500", "--out", tmp_path)
-    assert_one_line_error(proc, "compression factor 2.5", "below the limit 3")
+    # ECON-T counts values: 48 cells into 20 latents is 2.4, whatever the bits
+    proc = cli("train_qat.py", "--latent", "20", "--n-samples", "500", "--out", tmp_path)
+    assert_one_line_error(proc, "compression factor 2.4", "below the limit 3", "at most 16 latents")
+    # the bit ratio has its own limit, off unless set
+    proc = cli(
+        "train_qat.py", "--latent-bits", "12", "--n-samples", "500", "--out", tmp_path, "--set", "min_bit_compression=3"
+    )
+    assert_one_line_error(proc, "bit ratio 2 ", "below min_bit_compression 3")
 
 
 @pytest.mark.slow
