@@ -32,11 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from micae.rtl.build import write_rtl
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.simulate import simulate_rtl
 from micae.rtl.trace import evaluate, trace_encoder
 from micae.rtl.yosys import yosys_resources
 from micae.verify.vectors import build_vector_set
+
+sys.path.insert(0, str(Path(__file__).parent))
+from reference_encoders import conv_dense_encoder  # noqa: E402  (bench/ beside this script)
 
 FLOWS = {
     "micae": {"rounding": "half_even", "solver": None, "cutoff": None},

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench.reference_encoders import conv_dense_encoder
 
 from micae.rtl import write_rtl
 from micae.rtl.cocotb_export import export_cocotb
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.testbench import VECTORS_OUT, pack_bus
 from micae.verify.vectors import build_vector_set
 

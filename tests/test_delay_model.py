@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from bench.reference_encoders import conv_dense_encoder
 
 from micae.errors import ConfigError
 from micae.rtl import emit, simulate_rtl, write_rtl
@@ -24,7 +25,6 @@ from micae.rtl.delay_model import (
     pipeline_for_clock,
     pipeline_stage_delays,
 )
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.trace import trace_encoder
 
 MODEL = DelayModel("test", 1.0, 1.0, 0.05, 0.5, "hand-made for tests")

@@ -7,11 +7,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from bench.reference_encoders import conv_dense_encoder
 
 from micae.fixed.graph import AffineStage, IntegerEncoder
 from micae.fixed.types import FixedType
 from micae.rtl import evaluate, simulate_rtl, trace_encoder, write_rtl
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.rounding import EXACT_MODES
 from micae.verify.vectors import build_vector_set, coverage, tie_vectors
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.reference_encoders import conv_dense_encoder
 
 from micae.errors import ConfigError
 from micae.rtl import write_rtl
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.sta import logic_sta, logic_sta_and_resources, parse_sta, timing_entry
 from micae.rtl.yosys import parse_stat
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.reference_encoders import conv_dense_encoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ from micae.errors import ConfigError, ConstraintError, ToolError
 from micae.fixed.graph import AffineStage, IntegerEncoder
 from micae.fixed.types import FixedType
 from micae.rtl import family_for_part, simulate_rtl, write_rtl, yosys_resources
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.testbench import pack_bus, parse_sim_output, unpack_bus
 from micae.rtl.yosys import parse_stat, summarize_cells
 

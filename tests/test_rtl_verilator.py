@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.reference_encoders import conv_dense_encoder
 
 from micae.errors import ConfigError
 from micae.fixed.graph import AffineStage, IntegerEncoder
 from micae.fixed.types import FixedType
 from micae.rtl import evaluate, simulate_rtl, trace_encoder, write_rtl
 from micae.rtl.build import load_manifest
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.simulate import crosscheck_subset, port_vectors
 from micae.rtl.testbench import pack_bus, pack_words, unpack_bus, unpack_words
 from micae.verify.vectors import build_vector_set

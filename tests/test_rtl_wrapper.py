@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.reference_encoders import conv_dense_encoder
 
 from micae.rtl import write_rtl
 from micae.rtl.build import SOURCES_LIST
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.testbench import pack_bus
 from micae.rtl.wrapper import PINS, WRAPPER_FILE, wrapper_verilog, write_pin_wrapper
 

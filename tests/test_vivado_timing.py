@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.reference_encoders import conv_dense_encoder
 
 from micae.errors import ToolError
 from micae.rtl import write_rtl
-from micae.rtl.reference import conv_dense_encoder
 from micae.rtl.vivado_timing import TCL, parse_timing_summary, parse_utilization, vivado_timing
 
 FIX = Path(__file__).parent / "fixtures" / "vivado"
