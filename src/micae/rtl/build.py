@@ -100,22 +100,13 @@ def write_rtl(
     """
     if clock_ns <= 0:
         raise ConfigError(f"clock period must be positive, got {clock_ns}", "pass clock_ns > 0 (e.g. 5.0 for 200 MHz)")
-    timing_driven = family is not None and latency_cutoff is None
-    cutoff = emit.cutoff_for_clock(clock_ns) if latency_cutoff is None else latency_cutoff
-    model = delay_model.model_for(family) if family is not None else None
     vin, vout = _check_vectors(encoder, vectors_in, vectors_out)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-
     if traced is None:
         traced = trace_encoder(encoder, rounding=rounding, solver_options=solver_options)
-    if timing_driven:
-        pipe, estimate = delay_model.pipeline_for_clock(traced.comb, model, clock_ns)
-    else:
-        pipe = emit.make_pipeline(traced.comb, cutoff)
-        estimate = delay_model.estimate_for_pipeline(pipe, model, clock_ns) if model else None
+    pipe, pipelining = _pipeline(traced, clock_ns, latency_cutoff, family)
     top = verilog_name(encoder.name)
-    core = f"{top}_core"
     ports = {
         "input": emit.port_doc(encoder.input_type, encoder.n_live, _input_order(encoder)),
         "output": emit.port_doc(
@@ -129,18 +120,51 @@ def write_rtl(
             f"every latent of {encoder.name!r} is a constant (no weight reaches the output)",
             "check the exported weights; nothing to build",
         )
-    lat = emit.latency_cycles(pipe)
+    files = _write_files(out, encoder, traced, pipe, top, ports, clock_ns, vin, vout)
+    section = {
+        "top": top,
+        "ports": ports,
+        "latency_cycles": emit.latency_cycles(pipe),
+        "clock_ns": float(clock_ns),
+        "files": files,
+        "vectors": int(len(vin)),
+        "rounding": traced.rounding,
+        "da4ml": _da4ml_section(traced, pipe, pipelining),
+        "timing_estimate": pipelining["estimate"],
+        # port element k is flat input input_columns[k]: simulators feed codes[:, input_columns]
+        "input_columns": [int(c) for c in encoder.live_columns],
+        "input_positions": encoder.n_inputs,
+    }
+    (out / MANIFEST).write_text(json.dumps(section, indent=2) + "\n")
+    return section
 
+
+def _pipeline(traced: TracedEncoder, clock_ns: float, latency_cutoff: float | None, family) -> tuple:
+    """da4ml's pipeline and how it was cut: by a family's delay model (timing-driven) or by adder levels."""
+    timing_driven = family is not None and latency_cutoff is None
+    cutoff = emit.cutoff_for_clock(clock_ns) if latency_cutoff is None else latency_cutoff
+    model = delay_model.model_for(family) if family is not None else None
+    if timing_driven:
+        pipe, estimate = delay_model.pipeline_for_clock(traced.comb, model, clock_ns)
+    else:
+        pipe = emit.make_pipeline(traced.comb, cutoff)
+        estimate = delay_model.estimate_for_pipeline(pipe, model, clock_ns) if model else None
+    return pipe, {"timing_driven": timing_driven, "cutoff": cutoff, "estimate": estimate}
+
+
+def _write_files(out: Path, encoder, traced, pipe, top: str, ports: dict, clock_ns: float, vin, vout) -> list[str]:
+    """Verilog (one module per stage + top), testbench, vectors, run_sim.sh, da4ml's pipeline; returns the names."""
+    core = f"{top}_core"
     for stale in out.glob(f"{core}_stage*.v"):  # from an earlier, deeper pipeline
         stale.unlink()
     datapath = emit.write_datapath(pipe, core, out)
     (out / f"{top}.v").write_text(emit.top_module(top, core, traced, pipe, ports, clock_ns))
     sources = datapath + [f"{top}.v"]
     (out / SOURCES_LIST).write_text("\n".join(sources) + "\n")
-
     write_vectors(out / VECTORS_IN, vin, encoder.input_type)
     write_vectors(out / VECTORS_OUT, vout, encoder.latent_type)
     tb = f"{top}_tb.v"
+    lat = emit.latency_cycles(pipe)
     (out / tb).write_text(
         testbench(top, ports["input"]["bus_width"], ports["output"]["bus_width"], len(vin), lat, clock_ns)
     )
@@ -148,32 +172,21 @@ def write_rtl(
     script.write_text(run_sim_script(top, sources))
     os.chmod(script, 0o755)
     pipe.save(out / "da4ml_pipeline.json")
+    return sources + [tb, VECTORS_IN, VECTORS_OUT, "run_sim.sh", SOURCES_LIST, "da4ml_pipeline.json", MANIFEST]
 
-    section = {
-        "top": top,
-        "ports": ports,
-        "latency_cycles": lat,
-        "clock_ns": float(clock_ns),
-        "files": sources + [tb, VECTORS_IN, VECTORS_OUT, "run_sim.sh", SOURCES_LIST, "da4ml_pipeline.json", MANIFEST],
-        "vectors": int(len(vin)),
-        "rounding": traced.rounding,
-        "da4ml": {
-            "version": da4ml.__version__,
-            "cost": round(float(pipe.cost), 1),
-            "latency_cutoff": None if timing_driven else float(cutoff),
-            "pipelining": "timing-driven (micae delay model)" if timing_driven else "adder levels (da4ml rule)",
-            "stages": len(pipe.solutions),
-            "adder_levels": float(traced.adder_depth),
-            "register_bits": int(pipe.reg_bits),
-            "solver_options": {k: v for k, v in traced.solver_options.items() if _jsonable(v)},
-        },
-        "timing_estimate": estimate,
-        # port element k is flat input input_columns[k]: simulators feed codes[:, input_columns]
-        "input_columns": [int(c) for c in encoder.live_columns],
-        "input_positions": encoder.n_inputs,
+
+def _da4ml_section(traced: TracedEncoder, pipe, pipelining: dict) -> dict:
+    timing_driven = pipelining["timing_driven"]
+    return {
+        "version": da4ml.__version__,
+        "cost": round(float(pipe.cost), 1),
+        "latency_cutoff": None if timing_driven else float(pipelining["cutoff"]),
+        "pipelining": "timing-driven (micae delay model)" if timing_driven else "adder levels (da4ml rule)",
+        "stages": len(pipe.solutions),
+        "adder_levels": float(traced.adder_depth),
+        "register_bits": int(pipe.reg_bits),
+        "solver_options": {k: v for k, v in traced.solver_options.items() if _jsonable(v)},
     }
-    (out / MANIFEST).write_text(json.dumps(section, indent=2) + "\n")
-    return section
 
 
 def _jsonable(v) -> bool:

@@ -156,8 +156,7 @@ def top_module(top: str, core: str, traced: TracedEncoder, pipe: Pipeline, ports
 //   x[{pi["bus_width"] - 1}:0]   {pi["count"]} input codes, each {tin.width} bits {kind_in}, {tin.frac} fractional bits
 //              (value = code * 2^-{tin.frac}). Element j occupies x[{tin.width}*j+{tin.width - 1}:{tin.width}*j].
 //              Order: {pi["order"]}.
-//   y[{po["bus_width"] - 1}:0]   {po["count"]} latent codes, each {tout.width} bits {kind_out},
-//              {tout.frac} fractional bits
+//   y[{po["bus_width"] - 1}:0]   {po["count"]} latents, each {tout.width} bits {kind_out}, {tout.frac} fractional bits
 //              (value = code * 2^-{tout.frac}). Element j occupies y[{tout.width}*j+{tout.width - 1}:{tout.width}*j].
 //              Order: {po["order"]}.
 //   out_valid  in_valid delayed by the latency.
