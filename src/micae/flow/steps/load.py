@@ -18,7 +18,7 @@ def run(ctx: FlowContext) -> list:
         keras_model = shared_encoder(load_model(ctx.model_file))
     with progress("guard: exactness checks"):
         try:
-            guard = inspect_encoder(keras_model, name=ctx.name, **_cut_options(req))
+            guard = inspect_encoder(keras_model, name=ctx.name, **_cut_options(ctx, keras_model))
         except ConstraintError as exc:
             if not req.allow_inexact:
                 raise
@@ -37,9 +37,16 @@ def run(ctx: FlowContext) -> list:
     return []
 
 
-def _cut_options(req) -> dict:
-    """Only the encoder-cut options the user gave (the guard's signature grows with the front end)."""
+def _cut_options(ctx: FlowContext, keras_model) -> dict:
+    """The encoder-cut options the user gave; a training run's own mask (8x8 layout) when none is given."""
+    from micae.graph.mask import run_input_mask
+
+    req = ctx.request
     opts = {"input_layer": req.input_layer, "output_layer": req.output_layer, "input_mask": req.input_mask}
+    if req.input_mask is None and ctx.run_dir is not None:
+        opts["input_mask"] = run_input_mask(ctx.run_dir, tuple(int(v) for v in keras_model.input_shape[1:]))
+        if opts["input_mask"] is not None:
+            info(f"input mask from the training run: {int((~opts['input_mask'].astype(bool)).sum())} dead cells")
     return {k: v for k, v in opts.items() if v is not None}
 
 
