@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import REPO
 from micae.errors import ConfigError, DataError, ToolError, UnsafeModelError
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def cli(script: str, *args, cwd=None, env=None) -> subprocess.CompletedProcess:

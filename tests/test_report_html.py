@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import REPO
 from micae.errors import ConfigError
 from micae.report.build import write_html_report
 from micae.report.figures import gap_trend, latent_flags
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 class _Page(HTMLParser):

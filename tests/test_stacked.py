@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import REPO
 from micae.errors import ConfigError, ConstraintError
 from micae.fixed.budget import bit_budget
 from micae.models.quantizers import QuantSpec
@@ -15,7 +15,7 @@ from micae.models.spec import EncoderSpec
 from micae.train.config import DEFAULTS, load_config
 from micae.train.fit import dropout_corruption
 
-DIGITS = str(Path(__file__).resolve().parents[1] / "models" / "digits_micae.yaml")
+DIGITS = str(REPO / "models" / "digits_micae.yaml")
 
 
 # ---- denoising: the corruption -------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import REPO
 from micae.errors import ConfigError
 from micae.sweep.grid import (
     build_spec,
@@ -23,7 +24,6 @@ from micae.sweep.grid import (
 from micae.sweep.pareto import mark_fronts, pareto_front
 from micae.sweep.results import columns, hardware_cells
 
-REPO = Path(__file__).resolve().parents[1]
 ECONT = REPO / "models" / "econt.yaml"
 DIGITS = REPO / "models" / "digits_micae.yaml"
 

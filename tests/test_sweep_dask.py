@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import REPO
 from micae.errors import ConfigError
 from micae.sweep.grid import load_sweep
 
-REPO = Path(__file__).resolve().parents[1]
 DIGITS = REPO / "models" / "digits_micae.yaml"
 DASK = Path(sys.executable).parent / "dask"
 POINTS = ("latent2", "latent4")

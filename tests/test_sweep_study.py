@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import REPO
 from micae.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
 DIGITS = REPO / "models" / "digits_micae.yaml"
 ECONT = REPO / "models" / "econt.yaml"
 

@@ -14,6 +14,8 @@ from micae.hls.precision import apply_precisions
 from micae.log import progress
 
 BACKENDS = ("Vitis", "Vivado")
+DEFAULT_PART = "xcvu9p-flga2104-2L-e"
+"""The one default FPGA part (hls4ml project, yosys resources, logic STA)."""
 IO_TYPES = ("io_parallel", "io_stream")
 STRATEGIES = ("Latency", "Resource")
 
@@ -21,7 +23,7 @@ STRATEGIES = ("Latency", "Resource")
 @dataclass(frozen=True)
 class HlsOptions:
     backend: str = "Vitis"
-    part: str = "xcvu9p-flga2104-2L-e"
+    part: str = DEFAULT_PART
     clock_ns: float = 5.0
     io_type: str = "io_parallel"
     strategy: str = "Latency"

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from micae.errors import ConfigError, ToolError
+from micae.hls.convert import DEFAULT_PART
 from micae.rtl.build import SOURCES_LIST
 from micae.tools import require_tool, run_tool, tail
 
@@ -99,9 +100,7 @@ def _version(timeout_s: float) -> str:
     return m.group(1) if m else out.strip()
 
 
-def yosys_resources(
-    rtl_dir: str | Path, top: str, part: str = "xcvu13p-flga2577-2-e", timeout_s: float = 900.0
-) -> dict:
+def yosys_resources(rtl_dir: str | Path, top: str, part: str = DEFAULT_PART, timeout_s: float = 900.0) -> dict:
     """Synthesize ``top`` from ``rtl_dir/sources.f`` with yosys and count cells.
 
     Returns ``{"estimator", "part", "family", "LUT", "FF", "CARRY", "DSP", "BRAM", "cells"}``;
