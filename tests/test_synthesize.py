@@ -309,3 +309,35 @@ def test_keras_v3_file_from_another_tool(tmp_path, tf):
         assert np.array_equal(a, b)
     report = _run(tmp_path, tmp_path / "user.keras", "kv3", vectors=500)
     _assert_exact(report, 500, levels=("integer_model", "c_model", "csim"))
+
+
+@pytest.mark.slow
+def test_require_timing_fails_after_place_and_route_misses_the_clock(tmp_path, tf):
+    """A real nextpnr run on a small encoder at a clock no FPGA meets: the reports are written, the
+    latency takes the achieved period, and --require-timing turns the miss into exit code 4."""
+    from micae.errors import TimingError
+    from micae.hls.convert import HlsOptions
+
+    spec = EncoderSpec(input_shape=(4, 4, 1), filters=2, latent=4)
+    path = _save_encoder(tmp_path, spec, seed=9)
+    with pytest.raises(TimingError, match="timing not met at 1.0 ns") as info:
+        _run(
+            tmp_path,
+            path,
+            "fast",
+            vectors=300,
+            rtl="on",
+            vendor="off",
+            pnr="nexus",
+            require_timing=True,
+            options=HlsOptions(clock_ns=1.0),
+        )
+    assert info.value.exit_code == 4 and "--clock-ns" in info.value.fix
+    report = json.loads((tmp_path / "fw" / "fast" / "report.json").read_text())
+    assert report["ok"] is True and report["timing_met"] is False
+    pnr = next(t for t in report["timing"] if t["kind"] == "place-and-route")
+    assert pnr["met"] is False and 0 < pnr["fmax_mhz"] < 1000 and pnr["tool"]["name"].startswith("nextpnr")
+    lat = report["latency"]
+    assert lat["ns_source"].startswith("place-and-route") and lat["verified"] is False
+    assert lat["ns"] == pytest.approx(lat["cycles_max"] * 1000.0 / pnr["fmax_mhz"], rel=1e-3)
+    assert "timing not met" in (tmp_path / "fw" / "fast" / "report.md").read_text()
