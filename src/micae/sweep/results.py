@@ -207,3 +207,11 @@ def format_table(rows: list[dict], grid_keys: list[str], labels: dict[str, str])
     q = "EMD" if quality_key(rows) == "emd_mean" else "MSE"
     lines.append(f"front (*): Pareto-optimal in {q} vs {cost} or {q} vs latency ({latency_key(rows)})")
     return "\n".join(lines)
+
+
+def status_counts(rows: list[dict]) -> dict[str, int]:
+    """How many rows have each ``status`` (ok, failed, skipped, ...)."""
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["status"]] = out.get(r["status"], 0) + 1
+    return out

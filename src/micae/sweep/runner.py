@@ -25,7 +25,7 @@ from micae.sweep.grid import Point, SweepSpec
 from micae.sweep.layout import point_paths, sweep_dir
 from micae.sweep.pareto import mark_fronts, plot_pareto
 from micae.sweep.point import is_finished, point_fingerprint
-from micae.sweep.results import columns, point_row, write_csv
+from micae.sweep.results import columns, point_row, status_counts, write_csv
 
 
 @dataclass
@@ -38,10 +38,7 @@ class SweepOutcome:
 
     @property
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.rows:
-            out[r["status"]] = out.get(r["status"], 0) + 1
-        return out
+        return status_counts(self.rows)
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from micae.log import info
 from micae.sweep.grid import Point, fingerprint
 from micae.sweep.layout import point_paths, sweep_dir
 from micae.sweep.point import is_finished, point_fingerprint
-from micae.sweep.results import point_row
+from micae.sweep.results import point_row, status_counts
 from micae.sweep.search import StudySpec, constraint_violation, distributions, study_point
 
 JOURNAL = "study.journal"
@@ -45,10 +45,7 @@ class StudyOutcome:
 
     @property
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.rows:
-            out[r["status"]] = out.get(r["status"], 0) + 1
-        return out
+        return status_counts(self.rows)
 
 
 def _identity(spec: StudySpec) -> dict:
