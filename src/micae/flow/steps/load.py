@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from micae.errors import ConstraintError
 from micae.flow.context import FlowContext
 from micae.log import info, progress
@@ -71,23 +69,8 @@ def model_section(ctx: FlowContext) -> dict:
         latent_size=encoder.n_latent,
         input_type=encoder.input_type.to_dict(),
         latent_type=encoder.latent_type.to_dict(),
-        stages=[_stage_json(stage, in_type) for stage, in_type in zip(encoder.stages, encoder.stage_input_types())],
+        stages=[stage.describe(in_type) for stage, in_type in zip(encoder.stages, encoder.stage_input_types())],
         bit_budget=budget,
         compression_factor=budget["compression_factor"],
     )
     return section
-
-
-def _stage_json(stage, in_type) -> dict:
-    if hasattr(stage, "describe"):  # the layer-graph front end describes its own stages
-        return stage.describe(in_type)
-    return {
-        "layer": stage.name,
-        "kind": stage.kind,
-        "quantizer": stage.quantizer_name,
-        "out_type": stage.out.to_dict(),
-        "weight_frac": stage.weight_frac,
-        "accumulator": stage.acc_type(in_type).to_dict(),
-        "unrolled_nonzero_weights": int(np.count_nonzero(stage.matrix)),
-        **{k: v for k, v in stage.meta.items() if k != "weight_type"},
-    }
