@@ -258,6 +258,7 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
 def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Path, seconds: float) -> dict:
     """Models, config, test data, history, per-sample evaluation, metrics.json and plots into ``out``."""
     from micae.train.plots import write_training_plots
+    from micae.train.probing import probe_trained_run
 
     _save_models_and_data(cfg, ds, trained, out)
     merge_history(out, list(trained["phases"]))
@@ -265,6 +266,7 @@ def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Pa
     metrics = metrics_summary(cfg, ds, trained, evaluation, seconds)
     (out / "metrics.json").write_text(json.dumps(jsonable(metrics, max_array=64), indent=2))
     write_training_plots(out / "plots", ds, trained, evaluation)
+    probe_trained_run(out, cfg, ds, trained, evaluation)  # probing.npz: decoded latent-space pictures
     return metrics
 
 
