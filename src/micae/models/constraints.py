@@ -68,17 +68,24 @@ def _check_shape(spec: EncoderSpec) -> None:
             f"input shape {spec.input_shape} is not (height, width, channels)",
             "give input_shape as [H, W, C]",
         )
+    if spec.latent < 1:
+        raise ConstraintError(f"encoder.latent = {spec.latent} must be >= 1", "use a positive value")
+    if not getattr(spec, "conv", True):  # dense-only: the convolution fields are unused
+        return
     if spec.padding not in ("same", "valid"):
         raise ConstraintError(f"padding {spec.padding!r} is not supported", "use 'same' or 'valid'")
+    for name in ("filters", "kernel", "strides"):
+        if getattr(spec, name) < 1:
+            raise ConstraintError(
+                f"encoder.{name} = {getattr(spec, name)} must be >= 1",
+                "use a positive value, or encoder.conv: false for a dense-only encoder",
+            )
     h, w, _ = spec.conv_output_shape()
     if h < 1 or w < 1:
         raise ConstraintError(
             f"a {spec.kernel}x{spec.kernel} 'valid' convolution does not fit the input {spec.input_shape}",
             "use a smaller kernel or 'same' padding",
         )
-    for name in ("filters", "kernel", "strides", "latent"):
-        if getattr(spec, name) < 1:
-            raise ConstraintError(f"encoder.{name} = {getattr(spec, name)} must be >= 1", "use a positive value")
 
 
 def check_encoder_spec(

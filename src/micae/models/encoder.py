@@ -1,4 +1,5 @@
-"""The shallow QKeras encoder: Input -> Q -> [pad] -> QConv2D -> Q -> Flatten -> QDense -> Q [-> eLink tail]."""
+"""The shallow QKeras encoder: Input -> Q -> [pad] -> [QConv2D -> Q] -> Flatten -> [QDense -> Q]* -> QDense -> Q
+[-> eLink tail]. Without the convolution (``EncoderSpec.conv = False``) it is the seed projects' dense encoder."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from micae.models.spec import EncoderSpec
 # No layer may be called "input" (hls4ml reserves it).
 INPUT_NAME = "enc_in"
 LAYER_NAMES = ("in_quant", "conv", "conv_act", "flatten", "dense", "latent_quant")
-"""Always present; ``pad`` follows ``in_quant`` when ``spec.pad`` is set, TF ops follow with ``output_bits``."""
+"""``conv``/``conv_act`` only when ``spec.conv``; ``pad`` follows ``in_quant`` when ``spec.pad`` is set,
+``hidden_<i>``/``hidden_<i>_act`` precede ``dense`` with ``spec.dense_hidden``, TF ops follow with ``output_bits``."""
 
 
 def elink_output(z, bits: int, latent: QuantSpec):
@@ -42,7 +44,7 @@ def elink_output(z, bits: int, latent: QuantSpec):
 def build_encoder(spec: EncoderSpec, *, min_compression: float = 3.0, name: str = "encoder", seed: int | None = None):
     """Build the quantized encoder after checking the hardware constraints."""
     import tensorflow as tf
-    from qkeras import QActivation, QConv2D, QDense
+    from qkeras import QActivation
 
     masked = 0
     if spec.input_mask:
@@ -55,7 +57,24 @@ def build_encoder(spec: EncoderSpec, *, min_compression: float = 3.0, name: str 
     x = QActivation(spec.input_quant.qkeras(), name="in_quant")(x_in)
     if spec.pad is not None:
         x = tf.keras.layers.ZeroPadding2D(spec.pad, name="pad")(x)
-    x = QConv2D(
+    if spec.conv:
+        x = _qconv(spec, init)(x)
+        x = QActivation(spec.conv_act.qkeras(), name="conv_act")(x)
+    x = tf.keras.layers.Flatten(name="flatten")(x)
+    for i, units in enumerate(spec.dense_hidden):
+        x = _qdense(spec, units, init, f"hidden_{i}")(x)
+        x = QActivation(spec.conv_act.qkeras(), name=f"hidden_{i}_act")(x)
+    x = _qdense(spec, spec.latent, init, "dense")(x)
+    x = QActivation(spec.latent_quant.qkeras(), name="latent_quant")(x)
+    if spec.output_bits:
+        x = elink_output(x, spec.output_bits, spec.latent_quant)
+    return tf.keras.Model(x_in, x, name=name)
+
+
+def _qconv(spec: EncoderSpec, init):
+    from qkeras import QConv2D
+
+    return QConv2D(
         spec.filters,
         spec.kernel,
         strides=spec.strides,
@@ -64,20 +83,19 @@ def build_encoder(spec: EncoderSpec, *, min_compression: float = 3.0, name: str 
         bias_quantizer=spec.conv_bias.qkeras(),
         kernel_initializer=init,
         name="conv",
-    )(x)
-    x = QActivation(spec.conv_act.qkeras(), name="conv_act")(x)
-    x = tf.keras.layers.Flatten(name="flatten")(x)
-    x = QDense(
-        spec.latent,
+    )
+
+
+def _qdense(spec: EncoderSpec, units: int, init, name: str):
+    from qkeras import QDense
+
+    return QDense(
+        units,
         kernel_quantizer=spec.dense_weight.qkeras(),
         bias_quantizer=spec.dense_bias.qkeras(),
         kernel_initializer=init,
-        name="dense",
-    )(x)
-    x = QActivation(spec.latent_quant.qkeras(), name="latent_quant")(x)
-    if spec.output_bits:
-        x = elink_output(x, spec.output_bits, spec.latent_quant)
-    return tf.keras.Model(x_in, x, name=name)
+        name=name,
+    )
 
 
 def build_float_encoder(spec: EncoderSpec, *, name: str = "float_encoder", seed: int | None = None):
@@ -88,16 +106,19 @@ def build_float_encoder(spec: EncoderSpec, *, name: str = "float_encoder", seed:
     act = "relu" if spec.conv_act.relu else "linear"
     x_in = tf.keras.Input(shape=spec.input_shape, name=INPUT_NAME)
     x = tf.keras.layers.ZeroPadding2D(spec.pad, name="pad")(x_in) if spec.pad is not None else x_in
-    x = tf.keras.layers.Conv2D(
-        spec.filters,
-        spec.kernel,
-        strides=spec.strides,
-        padding=spec.padding,
-        activation=act,
-        kernel_initializer=init,
-        name="conv",
-    )(x)
+    if spec.conv:
+        x = tf.keras.layers.Conv2D(
+            spec.filters,
+            spec.kernel,
+            strides=spec.strides,
+            padding=spec.padding,
+            activation=act,
+            kernel_initializer=init,
+            name="conv",
+        )(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
+    for i, units in enumerate(spec.dense_hidden):
+        x = tf.keras.layers.Dense(units, activation=act, kernel_initializer=init, name=f"hidden_{i}")(x)
     lat_act = "relu" if spec.latent_quant.relu else "linear"
     x = tf.keras.layers.Dense(spec.latent, activation=lat_act, kernel_initializer=init, name="dense")(x)
     return tf.keras.Model(x_in, x, name=name)

@@ -20,7 +20,8 @@ _QUANT_FIELDS = (
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """Input -> input quantizer -> QConv2D -> quantizer -> Flatten -> QDense -> latent quantizer.
+    """Input -> input quantizer -> QConv2D -> quantizer -> Flatten -> QDense -> latent quantizer
+    (``conv=False``: no QConv2D; ``dense_hidden``: QDense + quantizer layers before the latent QDense).
 
     Defaults are the ECON-T shape: 4x4x3 input, 8 filters 3x3 stride 2 ``same``,
     16 latents of 9 bits, 6-bit weights. Inputs are 8-bit unsigned (1 integer
@@ -48,10 +49,17 @@ class EncoderSpec:
     so training sees what the chip transmits."""
     input_mask: str | None = None
     """Layout whose dead cells never carry a value (``8x8``): they count out of the budget, the hardware drops them."""
+    conv: bool = True
+    """False: a dense-only encoder, Input -> input quantizer -> Flatten -> [hidden QDense] -> QDense -> latent
+    quantizer (the conv fields are then unused)."""
+    dense_hidden: tuple[int, ...] = ()
+    """Units of hidden QDense layers between Flatten and the latent QDense (weights ``dense_weight``/``dense_bias``,
+    activations ``conv_act``); empty by default."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["input_shape"] = list(self.input_shape)
+        d["dense_hidden"] = list(self.dense_hidden)
         d["pad"] = [list(p) for p in self.pad] if self.pad is not None else None
         return d
 
@@ -70,6 +78,10 @@ class EncoderSpec:
                     raise ConfigError(f"encoder.{key}: {exc}", "give bits, integer, signed, relu") from exc
         if "input_shape" in d:
             d["input_shape"] = tuple(int(v) for v in d["input_shape"])
+        if "dense_hidden" in d:
+            d["dense_hidden"] = _hidden_units(d["dense_hidden"])
+        if "conv" in d and not isinstance(d["conv"], bool):
+            raise ConfigError(f"encoder.conv = {d['conv']!r}", "give true (Conv2D encoder) or false (dense-only)")
         if d.get("pad") is not None:
             try:
                 (t, b), (left, r) = d["pad"]
@@ -95,6 +107,16 @@ class EncoderSpec:
         if self.padding == "same":
             return (-(-h // s), -(-w // s), self.filters)
         return ((h - k) // s + 1, (w - k) // s + 1, self.filters)
+
+
+def _hidden_units(value) -> tuple[int, ...]:
+    try:
+        units = tuple(int(v) for v in (value or ()))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"encoder.dense_hidden = {value!r}", "give a list of layer widths, e.g. [32]") from exc
+    if any(u < 1 for u in units):
+        raise ConfigError(f"encoder.dense_hidden = {value!r} has a width below 1", "give widths >= 1, or []")
+    return units
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import yaml
 
 from micae.errors import ConfigError
 from micae.models.spec import DecoderSpec, EncoderSpec
+from micae.train.objectives import OBJECTIVES, validate_objective  # noqa: F401 (OBJECTIVES: the CLI's choices)
 
 MODES = ("joint", "frozen-encoder", "encoder")
 LOSSES = ("mse", "telescope")
@@ -40,14 +41,25 @@ DEFAULTS: dict = {
         "noise": None,
         "encoder_path": None,
         "float_twin": True,
+        # Training objective (micae.train.objectives): ae | vae | contractive | l1, and the penalty weights.
+        "objective": "ae",
+        "kl_weight": 0.001,  # vae: weight of KL(posterior || N(0, 1)), summed over latents
+        "kl_warmup": 0,  # vae: epochs over which the KL weight ramps up from 0
+        "contractive_weight": 0.001,  # contractive: weight of ||d latent / d input||_F^2
+        "l1_weight": 0.001,  # l1: weight of sum |latent|
     },
     # ECON-T's limit: input values / latent values (live input cells only) >= 3.
     "min_compression": 3.0,
     # Optional limit on input bits / latent bits (reported always, enforced only when set).
     "min_bit_compression": None,
-    # Optional second stage (micae.train.stacked): an encoder over the concatenated stage-1 latents.
+    # Optional stacked levels (micae.train.stacked): encoders over the concatenated stage-1 latents, and on up.
+    # Without `levels` this section is the one stage-2 level; `levels: [{...}, ...]` lists stages 2, 3, ...,
+    # each with the per-level keys below (missing ones taken from this section).
     "stack": {
         "enabled": False,
+        "levels": None,
+        "fine_tune_end_to_end": False,  # after the levels: train all stacked levels together on the inputs
+        "rows": None,  # the level reads its input latents as (rows, n / rows, 1); default N parts (stage 2), 1 above
         "latent": 8,
         "latent_quant": None,
         "filters": 4,
@@ -199,6 +211,7 @@ def load_config(
         raise ConfigError(f"loss {raw['train']['loss']!r} is unknown", f"use one of {LOSSES}")
     if raw["train"]["mode"] == "frozen-encoder" and not raw["train"]["encoder_path"]:
         raise ConfigError("mode frozen-encoder needs a trained encoder", "pass --encoder models/<run>/encoder.h5")
+    validate_objective(raw["train"])
     for key in ("epochs", "batch_size"):
         if int(raw["train"][key]) < 1:
             raise ConfigError(f"train.{key} = {raw['train'][key]} must be >= 1", "use a positive value")
@@ -206,4 +219,7 @@ def load_config(
         raise ConfigError(f"stack.loss {raw['stack']['loss']!r} is unknown", f"use one of {STACK_LOSSES}")
     if int(raw["stack"]["latent"]) < 1:
         raise ConfigError(f"stack.latent = {raw['stack']['latent']} must be >= 1", "use --stack-latent N with N >= 1")
+    from micae.train.stack_config import check_stack_section
+
+    check_stack_section(raw)
     return RunConfig(raw=raw)

@@ -48,3 +48,15 @@ def saturated_latents(latents: np.ndarray, lo: float, hi: float, fraction: float
     lat = latents.reshape(-1, latents.shape[-1])
     at_rail = ((lat <= lo) | (lat >= hi)).mean(axis=0)
     return [int(i) for i in np.flatnonzero(at_rail > fraction)]
+
+
+def zero_codes(latents: np.ndarray) -> dict:
+    """How often the quantized latent is the zero code (integer code 0 <=> value exactly 0.0 on any grid):
+    what a zero-suppressing link would not send. ``fraction`` over every value, ``per_latent`` per dimension."""
+    lat = latents.reshape(-1, latents.shape[-1])
+    zero = lat == 0.0
+    return {
+        "fraction": float(zero.mean()) if zero.size else 0.0,
+        "per_latent": [round(float(v), 6) for v in zero.mean(axis=0)],
+        "values": int(zero.size),
+    }

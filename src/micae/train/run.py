@@ -102,8 +102,9 @@ def _encoder(cfg: RunConfig, ds, spec):
     return encoder
 
 
-def _fit_single_cae(cfg: RunConfig, ds, encoder, common: dict) -> dict:
-    """``--mode encoder`` stage 1: a single-input CAE trained on every part as its own sample."""
+def _fit_single_cae(cfg: RunConfig, ds, encoder, common: dict, objective=None) -> dict:
+    """``--mode encoder`` stage 1: a single-input CAE trained on every part as its own sample
+    (with the run's objective: ``objective`` is the encoder's ``ObjectiveModels``)."""
     from micae.models.decoder import build_decoder
     from micae.models.micae import build_micae
     from micae.train.losses import make_loss
@@ -113,8 +114,11 @@ def _fit_single_cae(cfg: RunConfig, ds, encoder, common: dict) -> dict:
     cae_dec = build_decoder(
         cfg.decoder_spec(), latent, (*ds.input_shape[:2], channels), name="cae_decoder", seed=cfg.seed
     )
-    cae = build_micae(encoder, cae_dec, 1, name="cae")
     flat = {k: v.reshape(-1, 1, *v.shape[2:]) for k, v in (("train", ds.x_train), ("val", ds.x_val))}
+    if objective is None:
+        cae = build_micae(encoder, cae_dec, 1, name="cae")
+    else:
+        cae = objective.model(cae_dec, 1, name="cae", warmup=_warmup(cfg, len(flat["train"])))
     loss = make_loss(cfg.train["loss"], ds.layout, 1, channels)
     return _fit_micae(cae, flat["train"], flat["val"], "cae", {**common, "loss": loss})
 
@@ -125,8 +129,10 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
     from micae.models.encoder import build_float_encoder
     from micae.models.micae import build_micae
     from micae.train.losses import make_loss
+    from micae.train.objectives import Objective, ObjectiveModels
 
     tr = cfg.train
+    objective = Objective.from_train(tr)
     n_parts, channels = ds.n_parts, ds.input_shape[-1]
     out_shape = (*ds.input_shape[:2], channels * n_parts)
     common = dict(
@@ -143,21 +149,34 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
     encoder = _encoder(cfg, ds, spec)
     latent = int(encoder.output_shape[-1])
     phases: dict = {}
+    heads = ObjectiveModels(objective, encoder, seed=cfg.seed)
     if tr["mode"] == "encoder":
-        phases["cae"] = _fit_single_cae(cfg, ds, encoder, common)
+        phases["cae"] = _fit_single_cae(cfg, ds, encoder, common, heads)
     if tr["mode"] in ("encoder", "frozen-encoder"):
         encoder.trainable = False
 
     decoder = build_decoder(dec_spec, latent * n_parts, out_shape, seed=cfg.seed)
     micae = build_micae(encoder, decoder, n_parts)
-    phases["micae"] = _fit_micae(micae, ds.x_train, ds.x_val, "micae", common)
+    fit_model = heads.model(decoder, n_parts, name="micae_train", warmup=_warmup(cfg, len(ds.x_train)))
+    phases["micae"] = _fit_micae(fit_model, ds.x_train, ds.x_val, "micae", common)
     result = {"encoder": encoder, "micae": micae, "phases": phases, "spec": spec, "channels": channels}
+    result.update(objective=objective, vae_encoder=heads.vae_encoder)
     if tr.get("float_twin", True):
         f_enc = build_float_encoder(spec, seed=cfg.seed)
         f_dec = build_decoder(dec_spec, latent * n_parts, out_shape, name="float_decoder", seed=cfg.seed)
         result["float"] = build_micae(f_enc, f_dec, n_parts, name="float_micae")
-        phases["float"] = _fit_micae(result["float"], ds.x_train, ds.x_val, "float", common)
+        f_fit = ObjectiveModels(objective, f_enc, seed=cfg.seed).model(
+            f_dec, n_parts, name="float_train", warmup=_warmup(cfg, len(ds.x_train))
+        )
+        phases["float"] = _fit_micae(f_fit, ds.x_train, ds.x_val, "float", common)
     return result
+
+
+def _warmup(cfg: RunConfig, n_samples: int) -> int:
+    """The KL warm-up of ``train.kl_warmup`` epochs, in optimizer steps over ``n_samples``."""
+    from micae.train.objectives import Objective, warmup_steps
+
+    return warmup_steps(Objective.from_train(cfg.train), n_samples, int(cfg.train["batch_size"]))
 
 
 def baseline_reconstructions(cfg: RunConfig, ds, latent: int, budget: dict) -> tuple[dict, dict]:
@@ -180,7 +199,7 @@ def baseline_reconstructions(cfg: RunConfig, ds, latent: int, budget: dict) -> t
 
 def evaluate_models(cfg: RunConfig, ds, trained: dict) -> dict:
     """Test-split reconstructions and metrics of the QAT model, its float twin and every baseline."""
-    from micae.train.evaluate import dead_latents, reconstruction_metrics, saturated_latents
+    from micae.train.evaluate import dead_latents, reconstruction_metrics, saturated_latents, zero_codes
 
     n_parts, channels = ds.n_parts, trained["channels"]
     encoder, spec = trained["encoder"], trained["spec"]
@@ -195,7 +214,13 @@ def evaluate_models(cfg: RunConfig, ds, trained: dict) -> dict:
     metrics = {name: reconstruction_metrics(x, r, ds.layout) for name, r in recons.items()}
     lat = encoder.predict(x.reshape(-1, *ds.input_shape), batch_size=4096, verbose=0)
     lat_t = spec.latent_quant.fixed_type()
+    extra = {}
+    if trained.get("vae_encoder") is not None:  # the posterior log-variances (the means are ``latents``)
+        logvar = trained["vae_encoder"].predict(x.reshape(-1, *ds.input_shape), batch_size=4096, verbose=0)[1]
+        extra["latent_logvar"] = logvar.reshape(len(x), n_parts, latent)
     return {
+        **extra,
+        "zero_codes": zero_codes(lat),
         "recons": recons,
         "metrics": metrics,
         "bit_budget": budget,
@@ -211,6 +236,10 @@ def _save_models_and_data(cfg: RunConfig, ds, trained: dict, out: Path) -> None:
 
     save_model(trained["encoder"], out / "encoder.h5")
     save_model(trained["micae"], out / "micae.h5")
+    if trained.get("vae_encoder") is not None:
+        from micae.models.vae import VAE_ENCODER_FILE
+
+        save_model(trained["vae_encoder"], out / VAE_ENCODER_FILE)
     if "float" in trained:
         save_model(trained["float"], out / "float_micae.h5")
     (out / "config.yaml").write_text(cfg.to_yaml())
@@ -231,6 +260,7 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
     arrays ``<model>__mse`` and ``<model>__emd`` are in ``test_evaluation.npz``.
     """
     from micae.train.evaluate import public
+    from micae.train.objectives import objective_summary
 
     m, budget = evaluation["metrics"], evaluation["bit_budget"]
     return {
@@ -239,6 +269,8 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
         "layout": ds.layout,
         "n_parts": ds.n_parts,
         "mode": cfg.train["mode"],
+        **objective_summary(trained),
+        "zero_codes": evaluation["zero_codes"],
         "test_samples": int(len(ds.x_test)),
         "quantized": public(m["quantized"]),
         "baselines": {k: public(v) for k, v in m.items() if k != "quantized"},
@@ -278,6 +310,8 @@ def _write_evaluation_arrays(out: Path, ds, evaluation: dict, n_keep: int) -> No
             if key in m:
                 arrays[f"{model}__{key[len('per_sample_') :]}"] = np.asarray(m[key], dtype=np.float64)
     arrays["latents"] = evaluation["latents"][:n_keep]
+    if "latent_logvar" in evaluation:
+        arrays["latent_logvar"] = evaluation["latent_logvar"][:n_keep]
     n_show = min(len(ds.x_test), 64)
     for model, r in evaluation["recons"].items():
         arrays[f"recon__{model}"] = r[:n_show]
@@ -306,6 +340,7 @@ def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bo
         info(f"trained encoder: {describe_budget(trained['budget'])}")
         info("evaluating on the test split (quantized, float twin, PCA, ECON-T algorithms)")
         evaluation = evaluate_models(cfg, ds, trained)
+        info(f"latent codes equal to 0 on the test split: {100 * evaluation['zero_codes']['fraction']:.1f}%")
         metrics = write_artifacts(cfg, ds, trained, evaluation, work, time.perf_counter() - start)
         remove_leftovers(work)
     return final, metrics
