@@ -143,6 +143,76 @@ def test_cli_refuses_a_too_wide_stage2_before_training(tmp_path, capsys):
     assert not any(tmp_path.iterdir()), "nothing was trained"
 
 
+# ---- stack.levels: config, specs and budgets -------------------------------------------------------
+
+STACK3 = str(REPO / "models" / "econt_stack3.yaml")
+
+
+def _levels(levels) -> list[str]:
+    import yaml
+
+    return ["stack.enabled=true", "stack.levels=" + yaml.safe_dump(levels, default_flow_style=True).strip()]
+
+
+def test_the_one_section_form_is_one_level_and_levels_are_completed_from_the_section():
+    from micae.train.stack_levels import resolve_levels
+
+    one = load_config(DIGITS, sets=["stack.latent=6", "stack.loss=chain"]).stack
+    assert resolve_levels(one) == [
+        {k: v for k, v in one.items() if k not in ("enabled", "levels", "fine_tune_end_to_end")}
+    ]
+    cfg = load_config(DIGITS, sets=[*_levels([{"latent": 8}, {"latent": 4, "loss": "chain"}]), "stack.filters=2"])
+    two = resolve_levels(cfg.stack)
+    assert [lv["latent"] for lv in two] == [8, 4] and [lv["loss"] for lv in two] == ["latent", "chain"]
+    assert all(lv["filters"] == 2 for lv in two), "keys a level leaves out come from the stack section"
+
+
+@pytest.mark.parametrize(
+    ("levels", "match"),
+    [
+        ([], r"stack.levels = \[\] is not a non-empty list"),
+        ({"latent": 8}, "is not a non-empty list"),
+        ([{"latent": 8}, 4], r"stack.levels\[1\] \(stage 3\) = 4 is not a mapping"),
+        ([{"latent": 8, "kernal": 3}], r"stack.levels\[0\] \(stage 2\) has unknown option\(s\) \['kernal'\]"),
+        ([{"latent": 8}, {"latent": 8}], r"stack.levels\[1\].latent \(stage 3\) = 8 does not compress the 8 stage-2"),
+        ([{"latent": 8}, {"latent": 6, "min_compression": 1.5}], r"levels\[1\].latent .* \(factor 1.33, needs"),
+        ([{"latent": 16}], r"stack.levels\[0\].latent \(stage 2\) = 16 does not compress the 16 stage-1"),
+        ([{"latent": 8}, {"latent": 2, "rows": 3}], r"stack.levels\[1\].rows \(stage 3\) = 3 does not divide the 8"),
+        ([{"latent": 8, "padding": "valid", "kernel": 5}], r"levels\[0\].kernel \(stage 2\) = 5 with 'valid' .* 4x4"),
+        ([{"latent": 8, "loss": "kl"}], r"stack.levels\[0\].loss \(stage 2\) = 'kl' is unknown"),
+        ([{"latent": 8, "filters": 0}], r"stack.levels\[0\].filters \(stage 2\) = 0 must be an integer >= 1"),
+        ([{"latent": 8, "latent_quant": 9}], r"stack.levels\[0\].latent_quant \(stage 2\) = 9"),
+    ],
+)
+def test_bad_level_lists_raise_config_errors_naming_the_level_and_key(levels, match):
+    with pytest.raises(ConfigError, match=match) as err:  # digits: stage 1 is 4 parts x 4 latents = 16
+        load_config(DIGITS, sets=_levels(levels))
+    assert err.value.fix
+
+
+def test_level_specs_chain_their_quantizers_and_budgets_multiply():
+    from micae.train.stack_levels import check_budgets, plan_specs
+
+    cfg = load_config(STACK3)
+    s1 = cfg.encoder_spec((4, 4, 3))
+    lq = QuantSpec(7, 1, signed=True)
+    stack = {**cfg.stack, "levels": [{**cfg.stack["levels"][0], "latent_quant": lq.to_dict()}, cfg.stack["levels"][1]]}
+    s2, s3 = plan_specs(s1, stack, n_parts=2, latent1=16, latent1_quant=s1.latent_quant)
+    assert s2.input_shape == (2, 16, 1) and s2.input_quant == s1.latent_quant and s2.latent_quant == lq
+    assert s3.input_shape == (2, 4, 1) and s3.input_quant == lq == s3.latent_quant, "level 3 reads level 2's grid"
+    c = check_budgets([s2, s3], stack, bit_budget(48, 8, 16, 9, n_parts=2), min_chain=3.0)
+    assert [r["stage"] for r in c["levels"]] == [1, 2, 3]
+    assert [r["compression_factor"] for r in c["levels"]] == [3.0, 4.0, 2.0] and c["chain"] == 24.0 == 96 / 4
+    assert [r["latent_bits"] for r in c["levels"]] == [288, 56, 28] and c["chain_bit_ratio"] == pytest.approx(768 / 28)
+    assert [r["chain_factor"] for r in c["levels"]] == [3.0, 12.0, 24.0]
+    assert c["stage3"] == 2.0 and c["stage3_latent_values"] == 4 and c["stage3_min_compression"] == 1.5
+    wide = {**stack, "levels": [stack["levels"][0], {**stack["levels"][1], "latent": 6}]}
+    _, s3w = plan_specs(s1, wide, 2, 16, s1.latent_quant)
+    with pytest.raises(ConstraintError, match="stage 3: compression factor 1.33") as err:
+        check_budgets([s2, s3w], wide, bit_budget(48, 8, 16, 9, n_parts=2), 3.0)
+    assert "stack.levels[1].latent (stage 3)" in err.value.fix
+
+
 # ---- end to end (slow) ------------------------------------------------------------------------------
 
 
@@ -223,3 +293,106 @@ def test_denoising_run_trains_and_loads_back(tmp_path):
         4,
         4,
     )  # 4 tiles of 4x4, concatenated on channels
+
+
+# ---- three stages on HGCAL wafers (slow; one trained stack shared by the tests below) --------------------
+
+
+@pytest.fixture(scope="module")
+def stack3(tmp_path_factory):
+    """models/econt_stack3.yaml cut down: 1000 wafer pairs, 1 epoch per phase, mse; stage 3 trains on ``chain``."""
+    from micae.train.run import train_run
+    from micae.train.stacked import train_stacked
+
+    sets = ["dataset.n_samples=1000", "train.epochs=1", "train.float_twin=false", "train.loss=mse", "stack.epochs=1"]
+    cfg = load_config(STACK3, sets=sets)
+    run_dir, _ = train_run(cfg, tmp_path_factory.mktemp("stack3") / "models")
+    stacked = train_stacked(cfg, run_dir)
+    return {"run_dir": run_dir, "stacked": stacked, "metrics": json.loads((run_dir / "metrics.json").read_text())}
+
+
+def _hls_check(model, data, root):
+    from micae.hls.convert import HlsOptions
+    from micae.synthesize import SynthRequest, synthesize
+
+    report = synthesize(
+        SynthRequest(
+            model=model,
+            data=data,
+            rtl="off",
+            vendor="off",
+            vectors=300,
+            hls_root=root / "hls",
+            firmware_root=root / "firmware",
+            options=HlsOptions(),
+        )
+    )
+    ran = {k: v for k, v in report["verification"].items() if "mismatches" in v}
+    return report, ran
+
+
+@pytest.mark.slow
+def test_three_stage_stack_reports_every_level_and_its_budget(stack3):
+    from micae.models.io import load_model
+
+    run_dir, s = stack3["run_dir"], stack3["metrics"]["stacked"]
+    assert s["form"] == "levels" and s["n_stages"] == 3 and [lv["stage"] for lv in s["levels"]] == [2, 3]
+    assert [lv["loss"] for lv in s["levels"]] == ["latent", "chain"]
+    c = s["compression"]  # 2 wafers x 48 cells x 8 b -> 32 x 9 b -> 8 x 9 b -> 4 x 9 b
+    assert [r["compression_factor"] for r in c["levels"]] == [3.0, 4.0, 2.0] and c["chain"] == 24.0
+    assert [r["latent_bits"] for r in c["levels"]] == [288, 72, 36] and c["chain_bit_ratio"] == pytest.approx(768 / 36)
+    assert [lv["budget"]["chain_factor"] for lv in s["levels"]] == [12.0, 24.0]
+    for lv in s["levels"]:
+        assert (
+            np.isfinite(lv["latent_mse"]) and np.isfinite(lv["inputs"]["mse"]) and np.isfinite(lv["inputs"]["emd_mean"])
+        )
+        assert lv["hls_route"]["supported"] is True and lv["training"]["epochs_run"] == 1
+        assert all((run_dir / f).is_file() for f in lv["files"])
+    assert s["end_to_end"] == s["levels"][-1]["inputs"] and "emd_mean" in s["end_to_end"]
+    assert s["fine_tune_end_to_end"]["epochs_run"] == 1
+    phases = {row.split(",")[0] for row in (run_dir / "history.csv").read_text().splitlines()[1:]}
+    assert {"micae", "stage2", "stage3", "stack_finetune"} <= phases
+    # stage 1 stayed frozen through every stacked phase: the chain holds the run's own stage-1 weights
+    enc1 = load_model(run_dir / "encoder.h5")
+    chain = load_model(run_dir / "stacked_micae.h5")
+    for a, b in zip(enc1.get_weights(), chain.get_layer("encoder").get_weights(), strict=True):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_three_stage_end_to_end_metrics_are_against_the_original_inputs(stack3):
+    """Recompute the chain by hand from the saved files: stage-1 encoder per wafer, stages 2-3 up, decoders down."""
+    from micae.metrics.emd import emd, emd_summary
+    from micae.models.io import load_model
+
+    run_dir, s = stack3["run_dir"], stack3["metrics"]["stacked"]
+    x = np.load(run_dir / "test_data.npz")["x"]  # the original inputs (samples, 2 wafers, 4, 4, 3)
+    micae = load_model(run_dir / "micae.h5")
+    enc1, dec1 = micae.get_layer("encoder"), micae.get_layer("decoder")
+    enc = {k: load_model(run_dir / f"stage{k}_encoder.h5") for k in (2, 3)}
+    dec = {k: load_model(run_dir / f"stage{k}_decoder.h5") for k in (2, 3)}
+    z1 = enc1.predict(x.reshape(-1, 4, 4, 3), verbose=0).reshape(len(x), 2, 16, 1)
+    z2 = enc[2].predict(z1, verbose=0).reshape(len(x), 2, 4, 1)  # stage 3 reads 8 latents as 2 rows
+    assert np.array_equal(np.load(run_dir / "stage1_latents.npy"), z1)
+    assert np.array_equal(np.load(run_dir / "stage2_latents.npy"), z2)
+    z3 = enc[3].predict(z2, verbose=0)
+    out = dec1.predict(dec[2].predict(dec[3].predict(z3, verbose=0), verbose=0), verbose=0)  # (samples, 4, 4, 6)
+    recon = np.stack([out[..., :3], out[..., 3:]], axis=1)
+    assert s["end_to_end"]["mse"] == pytest.approx(float(np.mean((x - recon) ** 2)), rel=1e-5)
+    values = emd(x.reshape(-1, 4, 4, 3), recon.reshape(-1, 4, 4, 3), layout="4x4x3")
+    assert s["end_to_end"]["emd_mean"] == pytest.approx(emd_summary(values)["mean"], rel=1e-5)
+    out2 = dec1.predict(dec[2].predict(enc[2].predict(z1, verbose=0), verbose=0), verbose=0)
+    recon2 = np.stack([out2[..., :3], out2[..., 3:]], axis=1)
+    assert s["levels"][0]["inputs"]["mse"] == pytest.approx(float(np.mean((x - recon2) ** 2)), rel=1e-5)
+    assert s["end_to_end"]["mse"] != pytest.approx(s["levels"][0]["inputs"]["mse"], rel=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", [2, 3])
+def test_every_stacked_level_converts_bit_exactly_on_the_latents_below(stack3, stage, tmp_path):
+    run_dir = stack3["run_dir"]
+    data = run_dir / f"stage{stage - 1}_latents.npy"
+    report, ran = _hls_check(run_dir / f"stage{stage}_encoder.h5", data, tmp_path)
+    assert report["ok"] and {"integer_model", "c_model", "csim"} <= set(ran)
+    assert all(v["mismatches"] == 0 for v in ran.values())
+    assert all(v["vectors"] > 0 for v in ran.values())
