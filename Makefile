@@ -10,7 +10,7 @@ NAME   ?= econt
 # the demo places and routes the RTL on a Lattice Nexus (LIFCL-40-9) at 100 MHz, pipelined for that target
 SYNTH_FLAGS ?= --pnr nexus --clock-ns 10
 
-.PHONY: demo test test-fast lint deps venv sweep bench report clean
+.PHONY: demo test test-fast lint deps venv sweep findings bench report clean
 
 # apt packages only when a tool is missing (root, or sudo when available)
 deps:
@@ -49,6 +49,10 @@ test-fast: deps venv
 sweep: deps venv
 	$(PY) scripts/sweep.py --config sweeps/latent_size.yaml
 
+# the MICAE findings study (findings/micae_findings.yaml) -> findings/micae_findings/findings.html; FINDINGS_FLAGS=--force to redo
+findings: deps venv
+	$(PY) -m micae findings --config findings/micae_findings.yaml $(FINDINGS_FLAGS)
+
 bench: deps venv
 	@test -f models/$(NAME)/encoder.h5 || $(PY) scripts/train_qat.py --config models/$(NAME).yaml
 	$(PY) bench/bench_rtl.py --model models/$(NAME) --part xcvu9p-flga2104-2L-e
@@ -56,4 +60,4 @@ bench: deps venv
 	$(PY) bench/bench_data.py
 
 clean:
-	rm -rf hls/*/ firmware/*/ models/*/ sweeps/*/ .pytest_cache
+	rm -rf hls/*/ firmware/*/ models/*/ sweeps/*/ findings/*/ .pytest_cache

@@ -9,9 +9,9 @@ from micae.cli.common import run_cli
 
 
 def _commands() -> dict[str, ModuleType]:
-    from micae.cli import report, sweep, synth, train
+    from micae.cli import findings, report, sweep, synth, train
 
-    return {"train": train, "synth": synth, "report": report, "sweep": sweep}
+    return {"train": train, "synth": synth, "report": report, "sweep": sweep, "findings": findings}
 
 
 def build_parser() -> argparse.ArgumentParser:

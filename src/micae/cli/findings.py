@@ -1,0 +1,72 @@
+"""micae findings: run the MICAE findings study and write findings/<name>/findings.html."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from micae.cli.common import quiet_tensorflow, run_cli
+
+SUMMARY = "test the seed projects' MICAE findings in a small seeded study; writes findings.html"
+DESCRIPTION = (
+    "Run the findings study of a study file (default findings/micae_findings.yaml) on digits and HGCAL data: "
+    "solitary encoders concatenated, a frozen pre-trained shared encoder and joint training side by side "
+    "(findings 1-4), a latent-size sweep on Dask (finding 5), training and validation curves (finding 6). "
+    "Each claim gets a verdict computed from the measured numbers. Writes <out>/<name>/findings.html, "
+    "findings.json and plots; an existing study is replaced only with --force."
+)
+DEFAULT_CONFIG = "findings/micae_findings.yaml"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=DEFAULT_CONFIG, help=f"study YAML file (default {DEFAULT_CONFIG})")
+    p.add_argument("--out", help="folder for the study's output folder (default: the study file's folder)")
+    p.add_argument("--name", help="output name (default: the study file's name: key, or its file name)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="local Dask workers of the latent sweep (default: the study's)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing study output")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted study (<name>.incomplete/): finished approaches and sweep points are reused",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="micae findings", description=DESCRIPTION)
+    add_arguments(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+def run(a: argparse.Namespace) -> int:
+    quiet_tensorflow()
+    import logging
+    from dataclasses import replace
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # the sweep's progress lines say what matters
+
+    from micae.errors import ConfigError
+    from micae.findings import load_study, run_findings
+
+    if a.workers is not None and a.workers < 1:
+        raise ConfigError(f"--workers {a.workers} must be >= 1", "use e.g. --workers 2")
+    study = load_study(a.config)
+    if a.name:
+        study = replace(study, name=a.name)
+    out = Path(a.out) if a.out else Path(a.config).parent
+    final, result = run_findings(study, out, force=a.force, resume=a.resume, workers=a.workers)
+    width = max(len(f["status"]) for f in result["findings"])
+    for f in result["findings"]:
+        print(f"finding {f['id']}: {f['status']:<{width}}  {f['claim']}  ({f['summary']})")
+    print(final / "findings.html")
+    return 0
+
+
+def entry() -> int:
+    return run_cli(main)
