@@ -28,6 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="firmware sections only (the encoder came from a model file, there is no training run)",
     )
+    p.add_argument(
+        "--no-probing",
+        action="store_true",
+        help="do not compute the latent-probing arrays (probing.npz) for a run folder that lacks them",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -92,8 +97,25 @@ def run(a: argparse.Namespace) -> int:
         raise ConfigError(
             f"{fw / 'report.json'} is not valid JSON ({exc})", "re-run scripts/synthesize.py with --force"
         ) from exc
+    if run is not None and not a.no_probing:
+        _probe_once(run)
     print(write_html_report(fw, run, report))
     return 0
+
+
+def _probe_once(run: Path) -> None:
+    """Compute probing.npz for a run folder trained before micae wrote it; the page says so when it cannot."""
+    from micae.errors import MicaeError
+    from micae.log import info
+    from micae.train.probing import compute_probing
+
+    if (run / "probing.npz").exists():
+        return
+    info(f"computing latent probing for {run} (once: written to {run / 'probing.npz'})")
+    try:
+        compute_probing(run)
+    except MicaeError as exc:
+        info(f"warning: latent probing not computed: {exc}")
 
 
 def entry() -> int:

@@ -22,6 +22,7 @@ from micae.report.figures import (
     plot_reconstructions,
     plot_training,
 )
+from micae.report.probing_figures import make_probing_figures
 from micae.report.timing_figure import plot_stage_delays
 
 PLOTS = (
@@ -55,6 +56,9 @@ def make_figures(plot_dir: Path, run: dict | None, report: dict) -> dict:
     figs.update(_metric_figures(plot_dir, run, per_sample))
     if "latents" in run.get("eval", {}):
         figs.update(_latent_figures(plot_dir, run, report))
+    figs.update(make_probing_figures(plot_dir, run, report))
+    if "latent_map" in figs and (figs.get("latent_projection") or {}).get("points") == "concatenated":
+        (plot_dir / figs.pop("latent_projection")["file"]).unlink()  # the probing map shows the same points
     return figs
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from micae.report import facts, run_data, sections_fw, sections_run
+from micae.report import facts, run_data, sections_fw, sections_probing, sections_run
 from micae.report.blocks import Banner, Card, ReportView, Section, note, num
 from micae.report.figures import model_label
 
@@ -73,7 +73,10 @@ def sections(report: dict, run: dict | None, figs: dict, plot_dir: Path, missing
             Section("reconstructions", "Inputs and reconstructions", sections_run.reconstructions(run, figs, plot_dir)),
             Section("training", "Training curves and overfitting check", sections_run.training(run, figs, plot_dir)),
             Section("latents", "Latent space", sections_run.latents(run, figs, plot_dir)),
+            Section("probing", "Latent-space probing", sections_probing.probing(run, figs, plot_dir)),
         ]
+        if figs.get("vae_prior"):
+            out.append(Section("vae", "VAE: prior and posterior means", sections_probing.vae_prior(figs, plot_dir)))
     else:
         out.append(Section("quality", "Model quality", [note(missing_run)]))
     steps = sections_fw.seconds(report, metrics.get("training") or {}, metrics.get("seconds_total"))

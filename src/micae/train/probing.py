@@ -211,6 +211,7 @@ def probe(
         "trav_latents": trav["latents"],
         "trav_decoded": out[n_path + n_grid :].reshape(*trav["latents"].shape[:2], *out.shape[1:]),
         "trav_ref": np.int64(ref),
+        "trav_ref_latent": z[ref],
         "trav_ref_input": np.asarray(x)[ref],
         "trav_std": z.std(axis=0)[dims],
     }
