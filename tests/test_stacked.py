@@ -182,12 +182,21 @@ def test_the_one_section_form_is_one_level_and_levels_are_completed_from_the_sec
         ([{"latent": 8, "loss": "kl"}], r"stack.levels\[0\].loss \(stage 2\) = 'kl' is unknown"),
         ([{"latent": 8, "filters": 0}], r"stack.levels\[0\].filters \(stage 2\) = 0 must be an integer >= 1"),
         ([{"latent": 8, "latent_quant": 9}], r"stack.levels\[0\].latent_quant \(stage 2\) = 9"),
+        ([{"latent": 8, "epochs": 0}], r"stack.levels\[0\].epochs \(stage 2\) = 0 must be an integer >= 1"),
     ],
 )
 def test_bad_level_lists_raise_config_errors_naming_the_level_and_key(levels, match):
     with pytest.raises(ConfigError, match=match) as err:  # digits: stage 1 is 4 parts x 4 latents = 16
         load_config(DIGITS, sets=_levels(levels))
     assert err.value.fix
+
+
+def test_one_section_form_keeps_its_messages_and_fine_tune_must_be_a_bool():
+    with pytest.raises(ConfigError, match=r"stack.rows = 3 does not divide the 16 stage-1 latents"):
+        load_config(DIGITS, sets=["stack.rows=3"])
+    with pytest.raises(ConfigError, match="stack.fine_tune_end_to_end = 'yes'"):
+        load_config(DIGITS, sets=["stack.fine_tune_end_to_end='yes'"])
+    assert load_config(DIGITS, sets=["stack.rows=2", "stack.latent=4"]).stack["rows"] == 2
 
 
 def test_level_specs_chain_their_quantizers_and_budgets_multiply():
@@ -222,10 +231,8 @@ def _tiny_digits(tmp_path, **sets):
 
 
 @pytest.mark.slow
-def test_stacked_run_trains_loads_back_and_stage2_encoder_is_bit_exact(tmp_path):
-    from micae.hls.convert import HlsOptions
+def test_one_section_stacked_run_trains_and_loads_back(tmp_path):
     from micae.models.io import load_model
-    from micae.synthesize import SynthRequest, synthesize
     from micae.train.run import train_run
     from micae.train.stacked import STAGE1_LATENTS, format_stacked_table, train_stacked
 
@@ -242,6 +249,7 @@ def test_stacked_run_trains_loads_back_and_stage2_encoder_is_bit_exact(tmp_path)
         json.loads((run_dir / "metrics.json").read_text())["quantized"]["mse"]
     )
     assert np.isfinite(metrics["stage2"]["latent_mse"]) and metrics["hls_route"]["supported"] is True
+    assert metrics["form"] == "section" and [lv["stage"] for lv in metrics["levels"]] == [2]
     assert "stage2" in (run_dir / "history.csv").read_text()
     table = format_stacked_table(metrics)
     assert "end-to-end" in table and "chain" in table
@@ -255,21 +263,7 @@ def test_stacked_run_trains_loads_back_and_stage2_encoder_is_bit_exact(tmp_path)
     parts = [x[:, i] for i in range(x.shape[1])]
     assert np.allclose(chain.predict(parts, verbose=0), stacked["models"]["chain"].predict(parts, verbose=0), atol=1e-6)
 
-    report = synthesize(
-        SynthRequest(
-            model=run_dir / "stage2_encoder.h5",
-            data=run_dir / STAGE1_LATENTS,
-            rtl="off",
-            vendor="off",
-            vectors=300,
-            hls_root=tmp_path / "hls",
-            firmware_root=tmp_path / "firmware",
-            options=HlsOptions(),
-        )
-    )
-    assert report["ok"]
-    ran = {k: v for k, v in report["verification"].items() if "mismatches" in v}
-    assert {"integer_model", "c_model", "csim"} <= set(ran) and all(v["mismatches"] == 0 for v in ran.values())
+    # its stage-2 encoder is built as every level's is: the conversion check runs on the levels form below
 
 
 @pytest.mark.slow
@@ -304,7 +298,7 @@ def stack3(tmp_path_factory):
     from micae.train.run import train_run
     from micae.train.stacked import train_stacked
 
-    sets = ["dataset.n_samples=1000", "train.epochs=1", "train.float_twin=false", "train.loss=mse", "stack.epochs=1"]
+    sets = ["dataset.n_samples=600", "train.epochs=1", "train.float_twin=false", "train.loss=mse", "stack.epochs=1"]
     cfg = load_config(STACK3, sets=sets)
     run_dir, _ = train_run(cfg, tmp_path_factory.mktemp("stack3") / "models")
     stacked = train_stacked(cfg, run_dir)

@@ -28,6 +28,11 @@ def stage1_latent_values(raw: dict) -> tuple[int, int] | None:
 def check_stack_section(raw: dict) -> None:
     """Raise ConfigError for a bad ``stack.levels`` list or a level key that cannot work."""
     stack = raw["stack"]
+    if not isinstance(stack.get("fine_tune_end_to_end", False), bool):
+        raise ConfigError(
+            f"stack.fine_tune_end_to_end = {stack['fine_tune_end_to_end']!r} is not true or false",
+            "write true or false",
+        )
     _check_list(stack)
     for index, level in enumerate(resolve_levels(stack)):
         _check_values(stack, index, level)
