@@ -229,3 +229,29 @@ def test_cli_report_computes_probing_once(hgcal_run, tmp_path, capsys):
     argv = ["--name", "probe", "--models-root", str(tmp_path / "models"), "--firmware-root", str(tmp_path / "firmware")]
     assert main(argv) == 0
     assert (old / "probing.npz").is_file() and (fw / "plots" / "latent_traversals.png").is_file()
+
+
+def test_two_wafer_micae_pictures(tmp_path, tf):
+    """HGCAL MICAE with 2 wafers per sample: probing of the 2 x 4 concatenated latents, drawn per wafer."""
+    from micae.fixed.types import FixedType
+    from micae.models.decoder import build_decoder
+    from micae.models.spec import DecoderSpec
+    from micae.report.build import write_html_report
+    from micae.train.probing import write_probing
+
+    run = _fake_run(tmp_path / "run", n=40, n_parts=2, latent=4)
+    with np.load(run / "test_evaluation.npz") as ev, np.load(run / "test_data.npz") as data:
+        lat, x = ev["latents"], data["x"]
+    dec = build_decoder(DecoderSpec(filters=4), 8, (4, 4, 6), seed=0)
+    info = write_probing(run, dec, lat, x, FixedType(width=9, frac=6, signed=True), seed=0)
+    assert info["latent_dims"] == 8 and info["n_parts"] == 2
+    with np.load(run / "probing.npz") as z:
+        assert z["interp_decoded"].shape == (4, 9, 2, 4, 4, 3)
+        assert z["trav_dims"].tolist() == [2, 3, 6, 7]  # the fake z0 and z1 are constant in both inputs
+    fw = tmp_path / "fw"
+    fw.mkdir()
+    page = check_page(write_html_report(fw, run, _fake_report()), expect_images=True)
+    words = " ".join(page.text)
+    assert "Each row shows the wafer of the input (of 2) its latent belongs to" in words
+    assert "shower energy (sum over 2 inputs)" in words
+    assert {p.name for p in (fw / "plots").glob("*.png")} >= PROBING_PLOTS
