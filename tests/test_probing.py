@@ -188,6 +188,10 @@ def test_report_without_probing_npz_says_how(tmp_path):
     assert not (PROBING_PLOTS | {"vae_prior.png"}) & plots
     assert "latent_projection.png" in plots
     assert "has no probing.npz" in " ".join(page.text)
+    (tmp_path / "run" / "probing.npz").write_bytes(b"PK\x03\x04 truncated")
+    page = check_page(write_html_report(fw, tmp_path / "run", _fake_report()), expect_images=True)
+    assert "probing.npz/json cannot be read" in " ".join(page.text)
+    assert "Reconstruction quality" in " ".join(page.text)  # the rest of the page is still there
 
 
 def test_vae_prior_only_for_vae_runs(tmp_path):

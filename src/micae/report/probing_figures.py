@@ -8,6 +8,7 @@ means in ``test_evaluation.npz``.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -378,9 +379,14 @@ def make_probing_figures(plot_dir: Path, run: dict, report: dict) -> dict:
     metrics = run_data.run_metrics(run)
     if is_vae(metrics) and "latents" in run.get("eval", {}):
         figs["vae_prior"] = _vae_figure(plot_dir, run, report)
-    prob = load_probing(run.get("dir"))
+    where = str(run.get("dir") or "models/<name>")
+    try:
+        prob = load_probing(run.get("dir"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # a broken file must not cost the page
+        figs["probing_missing"] = {"run": where, "why": f"its probing.npz/json cannot be read ({exc})"}
+        return figs
     if prob is None:
-        figs["probing_missing"] = {"run": str(run.get("dir") or "models/<name>")}
+        figs["probing_missing"] = {"run": where, "why": "it has no probing.npz"}
         return figs
     layout, info, a = run_data.layout(run), prob["info"], prob["arrays"]
     base = {"info": info}

@@ -121,9 +121,10 @@ def probing(run: dict, figs: dict, plot_dir: Path) -> list:
     if missing:
         return [
             note(
-                f"The run folder {missing['run']} has no probing.npz (it was trained before micae computed latent "
-                f"probing, or probing failed there). `micae report --run {missing['run']} --firmware <folder>` "
-                "computes it once from micae.h5 and the stored test latents, then draws these pictures."
+                f"No latent-space probing pictures: the run folder {missing['run']} {missing['why']} (a run trained "
+                "before micae computed latent probing, or probing failed there). "
+                f"`micae report --run {missing['run']} --firmware <folder>` computes it once from micae.h5 and the "
+                "stored test latents, then draws these pictures (delete a broken probing.npz first)."
             )
         ]
     blocks: list = []
