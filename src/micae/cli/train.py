@@ -8,7 +8,7 @@ from pathlib import Path
 from micae.cli.common import quiet_tensorflow, run_cli
 from micae.data import DATASETS
 from micae.data.geometry import HGCAL_LAYOUTS
-from micae.train.config import LOSSES, MODES
+from micae.train.config import LOSSES, MODES, OBJECTIVES
 
 SUMMARY = "quantization-aware training of a MICAE model (QKeras encoder shared by N inputs + decoder)"
 DESCRIPTION = (
@@ -41,6 +41,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     p.add_argument("--latent", type=int, help="latent values per encoder")
     p.add_argument("--latent-bits", type=int, help="bits per latent value")
+    p.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        help="training objective around the same hardware encoder: ae (plain), vae (KL weight train.kl_weight; "
+        "the hardware encoder is the mean head), contractive (Jacobian penalty, train.contractive_weight), "
+        "l1 (sparse latents, train.l1_weight)",
+    )
     p.add_argument("--noise", help="denoising training: corrupt inputs, keep clean targets (dropout:P)")
     p.add_argument("--no-float-twin", action="store_true", help="skip training the unquantized twin")
     p.add_argument(
@@ -89,6 +96,7 @@ def overrides_from_args(a: argparse.Namespace) -> dict:
         "train.learning_rate": a.lr,
         "train.patience": a.patience,
         "train.noise": a.noise,
+        "train.objective": a.objective,
         "min_compression": a.min_compression,
         "encoder.latent": a.latent,
     }
@@ -119,6 +127,13 @@ def format_metrics_table(metrics: dict) -> str:
     lines.append(f"{describe_budget(metrics['bit_budget'])}; {metrics['n_parts']} encoder(s)")
     if metrics["dead_latents"]:
         lines.append(f"dead latent dimensions: {metrics['dead_latents']}")
+    if "objective" in metrics:
+        weights = ", ".join(f"{k} {v:g}" for k, v in metrics["objective_weights"].items())
+        zero = metrics["zero_codes"]["fraction"]
+        lines.append(
+            f"objective {metrics['objective']}" + (f" ({weights})" if weights else "") + "; "
+            f"latent codes equal to 0 on the test split: {100 * zero:.1f}%"
+        )
     return "\n".join(lines)
 
 

@@ -129,19 +129,17 @@ def _layers():
             self.encoder, self.weight = encoder, float(weight)
 
         def call(self, parts):
-            parts = parts if isinstance(parts, (list, tuple)) else [parts]
-            latents, frob = [], 0.0
-            for x in parts:
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    z = self.encoder(x)
-                jac = tape.batch_jacobian(z, x)
-                frob += tf.reduce_sum(tf.reshape(tf.square(jac), (tf.shape(jac)[0], -1)), axis=-1)
-                latents.append(z)
-            penalty = tf.reduce_mean(frob)
-            self.add_loss(self.weight * penalty)
-            self.add_metric(penalty, name="jacobian")
-            return latents[0] if len(latents) == 1 else tf.concat(latents, axis=-1)
+            parts = list(parts) if isinstance(parts, (list, tuple)) else [parts]
+            x = parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)  # every part in one batch: one Jacobian
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                z = self.encoder(x)
+            jac = tape.batch_jacobian(z, x)
+            frob = tf.reduce_sum(tf.reshape(tf.square(jac), (tf.shape(jac)[0], -1)), axis=-1)
+            penalty = tf.reduce_sum(tf.reshape(frob, (len(parts), -1)), axis=0)  # per sample, summed over parts
+            self.add_loss(self.weight * tf.reduce_mean(penalty))
+            self.add_metric(tf.reduce_mean(penalty), name="jacobian")
+            return z if len(parts) == 1 else tf.concat(tf.split(z, len(parts), axis=0), axis=-1)
 
     return KLPenalty, L1Penalty, ContractiveEncoder
 
