@@ -163,7 +163,15 @@ def plot_latent_map(prob: dict, colourings: list[dict], path: Path) -> dict:
             for j, cat in enumerate(cats):
                 sel = v == cat
                 ax.scatter(pts[sel, 0], pts[sel, 1], s=6, alpha=0.7, color=cmap(j % cmap.N), label=str(cat))
-            ax.legend(fontsize=7, markerscale=2, ncol=2 if len(cats) > 5 else 1, title=c["name"], title_fontsize=7)
+            ax.legend(
+                fontsize=7,
+                markerscale=2,
+                title=c["name"],
+                title_fontsize=7,
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
+                frameon=False,
+            )
             left_out[c["name"]] = 0
         elif c["kind"] == "position":
             ok = np.isfinite(v).all(axis=1)

@@ -12,6 +12,16 @@ DECODER = (
     "decoded with the QAT decoder (the decoder of the run's micae.h5, trained on the quantized encoder's "
     "latents) from quantized latents"
 )
+VAE_DECODER = (
+    "decoded with the decoder of the run's micae.h5 (a VAE run: trained on samples mean + σ·ε around the "
+    "quantized posterior means) from quantized latents"
+)
+
+
+def _decoder(run: dict) -> str:
+    from micae.report.probing_figures import is_vae
+
+    return VAE_DECODER if is_vae(run_data.run_metrics(run)) else DECODER
 
 
 def _figure(plot_dir: Path, fig: dict, alt: str, caption: str) -> Figure:
@@ -68,7 +78,7 @@ def interpolations(run: dict, fig: dict, plot_dir: Path) -> Figure:
     info = fig["info"]
     rule = (info.get("interpolation") or {}).get("rule", "")
     caption = (
-        f"Decoded interpolations, {DECODER}. Each row walks in a straight line through {_space(info)} from the "
+        f"Decoded interpolations, {_decoder(run)}. Each row walks in a straight line through {_space(info)} from the "
         f"latents of one test sample (left, blue frame: its input) to those of another (right), in {fig['steps']} "
         "steps α = 0 ... 1; α = 0 and α = 1 are the decoder's outputs for the two samples' own codes (their "
         f"reconstructions). {_grid_text(info)} Pairs: {rule} (seed {info.get('seed', '?')})."
@@ -90,7 +100,7 @@ def meshgrid(run: dict, fig: dict, plot_dir: Path) -> Figure:
         )
     railed = int(grid.get("values_at_rail", 0))
     caption = (
-        f"Decoded grid ({fig['size']} x {fig['size']}), {DECODER}, over {where} with a, b from "
+        f"Decoded grid ({fig['size']} x {fig['size']}), {_decoder(run)}, over {where} with a, b from "
         f"-{num(fig['span'])} to +{num(fig['span'])} (σ: the standard deviation of the test latents along that "
         f"direction). The red-framed centre panel decodes the mean latent vector. {_grid_text(info)}"
         + (f" {railed} latent values of the grid lay beyond a rail and were clipped." if railed else "")
@@ -104,7 +114,7 @@ def traversals(run: dict, fig: dict, plot_dir: Path) -> Figure:
     info = fig["info"]
     trav = info.get("traversal") or {}
     caption = (
-        f"Per-latent traversals, {DECODER}. Each row varies one latent from its smallest to its largest value on "
+        f"Per-latent traversals, {_decoder(run)}. Each row varies one latent from its smallest to its largest value on "
         f"the test split ({trav.get('steps', '?')} steps rounded to its codes; the value is above each panel; a step "
         "that rounds to a code already shown is left blank) while every other latent keeps the codes of reference "
         f"test sample {trav.get('reference', '?')} (the non-empty sample nearest the per-latent median; left: its "
