@@ -199,6 +199,16 @@ def test_one_section_form_keeps_its_messages_and_fine_tune_must_be_a_bool():
     assert load_config(DIGITS, sets=["stack.rows=2", "stack.latent=4"]).stack["rows"] == 2
 
 
+def test_a_rerun_clears_only_stack_files():
+    from micae.train.stack_levels import encoder_file, is_stack_file, latents_file
+
+    assert encoder_file(3) == "stage3_encoder.h5" and latents_file(2) == "stage2_latents.npy"
+    assert all(
+        map(is_stack_file, ["stage3_encoder.h5", "stage4_decoder.h5", "stage1_latents.npy", "stage2_latents.npy"])
+    )
+    assert not any(map(is_stack_file, ["encoder.h5", "micae.h5", "stage1_encoder.h5", "stacked_micae.h5", "x.npy"]))
+
+
 def test_level_specs_chain_their_quantizers_and_budgets_multiply():
     from micae.train.stack_levels import check_budgets, plan_specs
 
