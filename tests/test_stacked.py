@@ -199,6 +199,17 @@ def test_one_section_form_keeps_its_messages_and_fine_tune_must_be_a_bool():
     assert load_config(DIGITS, sets=["stack.rows=2", "stack.latent=4"]).stack["rows"] == 2
 
 
+def test_cli_refuses_a_bad_level_list_before_training(tmp_path, capsys):
+    from micae.cli.common import run_cli
+    from micae.cli.train import main
+
+    bad = "stack.levels=[{latent: 8}, {latent: 8}]"
+    code = run_cli(main, ["--config", STACK3, "--out", str(tmp_path), "--set", bad])
+    err = capsys.readouterr().err
+    assert code == 2 and "stack.levels[1].latent (stage 3) = 8 does not compress the 8 stage-2 latents" in err
+    assert "fix: use at most 7 latents for stage 3" in err and not any(tmp_path.iterdir()), "nothing was trained"
+
+
 def test_a_rerun_clears_only_stack_files():
     from micae.train.stack_levels import encoder_file, is_stack_file, latents_file
 
