@@ -178,39 +178,42 @@ def test_report_draws_the_probing_pictures(hgcal_run, tmp_path):
 
 
 def test_report_without_probing_npz_says_how(tmp_path):
+    """An old run (no probing.npz, objective ae): no probing or VAE pictures, a note; a broken file the same."""
     from micae.report.build import write_html_report
+    from micae.report.probing_figures import make_probing_figures
+    from micae.report.run_data import load_run
+    from micae.report.sections_probing import probing
 
-    fw = tmp_path / "fw"
-    fw.mkdir()
-    out = write_html_report(fw, _fake_run(tmp_path / "run"), _fake_report())
-    page = check_page(out, expect_images=True)
-    plots = {p.name for p in (fw / "plots").glob("*.png")}
-    assert not (PROBING_PLOTS | {"vae_prior.png"}) & plots
-    assert "latent_projection.png" in plots
-    assert "has no probing.npz" in " ".join(page.text)
-    (tmp_path / "run" / "probing.npz").write_bytes(b"PK\x03\x04 truncated")
-    page = check_page(write_html_report(fw, tmp_path / "run", _fake_report()), expect_images=True)
-    assert "probing.npz/json cannot be read" in " ".join(page.text)
-    assert "Reconstruction quality" in " ".join(page.text)  # the rest of the page is still there
-
-
-def test_vae_prior_only_for_vae_runs(tmp_path):
-    from micae.report.build import write_html_report
-
-    run = _fake_run(tmp_path / "run", latent=6)
+    run = _fake_run(tmp_path / "run")
     metrics = json.loads((run / "metrics.json").read_text())
     (run / "metrics.json").write_text(json.dumps({**metrics, "objective": "ae"}))
     fw = tmp_path / "fw"
     fw.mkdir()
-    write_html_report(fw, run, _fake_report())
+    page = check_page(write_html_report(fw, run, _fake_report()), expect_images=True)
+    plots = {p.name for p in (fw / "plots").glob("*.png")}
+    assert not (PROBING_PLOTS | {"vae_prior.png"}) & plots
+    assert "latent_projection.png" in plots
+    assert "has no probing.npz" in " ".join(page.text)
     assert "VAE" not in (fw / "report.md").read_text()
+    (run / "probing.npz").write_bytes(b"PK\x03\x04 truncated")
+    figs = make_probing_figures(tmp_path / "plots", load_run(run), _fake_report())
+    assert set(figs) == {"probing_missing"}
+    assert "probing.npz/json cannot be read" in probing(load_run(run), figs, tmp_path / "plots")[0].spans[0].text
+
+
+def test_vae_prior_for_a_vae_run(tmp_path):
+    from micae.report.build import write_html_report
+
+    run = _fake_run(tmp_path / "run", latent=6)
+    metrics = json.loads((run / "metrics.json").read_text())
     with np.load(run / "test_evaluation.npz") as z:
         ev = {k: z[k] for k in z.files}
     ev["latent_logvar"] = np.full(ev["latents"].shape, -1.0)
     np.savez_compressed(run / "test_evaluation.npz", **ev)
     (run / "metrics.json").write_text(json.dumps({**metrics, "objective": "vae"}))
-    out = write_html_report(fw, run, _fake_report())
-    check_page(out, expect_images=True)
+    fw = tmp_path / "fw"
+    fw.mkdir()
+    check_page(write_html_report(fw, run, _fake_report()), expect_images=True)
     assert (fw / "plots" / "vae_prior.png").is_file()
     md = (fw / "report.md").read_text()
     assert "## VAE: prior and posterior means" in md and "aggregate posterior" in md
