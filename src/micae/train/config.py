@@ -13,7 +13,7 @@ from micae.models.spec import DecoderSpec, EncoderSpec
 from micae.train.objectives import OBJECTIVES, validate_objective  # noqa: F401 (OBJECTIVES: the CLI's choices)
 
 MODES = ("joint", "frozen-encoder", "encoder")
-LOSSES = ("mse", "telescope")
+LOSSES = ("mse", "telescope", "sinkhorn")
 STACK_LOSSES = ("latent", "chain")
 
 DEFAULTS: dict = {
@@ -47,6 +47,11 @@ DEFAULTS: dict = {
         "kl_warmup": 0,  # vae: epochs over which the KL weight ramps up from 0
         "contractive_weight": 0.001,  # contractive: weight of ||d latent / d input||_F^2
         "l1_weight": 0.001,  # l1: weight of sum |latent|
+        # loss sinkhorn (micae.metrics.sinkhorn): entropic regulariser, iterations, weight of the wafer-sum term
+        "emd_epsilon": 0.5,
+        "emd_iterations": 20,
+        "emd_debiased": False,
+        "sum_weight": 1.0,
     },
     # ECON-T's limit: input values / latent values (live input cells only) >= 3.
     "min_compression": 3.0,

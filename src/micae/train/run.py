@@ -119,7 +119,7 @@ def _fit_single_cae(cfg: RunConfig, ds, encoder, common: dict, objective=None) -
         cae = build_micae(encoder, cae_dec, 1, name="cae")
     else:
         cae = objective.model(cae_dec, 1, name="cae", warmup=_warmup(cfg, len(flat["train"])))
-    loss = make_loss(cfg.train["loss"], ds.layout, 1, channels)
+    loss = make_loss(cfg.train["loss"], ds.layout, 1, channels, cfg.train)
     return _fit_micae(cae, flat["train"], flat["val"], "cae", {**common, "loss": loss})
 
 
@@ -140,7 +140,7 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
         epochs=int(tr["epochs"]),
         batch_size=int(tr["batch_size"]),
         learning_rate=float(tr["learning_rate"]),
-        loss=make_loss(tr["loss"], ds.layout, n_parts, channels),
+        loss=make_loss(tr["loss"], ds.layout, n_parts, channels, tr),
         patience=int(tr["patience"]),
         resume=True,
         corrupt=_corruption(cfg),

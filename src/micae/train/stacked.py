@@ -175,7 +175,7 @@ def _fit(cfg: RunConfig, ds, model, z_in: dict | None, work: Path, *, phase: str
         phase=phase,
     )
     if z_in is None:
-        loss = make_loss(tr["loss"], ds.layout, ds.n_parts, ds.input_shape[-1])
+        loss = make_loss(tr["loss"], ds.layout, ds.n_parts, ds.input_shape[-1], tr)
         x_tr, x_va = ds.x_train, ds.x_val
         data = (model_inputs(x_tr), model_target(x_tr), model_inputs(x_va), model_target(x_va))
         return fit_phase(model, *data, loss=loss, **common)
