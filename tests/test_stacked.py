@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,14 +252,28 @@ def _tiny_digits(tmp_path, **sets):
     return load_config(DIGITS, sets=[f"{k}={v}" for k, v in {**base, **sets}.items()])
 
 
-@pytest.mark.slow
-def test_one_section_stacked_run_trains_and_loads_back(tmp_path):
-    from micae.models.io import load_model
+@pytest.fixture(scope="module")
+def digits_stage1(tmp_path_factory):
+    """One tiny stage-1 digits run (the stack settings do not change it); tests stack copies of it."""
     from micae.train.run import train_run
+
+    run_dir, _ = train_run(_tiny_digits(None), tmp_path_factory.mktemp("digits") / "models")
+    return run_dir
+
+
+def _copy_run(run_dir, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(run_dir, tmp_path / "models" / run_dir.name))
+
+
+@pytest.mark.slow
+def test_one_section_stacked_run_trains_and_loads_back(digits_stage1, tmp_path):
+    from micae.models.io import load_model
     from micae.train.stacked import STAGE1_LATENTS, format_stacked_table, train_stacked
 
     cfg = _tiny_digits(tmp_path, **{"stack.enabled": "true", "stack.latent": 8, "stack.epochs": 3})
-    run_dir, _ = train_run(cfg, tmp_path / "models")
+    run_dir = _copy_run(digits_stage1, tmp_path)
     stacked = train_stacked(cfg, run_dir)
 
     metrics = json.loads((run_dir / "metrics.json").read_text())["stacked"]
@@ -322,8 +337,33 @@ def stack3(tmp_path_factory):
     sets = ["dataset.n_samples=600", "train.epochs=1", "train.float_twin=false", "train.loss=mse", "stack.epochs=1"]
     cfg = load_config(STACK3, sets=sets)
     run_dir, _ = train_run(cfg, tmp_path_factory.mktemp("stack3") / "models")
-    stacked = train_stacked(cfg, run_dir)
-    return {"run_dir": run_dir, "stacked": stacked, "metrics": json.loads((run_dir / "metrics.json").read_text())}
+    with pytest.MonkeyPatch.context() as mp:
+        frozen = _watch_stage3_weights(mp)
+        stacked = train_stacked(cfg, run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {"run_dir": run_dir, "stacked": stacked, "metrics": metrics, "unchanged_by_stage3": frozen}
+
+
+def _watch_stage3_weights(mp) -> dict:
+    """Record which models kept their weights while stage 3 trained (``loss: chain``: it backpropagates
+    through stages 2 and 1, so only their freezing keeps them still)."""
+    import micae.train.stacked as stacked_module
+
+    real_fit, unchanged = stacked_module._fit, {}
+
+    def watched_fit(cfg, ds, model, z_in, work, *, phase, **kw):
+        if phase != "stage3":
+            return real_fit(cfg, ds, model, z_in, work, phase=phase, **kw)
+        names = ("encoder", "decoder", "stage2_encoder", "stage2_decoder", "stage3_encoder")
+        before = {n: model.get_layer(n).get_weights() for n in names}
+        record = real_fit(cfg, ds, model, z_in, work, phase=phase, **kw)
+        for n in names:
+            after = model.get_layer(n).get_weights()
+            unchanged[n] = all(np.array_equal(a, b) for a, b in zip(before[n], after, strict=True))
+        return record
+
+    mp.setattr(stacked_module, "_fit", watched_fit)
+    return unchanged
 
 
 def _hls_check(model, data, root):
@@ -365,6 +405,14 @@ def test_three_stage_stack_reports_every_level_and_its_budget(stack3):
         assert all((run_dir / f).is_file() for f in lv["files"])
     assert s["end_to_end"] == s["levels"][-1]["inputs"] and "emd_mean" in s["end_to_end"]
     assert s["fine_tune_end_to_end"]["epochs_run"] == 1
+    assert [lv["input_shape"] for lv in s["levels"]] == [[2, 16, 1], [2, 4, 1]]
+    assert stack3["unchanged_by_stage3"] == {
+        "encoder": True,
+        "decoder": True,
+        "stage2_encoder": True,
+        "stage2_decoder": True,
+        "stage3_encoder": False,
+    }, "stages 1 and 2 stay frozen while stage 3 trains through them"
     phases = {row.split(",")[0] for row in (run_dir / "history.csv").read_text().splitlines()[1:]}
     assert {"micae", "stage2", "stage3", "stack_finetune"} <= phases
     # stage 1 stayed frozen through every stacked phase: the chain holds the run's own stage-1 weights
