@@ -207,7 +207,7 @@ def _train_levels(cfg: RunConfig, ds, built: list[dict], z1: dict, work: Path) -
         info("stacked levels: fine-tuning all of them together on the input reconstruction (stage 1 frozen)")
         top = built[-1]["chain"]
         records[FINE_TUNE_PHASE] = _fit(cfg, ds, top, None, work, phase=FINE_TUNE_PHASE, epochs=None, lr_scale=0.1)
-    set_trainable([m for lv in built for m in (lv["encoder"], lv["decoder"])], False)
+    set_trainable([m for lv in built for m in (lv["encoder"], lv["decoder"])], True)  # saved files stay trainable
     return records
 
 
