@@ -33,7 +33,7 @@ DATASETS = {
 VARIANT = {
     ("digits", "vae"): {"config": "models/digits_vae.yaml", "train.float_twin": True, "train.kl_warmup": 1},
     ("hgcal", "vae"): {"train.mode": "encoder"},
-    ("hgcal", "contractive"): {"train.contractive_weight": 0.01},
+    ("hgcal", "contractive"): {"train.contractive_weight": 0.01, "encoder.dense_hidden": [24]},  # a hidden QDense
 }
 
 
@@ -113,6 +113,10 @@ def test_each_objective_trains_records_and_converts(runs, data, tmp_path):
         assert set(saved["objective_weights"]) == set(expected_weights)
         if objective == "contractive" and data == "hgcal":
             assert saved["objective_weights"]["contractive_weight"] == 0.01
+            from micae.models.io import load_model
+
+            names = [layer.name for layer in load_model(run_dir / "encoder.h5").layers]
+            assert names == ["enc_in", "in_quant", "flatten", "hidden_0", "hidden_0_act", "dense", "latent_quant"]
         # the unweighted penalty of the last epoch, train and validation, for every trained phase
         penalty = saved["objective_penalty"]
         if objective == "ae":
