@@ -103,7 +103,7 @@ def test_make_loss_refuses_what_it_cannot_do():
     with pytest.raises(ConfigError, match="unknown"):
         make_loss("wasserstein", "4x4x3", 1, 3)
     with pytest.raises(ConfigError, match="epsilon"):
-        make_loss("sinkhorn", "4x4x3", 1, 3, {"emd_epsilon": 0.0})
+        make_loss("sinkhorn", "4x4x3", 1, 3, {"emd_epsilon": 0.1})
 
 
 def test_econt_configs_train_with_the_sinkhorn_loss_and_its_keys():
