@@ -283,3 +283,55 @@ def test_bit_budget_values_and_bits_side_by_side(tmp_path):
     assert "16 masked input positions" in md
     assert "3 inputs share this encoder, so 144 input values become 48 latent values" in md
     assert "<b>3.000</b>" in text and "<b>2.667</b>" in text
+
+
+def _run_with(tmp_path, extra: dict):
+    run = _fake_run(tmp_path / "run")
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics.update(extra)
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+def test_objective_and_zero_codes_come_from_metrics(tmp_path):
+    run = _run_with(
+        tmp_path,
+        {
+            "objective": "l1",
+            "objective_weights": {"l1_weight": 0.004},
+            "objective_penalty": {"micae": {"final_l1": 3.25, "final_val_l1": 3.5}},
+            "zero_codes": {"fraction": 0.183},
+        },
+    )
+    md, text, page = _pages(tmp_path, _fake_report("plain"), run)
+    for page_text in (md, text):
+        assert "l1: L1-sparse latents" in page_text
+        assert "18.3%" in page_text and "0.004" in page_text and "3.25" in page_text
+    assert "Stacked levels" not in text  # no stacked section for a run without one
+
+
+def test_stacked_levels_table_lists_every_level_with_its_budget(tmp_path):
+    level = {"latent_mse": 0.0015, "latent_mse_pca": 0.00096, "inputs": {"mse": 0.0073, "emd_mean": 2.51}}
+    stacked = {
+        "stage1": {"mse": 0.0071, "emd_mean": 2.39},
+        "end_to_end": {"mse": 0.0074, "emd_mean": 2.56},
+        "levels": [
+            {"stage": 2, "loss": "latent", **level},
+            {"stage": 3, "loss": "chain", **level, "inputs": {"mse": 0.0074, "emd_mean": 2.56}},
+        ],
+        "compression": {
+            "input_values": 96,
+            "chain": 24.0,
+            "chain_bit_ratio": 21.3,
+            "levels": [
+                {"stage": 1, "compression_factor": 3.0, "bit_ratio": 2.67},
+                {"stage": 2, "compression_factor": 4.0, "bit_ratio": 4.0},
+                {"stage": 3, "compression_factor": 2.0, "bit_ratio": 2.0},
+            ],
+        },
+    }
+    run = _run_with(tmp_path, {"stacked": stacked})
+    _, text, page = _pages(tmp_path, _fake_report("plain"), run)
+    assert "Stacked levels" in text
+    assert page.row("3")[:4] == ["3", "chain", "0.0015", "0.00096"]
+    assert "compresses 96 input values by 24" in text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from micae.report import facts, run_data, sections_fw, sections_probing, sections_run
+from micae.report import facts, run_data, sections_fw, sections_probing, sections_run, sections_training
 from micae.report.blocks import Banner, Card, ReportView, Section, note, num
 from micae.report.figures import model_label
 
@@ -70,11 +70,14 @@ def sections(report: dict, run: dict | None, figs: dict, plot_dir: Path, missing
     if run:
         out += [
             Section("quality", "Reconstruction quality", sections_run.quality(run, figs, plot_dir)),
+            Section("objective", "Training objective", sections_training.objective(metrics)),
             Section("reconstructions", "Inputs and reconstructions", sections_run.reconstructions(run, figs, plot_dir)),
             Section("training", "Training curves and overfitting check", sections_run.training(run, figs, plot_dir)),
             Section("latents", "Latent space", sections_run.latents(run, figs, plot_dir)),
             Section("probing", "Latent-space probing", sections_probing.probing(run, figs, plot_dir)),
         ]
+        if metrics.get("stacked"):
+            out.append(Section("stacked", "Stacked levels", sections_training.stacked_levels(metrics)))
         if figs.get("vae_prior"):
             out.append(Section("vae", "VAE: prior and posterior means", sections_probing.vae_prior(figs, plot_dir)))
     else:
