@@ -199,3 +199,10 @@ def test_findings_end_to_end(tmp_path):
         assert (root / "plots" / png).stat().st_size > 1000
     with pytest.raises(ConfigError, match="already exists"):  # a finished study is not overwritten
         main(["--config", str(cfg), "--out", str(tmp_path / "out")])
+    # the verdicts are computed: thresholds nothing can miss confirm findings 1-4, nothing is retrained
+    loose = {"explained_min": -1e9, "similar": 1e9}
+    cfg.write_text(yaml.safe_dump({**yaml.safe_load(cfg.read_text()), "tolerances": loose}))
+    assert main(["--config", str(cfg), "--out", str(tmp_path / "out"), "--page-only"]) == 0
+    again = json.loads((root / "findings.json").read_text())
+    assert [f["status"] for f in again["findings"][:4]] == [v.CONFIRMED] * 4
+    assert again["comparisons"] == result["comparisons"]

@@ -31,6 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="continue an interrupted study (<name>.incomplete/): finished approaches and sweep points are reused",
     )
+    p.add_argument(
+        "--page-only",
+        action="store_true",
+        help="train nothing: recompute the verdicts of the finished study with the study file's tolerances and "
+        "rewrite its findings.html and findings.json",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -52,15 +58,19 @@ def run(a: argparse.Namespace) -> int:
     logging.getLogger("distributed").setLevel(logging.WARNING)  # the sweep's progress lines say what matters
 
     from micae.errors import ConfigError
-    from micae.findings import load_study, run_findings
+    from micae.findings import load_study, rejudge, run_findings
+    from micae.findings.config import check_name
 
     if a.workers is not None and a.workers < 1:
         raise ConfigError(f"--workers {a.workers} must be >= 1", "use e.g. --workers 2")
     study = load_study(a.config)
     if a.name:
-        study = replace(study, name=a.name)
+        study = replace(study, name=check_name(a.name))
     out = Path(a.out) if a.out else Path(a.config).parent
-    final, result = run_findings(study, out, force=a.force, resume=a.resume, workers=a.workers)
+    if a.page_only:
+        final, result = rejudge(study, out)
+    else:
+        final, result = run_findings(study, out, force=a.force, resume=a.resume, workers=a.workers)
     width = max(len(f["status"]) for f in result["findings"])
     for f in result["findings"]:
         print(f"finding {f['id']}: {f['status']:<{width}}  {f['claim']}  ({f['summary']})")

@@ -7,6 +7,6 @@ write findings.html, ``study`` runs it all.
 """
 
 from micae.findings.config import StudyConfig, load_study
-from micae.findings.study import run_findings
+from micae.findings.study import rejudge, run_findings
 
-__all__ = ["StudyConfig", "load_study", "run_findings"]
+__all__ = ["StudyConfig", "load_study", "rejudge", "run_findings"]

@@ -78,6 +78,13 @@ class StudyConfig:
     raw: dict = field(default_factory=dict)
 
 
+def check_name(name: str) -> str:
+    """A study name is a plain folder name (it becomes ``<out>/<name>/``)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or name.endswith(".incomplete"):
+        raise ConfigError(f"study name {name!r} is not a plain folder name", "use letters, digits, '_', '-', '.'")
+    return name
+
+
 def _yaml(value) -> str:
     from micae.sweep.grid import yaml_scalar
 
@@ -123,9 +130,7 @@ def load_study(path: str | Path) -> StudyConfig:
     unknown = sorted(set(raw) - set(STUDY_KEYS))
     if unknown:
         raise ConfigError(f"unknown key(s) {unknown} in {where}", f"use only {list(STUDY_KEYS)}")
-    name = str(raw.get("name") or path.stem)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise ConfigError(f"study name {name!r} is not a plain folder name", "use letters, digits, '_', '-', '.'")
+    name = check_name(str(raw.get("name") or path.stem))
     tol = {**TOLERANCES, **(raw.get("tolerances") or {})}
     bad_tol = sorted(set(tol) - set(TOLERANCES))
     if bad_tol:

@@ -88,6 +88,20 @@ def _sweep_table(points: list[dict]) -> dict:
     return {"head": head, "rows": rows, "num": {0, 1, 3, 4, 5, 6, 7} if has_emd else {0, 1, 3, 4, 5, 6}}
 
 
+def _same_config_line(label: str, joint: dict, points: list[dict]) -> str | None:
+    """The in-process joint run against the sweep point with the same config (another process, 1 TF thread)."""
+    latent = joint["config"]["encoder"]["latent"]
+    twin = next((p for p in points if p["latent"] == latent and p["test_mse"] is not None), None)
+    if twin is None:
+        return None
+    mse = joint["quality"]["mse"]
+    return (
+        f"{label}: the joint run of findings 1-4 and the sweep point with the same config ({latent} latents) were "
+        f"trained separately: test MSE {mse:.5g} in this process, {twin['test_mse']:.5g} in the sweep's "
+        f"subprocess ({twin['test_mse'] / mse - 1:+.1%})."
+    )
+
+
 def _checks(found: list[dict], ids: tuple[int, ...]) -> list[dict]:
     return [{"finding": f["id"], **c} for f in found if f["id"] in ids for c in f["checks"]]
 
@@ -119,7 +133,8 @@ def view(result: dict, root: Path, figures: dict[str, Path], config_text: str) -
     return {
         "name": result["name"],
         "subtitle": f"seed {result['seed']}; {', '.join(comps)}; run {result['created']} on {result['host']} "
-        f"({result['cores']} cores); {_timing_line(result['timing'])}",
+        f"({result['cores']} cores); {_timing_line(result['timing'])}"
+        + (f"; verdicts recomputed {result['rejudged']} (--page-only)" if result.get("rejudged") else ""),
         "findings": [{**f, "tone": TONES.get(f["status"], "")} for f in found],
         "compare_intro": [
             "Same data, seed, encoder and decoder specs and epochs per phase for the three approaches. Test MSE and "
@@ -127,6 +142,8 @@ def view(result: dict, root: Path, figures: dict[str, Path], config_text: str) -
             "whole run (data, every training phase, evaluation, files), wall (perf_counter) and CPU "
             "(getrusage, all threads); 'fit' = the wall time of the Keras fits alone. The machine may be shared: "
             "CPU seconds are the steadier figure.",
+            "Every phase runs the same number of epochs, so the pre-training approaches (solitary, frozen) train "
+            "for more epochs in total than joint training, which has one phase (see 'epochs per phase').",
             "Parameters: 'total' = the final model (encoders + decoder), 'trainable (last phase)' = what its "
             "last training phase updated, 'trained (all phases)' adds the encoders and the CAE decoders of the "
             "pre-training phases (the solitary approach trains N untied encoders).",
@@ -139,6 +156,11 @@ def view(result: dict, root: Path, figures: dict[str, Path], config_text: str) -
             "verifies its encoder bit-exactly (synthesize.py, options below) in subprocesses. Points below "
             "min_compression would be skipped; the study lowers min_compression per dataset so the sweep can reach "
             "the largest latents (there the encoder expands its input instead of compressing it).",
+        ],
+        "sweep_twins": [
+            line
+            for label, s in sweeps.items()
+            if label in comps and (line := _same_config_line(label, comps[label]["joint"], s["points"]))
         ],
         "sweeps": [
             {

@@ -68,11 +68,13 @@ def run_findings(
     """Run the study; returns the final folder and the content of findings.json."""
     from micae.findings.analysis import findings
     from micae.findings.compare import compare_dataset, cpu_seconds
-    from micae.findings.latent_sweep import run_latent_sweeps
+    from micae.findings.latent_sweep import run_latent_sweeps, sweep_spec
     from micae.outputs import check_target, staged_output
 
     final = Path(out_root) / study.name
     check_target(final, force=force, resume=resume)
+    for ds in study.datasets:  # every sweep point's config is built and checked before anything trains
+        sweep_spec(study, ds)
     wall0, cpu0, child0 = time.perf_counter(), cpu_seconds(), _children_cpu()
     config_text = study.source.read_text() if study.source else yaml.safe_dump(study.raw, sort_keys=False)
     config_file = str(study.source) if study.source else "(in memory)"
@@ -114,4 +116,24 @@ def run_findings(
     for f in result["findings"]:
         info(f"finding {f['id']}: {f['status']} ({f['summary']}): {f['claim']}")
     info(f"{result['timing']['wall_s']:.0f} s wall; page: {final / 'findings.html'}")
+    return final, result
+
+
+def rejudge(study: StudyConfig, out_root: str | Path) -> tuple[Path, dict]:
+    """Recompute the verdicts of a finished study with ``study``'s tolerances and rewrite its page (no training)."""
+    from micae.errors import ConfigError
+    from micae.findings.analysis import findings
+
+    final = Path(out_root) / study.name
+    path = final / "findings.json"
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist", "run the study first (micae findings without --page-only)")
+    result = json.loads(path.read_text())
+    config_text = study.source.read_text() if study.source else yaml.safe_dump(study.raw, sort_keys=False)
+    result["tolerances"] = study.tolerances
+    result["findings"] = findings(result["comparisons"], result["sweeps"], study.tolerances)
+    result["method"] = method_notes(study, result["config_file"])
+    result["rejudged"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    _write_page(result, final, config_text)
+    info(f"verdicts recomputed with the tolerances of {result['config_file']}: {final / 'findings.html'}")
     return final, result
