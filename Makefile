@@ -9,6 +9,8 @@ APT_PACKAGES := g++ iverilog yosys
 NAME   ?= econt
 # the demo places and routes the RTL on a Lattice Nexus (LIFCL-40-9) at 100 MHz, pipelined for that target
 SYNTH_FLAGS ?= --pnr nexus --clock-ns 10
+# pytest-xdist workers; one test file stays on one worker (--dist loadfile), so module fixtures are built once
+TEST_WORKERS ?= 2
 
 .PHONY: demo test test-fast lint deps venv sweep findings bench report clean
 
@@ -41,10 +43,10 @@ lint: venv
 	$(VENV)/bin/ruff format --check src tests scripts bench
 
 test: deps venv lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 test-fast: deps venv
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 sweep: deps venv
 	$(PY) scripts/sweep.py --config sweeps/latent_size.yaml

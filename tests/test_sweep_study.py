@@ -189,6 +189,8 @@ def test_a_study_resumes_after_ctrl_c_without_redoing_finished_trials(tmp_path):
         stdout=(tmp_path / "cli.log").open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # a pytest-xdist worker ignores SIGINT and children inherit that; a terminal's Ctrl-C is not ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 900
