@@ -509,6 +509,28 @@ def _value_panel(fig, ax, proj: np.ndarray, v: np.ndarray, c: dict) -> int:
     return int((~np.isfinite(v)).sum())
 
 
+def scatter_coloured(fig, ax, pts: np.ndarray, v: np.ndarray, c: dict, *, size: float, legend: dict) -> int:
+    """Points ``pts`` coloured by one colouring ``c``: categories (a legend, ``legend`` its placement), impact
+    positions (a hue/lightness wheel and its key) or values (a colour bar). Returns the points left out."""
+    from matplotlib import colormaps
+
+    if c["kind"] == "category":
+        cats = np.unique(v)
+        cmap = colormaps["tab10" if len(cats) <= 10 else "tab20"]
+        for j, cat in enumerate(cats):
+            sel = v == cat
+            ax.scatter(pts[sel, 0], pts[sel, 1], s=size, alpha=0.7, color=cmap(j % cmap.N), label=str(cat))
+        ax.legend(fontsize=7, title=c["name"], title_fontsize=7, **legend)
+        return 0
+    if c["kind"] == "position":
+        ok = np.isfinite(v).all(axis=1)
+        centre, radius = _wafer_frame_cm()
+        ax.scatter(pts[ok, 0], pts[ok, 1], s=size, alpha=0.8, c=_position_colours(v[ok], centre, radius))
+        _position_key(ax, centre, radius)
+        return int((~ok).sum())
+    return _value_panel(fig, ax, pts, v.astype(float), c)
+
+
 def plot_latent_projection(latents: np.ndarray, colourings: list[dict], path: Path, seed: int = 0) -> dict:
     """2-D PCA projection of the latents, one panel per colouring.
 
@@ -521,8 +543,6 @@ def plot_latent_projection(latents: np.ndarray, colourings: list[dict], path: Pa
     are left out. Returns what was projected, the explained variance and the
     points left out per panel.
     """
-    from matplotlib import colormaps
-
     lat = np.asarray(latents, dtype=float)
     s, p, k = lat.shape
     per_part = p > 1 and any(np.shape(c["values"])[:2] == (s, p) and c["kind"] != "category" for c in colourings)
@@ -547,29 +567,9 @@ def plot_latent_projection(latents: np.ndarray, colourings: list[dict], path: Pa
         ax.set_ylabel(f"PC2 ({100 * frac[1]:.0f}% of variance)")
         ax.set_title(f"coloured by {c['name']}", fontsize=10)
         ax.grid(alpha=0.3)
-        if c["kind"] == "category":
-            cats = np.unique(v)
-            cmap = colormaps["tab10" if len(cats) <= 10 else "tab20"]
-            for j, cat in enumerate(cats):
-                sel = v == cat
-                ax.scatter(proj[sel, 0], proj[sel, 1], s=5, alpha=0.7, color=cmap(j % cmap.N), label=str(cat))
-            ax.legend(
-                fontsize=7,
-                markerscale=2.5,
-                ncol=2 if len(cats) > 5 else 1,
-                title=c["name"],
-                title_fontsize=7,
-                loc="best",
-            )
-            left_out[c["name"]] = 0
-        elif c["kind"] == "position":
-            ok = np.isfinite(v).all(axis=1)
-            centre, radius = _wafer_frame_cm()
-            ax.scatter(proj[ok, 0], proj[ok, 1], s=5, alpha=0.8, c=_position_colours(v[ok], centre, radius))
-            _position_key(ax, centre, radius)
-            left_out[c["name"]] = int((~ok).sum())
-        else:
-            left_out[c["name"]] = _value_panel(fig, ax, proj, v.astype(float), c)
+        ncol = 2 if c["kind"] == "category" and len(np.unique(v)) > 5 else 1
+        legend = dict(markerscale=2.5, ncol=ncol, loc="best")
+        left_out[c["name"]] = scatter_coloured(fig, ax, proj, v, c, size=5, legend=legend)
     save(fig, path)
     return {
         "points": "per part" if per_part else "concatenated",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from micae.report.draw import HGCAL_LAYOUTS, draw_image, draw_wafer_cells, figure, save
-from micae.report.figures import _position_colours, _position_key, _value_panel, _wafer_frame_cm
+from micae.report.figures import scatter_coloured
 
 PROBING_PLOTS = (
     "latent_map.png",
@@ -155,32 +155,8 @@ def plot_latent_map(prob: dict, colourings: list[dict], path: Path) -> dict:
         v = np.asarray(c["values"])[: len(xy)]
         pts = xy[: len(v)]
         ax.set_title(f"coloured by {c['name']}", fontsize=10)
-        if c["kind"] == "category":
-            from matplotlib import colormaps
-
-            cats = np.unique(v)
-            cmap = colormaps["tab10" if len(cats) <= 10 else "tab20"]
-            for j, cat in enumerate(cats):
-                sel = v == cat
-                ax.scatter(pts[sel, 0], pts[sel, 1], s=6, alpha=0.7, color=cmap(j % cmap.N), label=str(cat))
-            ax.legend(
-                fontsize=7,
-                markerscale=2,
-                title=c["name"],
-                title_fontsize=7,
-                loc="upper left",
-                bbox_to_anchor=(1.01, 1.0),
-                frameon=False,
-            )
-            left_out[c["name"]] = 0
-        elif c["kind"] == "position":
-            ok = np.isfinite(v).all(axis=1)
-            centre, radius = _wafer_frame_cm()
-            ax.scatter(pts[ok, 0], pts[ok, 1], s=6, alpha=0.8, c=_position_colours(v[ok], centre, radius))
-            _position_key(ax, centre, radius)
-            left_out[c["name"]] = int((~ok).sum())
-        else:
-            left_out[c["name"]] = _value_panel(fig, ax, pts, v.astype(float), c)
+        legend = dict(markerscale=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        left_out[c["name"]] = scatter_coloured(fig, ax, pts, v, c, size=6, legend=legend)
         _grid_and_paths(ax, a, kind)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
