@@ -5,15 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from micae.findings.latent_sweep import usable
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from micae.report.draw import figure, save
 
 
 def log_axis(ax, values) -> None:
@@ -34,9 +26,8 @@ def log_axis(ax, values) -> None:
 
 def sweep_figure(sweeps: dict[str, dict], checks: list[dict], tolerance: float, path: Path) -> Path:
     """Test MSE against latents per part, one panel per dataset; L_sat and the tolerance band marked."""
-    plt = _pyplot()
     labels = list(sweeps)
-    fig, axes = plt.subplots(1, len(labels), figsize=(5.4 * len(labels), 3.8), squeeze=False)
+    fig, axes = figure(1, len(labels), figsize=(5.4 * len(labels), 3.8), squeeze=False)
     for ax, label in zip(axes[0], labels):
         pts = usable(sweeps[label]["points"])
         if not pts:
@@ -70,17 +61,14 @@ def sweep_figure(sweeps: dict[str, dict], checks: list[dict], tolerance: float, 
             ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
         else:
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
     return path
 
 
 def curves_figure(comparisons: dict[str, dict], path: Path) -> Path:
     """Training and validation loss per epoch: CAE (frozen run, phase cae) and MICAE (joint run)."""
-    plt = _pyplot()
     labels = list(comparisons)
-    fig, axes = plt.subplots(1, len(labels), figsize=(5.4 * len(labels), 3.6), squeeze=False)
+    fig, axes = figure(1, len(labels), figsize=(5.4 * len(labels), 3.6), squeeze=False)
     styles = (("CAE", "frozen", "cae", "#c2571a"), ("MICAE", "joint", "micae", "#2a5db0"))
     for ax, label in zip(axes[0], labels):
         shown = []
@@ -98,17 +86,14 @@ def curves_figure(comparisons: dict[str, dict], path: Path) -> Path:
         ax.set_title(label)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
     return path
 
 
 def comparison_figure(comparisons: dict[str, dict], path: Path) -> Path:
     """Test MSE of the three approaches per dataset, relative to joint training."""
-    plt = _pyplot()
     labels = list(comparisons)
-    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.0), squeeze=False)
+    fig, axes = figure(1, len(labels), figsize=(4.2 * len(labels), 3.0), squeeze=False)
     names = {"solitary": "solitary +\nconcat", "frozen": "frozen shared\n+ new decoder", "joint": "joint\n(tied)"}
     for ax, label in zip(axes[0], labels):
         recs = comparisons[label]
@@ -119,7 +104,5 @@ def comparison_figure(comparisons: dict[str, dict], path: Path) -> Path:
         ax.set_ylabel("test MSE")
         ax.set_title(label)
         ax.tick_params(axis="x", labelsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
     return path
