@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from micae.errors import ConfigError
+from micae.sweep.grid import base_config
 from micae.train.config import RunConfig, load_config, read_yaml_mapping
 
 STUDY_KEYS = ("name", "seed", "workers", "tolerances", "sweep_synth", "datasets")
@@ -97,10 +98,7 @@ def _dataset(label: str, raw, folder: Path, where: str) -> DatasetStudy:
     unknown = sorted(set(raw) - set(DATASET_KEYS))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown} in datasets.{label}", f"use only {list(DATASET_KEYS)}")
-    if "base" not in raw:
-        raise ConfigError(f"{where}: datasets.{label} names no base run config", "add e.g. base: ../models/econt.yaml")
-    base = Path(raw["base"])
-    base = base if base.is_absolute() else (folder / base).resolve()
+    base = base_config(raw, folder, f"{where}: datasets.{label}")
     latents = raw.get("sweep_latents") or []
     if not isinstance(latents, list) or not all(isinstance(v, int) and v >= 1 for v in latents):
         raise ConfigError(

@@ -264,6 +264,14 @@ def synth_args(opts: dict) -> list[str]:
     return args
 
 
+def base_config(raw: dict, folder: Path, owner: str) -> Path:
+    """The run config ``raw["base"]`` names, relative to ``folder`` (where the file naming it lives)."""
+    if "base" not in raw:
+        raise ConfigError(f"{owner} names no base run config", "add e.g. base: ../models/econt.yaml")
+    base = Path(raw["base"])
+    return base if base.is_absolute() else (folder / base).resolve()
+
+
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; every point's run config is resolved and checked."""
     path = Path(path)
@@ -271,11 +279,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     unknown = sorted(set(raw) - set(SWEEP_KEYS))
     if unknown:
         raise ConfigError(f"unknown sweep key(s) {unknown} in {path}", f"use only {list(SWEEP_KEYS)}")
-    if "base" not in raw:
-        raise ConfigError(f"sweep file {path} names no base run config", "add e.g. base: ../models/econt.yaml")
-    base = Path(raw["base"])
-    if not base.is_absolute():
-        base = (path.parent / base).resolve()
+    base = base_config(raw, path.parent, f"sweep file {path}")
     return build_spec(
         name=str(raw.get("name") or path.stem),
         base=base,
