@@ -195,12 +195,12 @@ def objective_summary(trained: dict) -> dict:
     """metrics.json keys: ``objective`` (its name), ``objective_weights`` and ``objective_penalty``, the last
     epoch's unweighted penalty of each phase (``final_kl``, ``final_val_kl`` ... per phase)."""
     objective = trained.get("objective") or Objective()
+    penalties = {
+        phase: penalty_record(objective, record.get("history", {}))
+        for phase, record in trained.get("phases", {}).items()
+    }
     return {
         "objective": objective.name,
         "objective_weights": objective.weights(),
-        "objective_penalty": {
-            phase: penalty_record(objective, record.get("history", {}))
-            for phase, record in trained.get("phases", {}).items()
-            if penalty_record(objective, record.get("history", {}))
-        },
+        "objective_penalty": {phase: record for phase, record in penalties.items() if record},
     }
