@@ -69,6 +69,10 @@ def test_hgcal_synth_econt(tmp_path, tf):
     ev = np.load(out / "test_evaluation.npz")
     for name in ("quantized", "bc", "stc", "threshold"):
         assert ev[f"{name}__emd"].shape == ev[f"{name}__mse"].shape == (m["test_samples"],)
+    # where each algorithm wins: every test wafer in one occupancy bin, BC's per-wafer record against QAT
+    assert sum(b["n"] for b in m["emd_by_occupancy"]) == m["test_samples"]
+    q, bc = ev["quantized__emd"], ev["bc__emd"]
+    assert m["wafer_wins"]["bc"]["better"] == pytest.approx(float((q < bc).mean()))
 
 
 @pytest.mark.slow

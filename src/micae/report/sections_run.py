@@ -70,7 +70,46 @@ def quality(run: dict, figs: dict, plot_dir: Path) -> list:
             "standard error of the mean (points of one bin are shifted sideways a little so the bars stay apart)."
         )
         blocks.append(_figure(plot_dir, fig, "mean EMD against wafer charge", caption))
+    blocks += occupancy_blocks(metrics)
     return blocks or [note("The run folder has no metrics.")]
+
+
+def _occupancy_models(metrics: dict, bins: list[dict]) -> list[str]:
+    """Models with EMDs in the occupancy bins, in the metrics table's order; PCA (joint) is left out when
+    it is PCA (tied) (one part)."""
+    present = set().union(*(b["emd_mean"] for b in bins))
+    skip = {"pca_joint"} if metrics.get("n_parts", 1) == 1 else set()
+    return [m for m in run_data.models_in_metrics(metrics) if m in present and m not in skip]
+
+
+def occupancy_blocks(metrics: dict) -> list:
+    """Mean / median EMD per wafer-occupancy bin for every algorithm, and how often the QAT encoder wins
+    per wafer (metrics.json ``emd_by_occupancy`` and ``wafer_wins``; nothing for runs without them)."""
+    bins = metrics.get("emd_by_occupancy") or []
+    if not bins:
+        return []
+    models = _occupancy_models(metrics, bins)
+    rows = []
+    for b in bins:
+        cells = [f"{num(b['emd_mean'].get(m), 3)} / {num(b['emd_median'].get(m), 3)}" for m in models]
+        rows.append([f"{b['lo']}-{b['hi'] - 1}", str(b["n"]), *cells])
+    head = ["lit cells per wafer", "wafers", *(model_label(m) for m in models)]
+    blocks: list = [Table(head, rows, numeric=set(range(1, len(head))))]
+    text = (
+        "EMD mean / median by the wafer's occupancy (trigger cells with non-zero charge in the test input). "
+        "Best Choice sends its cells exactly, so it is nearly lossless on wafers with fewer lit cells than it "
+        "sends; STC never moves charge out of its 2x2 group."
+    )
+    wins = metrics.get("wafer_wins") or {}
+    said = [
+        f"{model_label(m)} on {percent(w['better'])} (worse on {percent(w['worse'])})"
+        for m in models
+        if (w := wins.get(m))
+    ]
+    if said:
+        text += f" Per wafer, the QAT encoder has the lower EMD than {'; than '.join(said)} of the wafers."
+    blocks.append(note(text))
+    return blocks
 
 
 def reconstructions(run: dict, figs: dict, plot_dir: Path) -> list:

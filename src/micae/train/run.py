@@ -212,9 +212,9 @@ def evaluate_models(cfg: RunConfig, ds, trained: dict) -> dict:
     base, base_budgets = baseline_reconstructions(cfg, ds, latent, budget)
     recons.update(base)
     metrics = {name: reconstruction_metrics(x, r, ds.layout) for name, r in recons.items()}
+    extra = _wafer_class_summaries(x, metrics)
     lat = encoder.predict(x.reshape(-1, *ds.input_shape), batch_size=4096, verbose=0)
     lat_t = spec.latent_quant.fixed_type()
-    extra = {}
     if trained.get("vae_encoder") is not None:  # the posterior log-variances (the means are ``latents``)
         logvar = trained["vae_encoder"].predict(x.reshape(-1, *ds.input_shape), batch_size=4096, verbose=0)[1]
         extra["latent_logvar"] = logvar.reshape(len(x), n_parts, latent)
@@ -229,6 +229,17 @@ def evaluate_models(cfg: RunConfig, ds, trained: dict) -> dict:
         "dead_latents": dead_latents(lat),
         "saturated_latents": saturated_latents(lat, lat_t.min_value, lat_t.max_value),
     }
+
+
+def _wafer_class_summaries(x: np.ndarray, metrics: dict) -> dict:
+    """EMD by wafer occupancy and per-wafer wins of the QAT encoder (HGCAL runs; empty otherwise)."""
+    from micae.metrics.wafer_classes import emd_by_occupancy, occupancy, wafer_wins
+
+    emds = {name: m["per_sample_emd"] for name, m in metrics.items() if "per_sample_emd" in m}
+    if "quantized" not in emds:
+        return {}
+    wafers = x.reshape(-1, *x.shape[2:])  # the per-wafer EMD order: sample-major, then part
+    return {"emd_by_occupancy": emd_by_occupancy(occupancy(wafers), emds), "wafer_wins": wafer_wins(emds)}
 
 
 def _save_models_and_data(cfg: RunConfig, ds, trained: dict, out: Path) -> None:
@@ -256,7 +267,9 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
     ``quantized`` and every entry of ``baselines`` (``float``, ``pca_tied``, ``pca_joint`` and, on HGCAL
     layouts, the ECON-T algorithms ``bc``, ``stc``, ``threshold``) carry the same metric keys;
     ``baseline_bit_budgets`` says what each ECON-T algorithm sends per wafer; ``compression_factor``
-    (values) and ``bit_ratio`` (bits) repeat the headline figures of ``bit_budget``. The per-sample
+    (values) and ``bit_ratio`` (bits) repeat the headline figures of ``bit_budget``. On HGCAL layouts
+    ``emd_by_occupancy`` and ``wafer_wins`` say where each algorithm wins (:mod:`micae.metrics.wafer_classes`).
+    The per-sample
     arrays ``<model>__mse`` and ``<model>__emd`` are in ``test_evaluation.npz``.
     """
     from micae.train.evaluate import public
@@ -275,6 +288,7 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
         "quantized": public(m["quantized"]),
         "baselines": {k: public(v) for k, v in m.items() if k != "quantized"},
         "baseline_bit_budgets": evaluation["baseline_bit_budgets"],
+        **{k: evaluation[k] for k in ("emd_by_occupancy", "wafer_wins") if k in evaluation},
         "compression_factor": budget["compression_factor"],
         "bit_ratio": budget["bit_ratio"],
         "bit_budget": budget,
