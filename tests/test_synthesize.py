@@ -330,6 +330,7 @@ def test_require_timing_fails_after_place_and_route_misses_the_clock(tmp_path, t
             vendor="off",
             pnr="nexus",
             require_timing=True,
+            close_timing=0,
             options=HlsOptions(clock_ns=1.0),
         )
     assert info.value.exit_code == 4 and "--clock-ns" in info.value.fix
@@ -341,3 +342,30 @@ def test_require_timing_fails_after_place_and_route_misses_the_clock(tmp_path, t
     assert lat["ns_source"].startswith("place-and-route") and lat["verified"] is False
     assert lat["ns"] == pytest.approx(lat["cycles_max"] * 1000.0 / pnr["fmax_mhz"], rel=1e-3)
     assert "timing not met" in (tmp_path / "fw" / "fast" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_timing_closure_recuts_after_a_miss_and_verifies_the_last_cut(tmp_path, tf):
+    """Real nextpnr: the first cut misses, the delay model is corrected to the measured period, the pipeline is
+    cut deeper and placed again; the RTL levels (Verilator, Icarus) verify that last cut bit for bit."""
+    from micae.hls.convert import HlsOptions
+
+    spec = EncoderSpec(input_shape=(4, 4, 1), filters=2, latent=4)
+    path = _save_encoder(tmp_path, spec, seed=9)
+    clock = 3.0
+    report = _run(
+        tmp_path, path, "closure", vectors=300, rtl="on", vendor="off", pnr="nexus", options=HlsOptions(clock_ns=clock)
+    )
+    pnr = next(t for t in report["timing"] if t["kind"] == "place-and-route")
+    first, recut = pnr["closure"]
+    assert first["met"] is False and first["measured_period_ns"] > clock
+    assert first["predicted_period_ns"] <= clock  # the shipped model was optimistic: that is why it re-cut
+    # the re-cut's model was scaled to the first measurement, and cuts at least as deep
+    assert f"({first['measured_period_ns']:.2f} ns)" in recut["delay_model"]
+    assert recut["cycles"] >= first["cycles"] and recut["work_dir"] == "pnr_recut1"
+    # the headline analysis, the RTL section and the verified RTL are all the last cut's
+    assert (pnr["met"], pnr["fmax_mhz"]) == (recut["met"], recut["fmax_mhz"])
+    assert report["rtl"]["latency_cycles"] == recut["cycles"]
+    _assert_exact(report, 300, levels=("integer_model", "rtl"))
+    assert report["verification"]["rtl_crosscheck"]["mismatches"] == 0
+    assert "Timing closure" in (tmp_path / "fw" / "closure" / "report.html").read_text()

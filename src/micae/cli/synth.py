@@ -82,6 +82,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pnr-device", help="nextpnr device (default: the family's, e.g. LIFCL-40-9BG400C)")
     p.add_argument("--pnr-seed", type=int, default=1, help="nextpnr placer seed (default 1)")
     p.add_argument(
+        "--close-timing",
+        type=int,
+        default=1,
+        metavar="N",
+        help="timing closure: when place-and-route misses the clock, correct the delay model to the measured "
+        "period, cut the pipeline again and place and route again, at most N times (default 1; 0: off). "
+        "Only for RTL cut by the family's delay model (--pnr without --latency-cutoff); the RTL levels "
+        "verify the last cut",
+    )
+    p.add_argument(
         "--require-timing",
         action="store_true",
         help="exit 4 when place-and-route (or Vivado) does not meet --clock-ns; the reports are written first",
@@ -119,6 +129,7 @@ def request_from_args(a: argparse.Namespace):
         pnr=a.pnr,
         pnr_device=a.pnr_device,
         pnr_seed=a.pnr_seed,
+        close_timing=a.close_timing,
         require_timing=a.require_timing,
     )
 

@@ -20,9 +20,10 @@ BUILD_STEPS: tuple[Step, ...] = (
     Step("csim", csim.run, needs=("hls",)),
     Step("vendor", vendor.run, needs=("csim",)),
     Step("rtl", rtl.write, needs=()),
-    Step("rtl_sim", rtl.simulate, needs=("rtl",)),
-    Step("rtl_crosscheck", rtl.crosscheck, needs=("rtl",)),
-    Step("rtl_resources", rtl.resources, needs=("rtl",)),
+    # place-and-route may cut the RTL again (timing closure), so the RTL levels and Vivado read the final cut
     Step("pnr", timing.place_and_route, needs=("rtl",)),
-    Step("vivado_timing", timing.vivado, needs=("rtl",)),
+    Step("rtl_sim", rtl.simulate, needs=("pnr",)),
+    Step("rtl_crosscheck", rtl.crosscheck, needs=("pnr",)),
+    Step("rtl_resources", rtl.resources, needs=("pnr",)),
+    Step("vivado_timing", timing.vivado, needs=("pnr",)),
 )

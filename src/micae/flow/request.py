@@ -40,6 +40,7 @@ class SynthRequest:
     pnr: str = "off"
     pnr_device: str | None = None
     pnr_seed: int = 1
+    close_timing: int = 1
     require_timing: bool = False
 
     def validate(self) -> None:
@@ -57,6 +58,8 @@ class SynthRequest:
                 "--require-timing needs a timing analysis that includes routing",
                 "add --pnr nexus (or ecp5); a Vivado run counts too when vivado is on PATH",
             )
+        if self.close_timing < 0:
+            raise ConfigError(f"--close-timing {self.close_timing} must be >= 0", "use 0 (off) or e.g. 1")
         if self.rtl_vectors is not None and self.rtl_vectors < 1:
             raise ConfigError(f"--rtl-vectors {self.rtl_vectors} must be >= 1", "use e.g. --rtl-vectors 1000000")
 
@@ -72,6 +75,7 @@ class SynthRequest:
             "pnr": self.pnr,
             "pnr_device": self.pnr_device,
             "pnr_seed": self.pnr_seed,
+            "close_timing": self.close_timing,
             "require_timing": self.require_timing,
         }
 

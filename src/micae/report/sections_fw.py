@@ -306,11 +306,39 @@ def timing(report: dict, figs: dict, plot_dir: Path) -> list:
             )
         )
     for a in analyses:
+        blocks += closure_blocks(a)
         if a.get("critical_path"):
             blocks.append(
                 Code(str(a["critical_path"]), f"critical path, {a.get('target', '?')} ({a.get('kind', '?')})")
             )
     return blocks
+
+
+def closure_blocks(analysis: dict) -> list:
+    """The timing-closure attempts of one place-and-route analysis (``closure``): one row per cut."""
+    attempts = analysis.get("closure") or []
+    if not attempts:
+        return []
+    rows, tones = [], []
+    for k, t in enumerate(attempts):
+        rows.append(
+            [
+                "first cut" if k == 0 else f"re-cut {k}",
+                num(t.get("cycles")),
+                num(t.get("predicted_period_ns")),
+                num(t.get("measured_period_ns")),
+                num(t.get("fmax_mhz")),
+                "yes" if t.get("met") else "NO",
+            ]
+        )
+        tones.append("good" if t.get("met") else "bad")
+    head = ["cut", "cycles", "delay model predicted ns (estimate)", "place-and-route ns", "Fmax MHz", "met"]
+    text = (
+        f"Timing closure on {analysis.get('target', '?')}: after a miss the delay model's routing share was "
+        "scaled to the measured period and the pipeline cut again, then placed and routed again. The table "
+        "above and the RTL levels are the last cut's."
+    )
+    return [Table(head, rows, numeric={1, 2, 3, 4}, tones=tones, mark=5), note(text)]
 
 
 def seconds(report: dict, training: dict, seconds_total: float | None) -> list:

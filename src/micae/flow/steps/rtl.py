@@ -39,15 +39,24 @@ def write(ctx: FlowContext) -> list[LevelResult]:
 
 
 def _write(ctx: FlowContext) -> None:
-    from micae.rtl.build import write_rtl
-    from micae.rtl.cocotb_export import export_cocotb
     from micae.rtl.trace import check_supported
 
     req = ctx.request
     check_supported(ctx.encoder)  # refuse out-of-range widths before building 10^6 vectors
     ctx.rtl_vectors = rtl_vector_set(ctx)
+    cut_rtl(ctx, req.pnr if req.pnr != "off" else None)
+
+
+def cut_rtl(ctx: FlowContext, family) -> None:
+    """Write (or rewrite, for timing closure) the pipelined Verilog, testbench and cocotb test into ``rtl/``.
+
+    ``family`` is a family name, a :class:`~micae.rtl.delay_model.DelayModel` (a re-cut after a
+    place-and-route miss) or None (da4ml's adder-level rule)."""
+    from micae.rtl.build import write_rtl
+    from micae.rtl.cocotb_export import export_cocotb
+
+    req = ctx.request
     shipped = _shipped_rows(ctx)  # the files in rtl/ (run_sim.sh, cocotb): ties, saturations, random
-    family = req.pnr if req.pnr != "off" else None
     with progress("rtl: trace, pipeline, write Verilog (da4ml)"):
         ctx.report.rtl = write_rtl(
             ctx.encoder,

@@ -15,16 +15,38 @@ VIVADO_TIMEOUT_S = 4 * 3600.0
 
 
 def place_and_route(ctx: FlowContext) -> list[TimingAnalysis]:
-    """nextpnr (yowasp) on the RTL behind a pin wrapper, seeded; ``--pnr off`` skips it."""
-    from micae.rtl.pnr import place_and_route as pnr
+    """nextpnr (yowasp) on the RTL behind a pin wrapper, seeded; ``--pnr off`` skips it.
 
+    Timing closure: when the clock is missed and the RTL was cut by the family's delay model, the model's
+    routing share is scaled to the measured period (:func:`micae.rtl.delay_model.corrected_model`), the
+    RTL is cut again and placed and routed again, at most ``--close-timing`` times. The RTL that the
+    simulation levels verify is the last cut (they run after this step); every attempt is recorded.
+    """
     req = ctx.request
     if ctx.rtl_dir is None:
         return []
     if req.pnr == "off":
         ctx.report.skipped_analyses["place-and-route"] = "--pnr off"
         return []
-    with progress(f"rtl: place and route ({req.pnr}, nextpnr)"):
+    entry = _pnr(ctx, "pnr")
+    attempts = [_attempt(ctx, entry)]
+    model = None
+    for k in range(1, req.close_timing + 1):
+        if entry.get("met") or not ctx.report.rtl["da4ml"].get("pipelining", "").startswith("timing-driven"):
+            break
+        model = _recut(ctx, model, entry)
+        entry = _pnr(ctx, f"pnr_recut{k}")
+        attempts.append(_attempt(ctx, entry))
+    if len(attempts) > 1:
+        entry["closure"] = attempts
+    return [TimingAnalysis.from_dict(entry)]
+
+
+def _pnr(ctx: FlowContext, work: str) -> dict:
+    from micae.rtl.pnr import place_and_route as pnr
+
+    req = ctx.request
+    with progress(f"rtl: place and route ({req.pnr}, nextpnr, {ctx.report.rtl['latency_cycles']} cycles)"):
         entry = pnr(
             ctx.rtl_dir,
             ctx.report.rtl["top"],
@@ -33,10 +55,43 @@ def place_and_route(ctx: FlowContext) -> list[TimingAnalysis]:
             clock_ns=req.options.clock_ns,
             seed=req.pnr_seed,
             timeout_s=PNR_TIMEOUT_S,
-            work_dir=ctx.fw_stage / "pnr",
+            work_dir=ctx.fw_stage / work,
         )
-    entry["work_dir"] = "pnr"  # relative to the firmware folder (the staged path is renamed)
-    return [TimingAnalysis.from_dict(entry)]
+    entry["work_dir"] = work  # relative to the firmware folder (the staged path is renamed)
+    return entry
+
+
+def _recut(ctx: FlowContext, model, entry: dict):
+    """Cut the RTL again with the delay model (``model``, else the family's) corrected to ``entry``'s period."""
+    from da4ml.cmvm.types import Pipeline
+
+    from micae.flow.steps.rtl import cut_rtl
+    from micae.log import info
+    from micae.rtl.delay_model import corrected_model, model_for
+
+    pipe = Pipeline.load(ctx.rtl_dir / "da4ml_pipeline.json")
+    model = corrected_model(model_for(model or ctx.request.pnr), pipe, float(entry["period_ns"]))
+    info(
+        f"timing closure: {entry['period_ns']:.2f} ns measured against {ctx.request.options.clock_ns} ns; "
+        f"cutting again with the delay model corrected to it ({model.calibration.rsplit('; ', 1)[-1]})"
+    )
+    cut_rtl(ctx, model)
+    return model
+
+
+def _attempt(ctx: FlowContext, entry: dict) -> dict:
+    """One place-and-route of one cut: stages, what the delay model predicted, what nextpnr measured."""
+    estimate = ctx.report.rtl.get("timing_estimate") or {}
+    return {
+        "cycles": ctx.report.rtl["latency_cycles"],
+        "predicted_period_ns": estimate.get("predicted_period_ns"),
+        "delay_model": estimate.get("calibration"),
+        "measured_period_ns": entry.get("period_ns"),
+        "fmax_mhz": entry.get("fmax_mhz"),
+        "slack_ns": entry.get("slack_ns"),
+        "met": entry.get("met"),
+        "work_dir": entry["work_dir"],
+    }
 
 
 def vivado(ctx: FlowContext) -> list[TimingAnalysis]:
