@@ -369,3 +369,41 @@ def test_timing_closure_recuts_after_a_miss_and_verifies_the_last_cut(tmp_path, 
     _assert_exact(report, 300, levels=("integer_model", "rtl"))
     assert report["verification"]["rtl_crosscheck"]["mismatches"] == 0
     assert "Timing closure" in (tmp_path / "fw" / "closure" / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_timing_closure_keeps_the_faster_cut_when_the_recut_routes_slower(tmp_path, tf, monkeypatch):
+    """Place-and-route stood in by measured periods (11 ns, then a slower 12 ns for the deeper cut): the first
+    cut ships, its RTL is written again, and the RTL levels verify that cut, not the slower one."""
+    from micae.hls.convert import HlsOptions
+    from micae.rtl import pnr as pnr_module
+
+    periods = iter([11.0, 12.0])
+
+    def measured(rtl_dir, top, *, family, device, clock_ns, seed, timeout_s, work_dir):
+        period = next(periods)
+        return {
+            "target": "LIFCL-40-9BG400C",
+            "tool": {"name": "nextpnr-nexus", "version": "stand-in"},
+            "kind": "place-and-route",
+            "clock_ns": clock_ns,
+            "fmax_mhz": 1000.0 / period,
+            "slack_ns": clock_ns - period,
+            "met": False,
+            "period_ns": period,
+        }
+
+    monkeypatch.setattr(pnr_module, "place_and_route", measured)
+    path = _save_encoder(tmp_path, EncoderSpec(input_shape=(4, 4, 1), filters=2, latent=4), seed=9)
+    report = _run(
+        tmp_path, path, "keep", vectors=300, rtl="on", vendor="off", pnr="nexus", options=HlsOptions(clock_ns=10.0)
+    )
+    pnr = next(t for t in report["timing"] if t["kind"] == "place-and-route")
+    first, recut = pnr["closure"]
+    assert (first["measured_period_ns"], recut["measured_period_ns"]) == (11.0, 12.0)
+    assert (first["shipped"], recut["shipped"]) == (True, False)
+    assert recut["cycles"] > first["cycles"]  # the re-cut was deeper, so shipping it would show in the cycles
+    assert pnr["fmax_mhz"] == pytest.approx(1000.0 / 11.0) and pnr["work_dir"] == "pnr"
+    assert report["rtl"]["latency_cycles"] == first["cycles"]
+    assert report["latency"]["cycles_max"] == first["cycles"]
+    _assert_exact(report, 300, levels=("integer_model", "rtl"))

@@ -88,8 +88,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="timing closure: when place-and-route misses the clock, correct the delay model to the measured "
         "period, cut the pipeline again and place and route again, at most N times (default 1; 0: off). "
-        "Only for RTL cut by the family's delay model (--pnr without --latency-cutoff); the RTL levels "
-        "verify the last cut",
+        "Only for RTL cut by the family's delay model (--pnr without --latency-cutoff). The cut that ships "
+        "(and that the RTL levels verify) is the first that met the clock, else the fastest",
     )
     p.add_argument(
         "--require-timing",

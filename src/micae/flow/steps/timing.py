@@ -19,8 +19,9 @@ def place_and_route(ctx: FlowContext) -> list[TimingAnalysis]:
 
     Timing closure: when the clock is missed and the RTL was cut by the family's delay model, the model's
     routing share is scaled to the measured period (:func:`micae.rtl.delay_model.corrected_model`), the
-    RTL is cut again and placed and routed again, at most ``--close-timing`` times. The RTL that the
-    simulation levels verify is the last cut (they run after this step); every attempt is recorded.
+    RTL is cut again and placed and routed again, at most ``--close-timing`` times. The cut that ships, and
+    that the RTL levels verify (they run after this step), is the first that met the clock, else the
+    fastest; every attempt is recorded.
     """
     req = ctx.request
     if ctx.rtl_dir is None:
@@ -29,17 +30,40 @@ def place_and_route(ctx: FlowContext) -> list[TimingAnalysis]:
         ctx.report.skipped_analyses["place-and-route"] = "--pnr off"
         return []
     entry = _pnr(ctx, "pnr")
-    attempts = [_attempt(ctx, entry)]
+    # (the delay model that cut the RTL, None: the family's; its place-and-route; the cut's cycles and estimate)
+    tried = [(None, entry, _cut(ctx))]
     model = None
     for k in range(1, req.close_timing + 1):
         if entry.get("met") or not ctx.report.rtl["da4ml"].get("pipelining", "").startswith("timing-driven"):
             break
         model = _recut(ctx, model, entry)
         entry = _pnr(ctx, f"pnr_recut{k}")
-        attempts.append(_attempt(ctx, entry))
-    if len(attempts) > 1:
-        entry["closure"] = attempts
+        tried.append((model, entry, _cut(ctx)))
+    if len(tried) > 1:
+        entry = _keep_best(ctx, tried)
     return [TimingAnalysis.from_dict(entry)]
+
+
+def _keep_best(ctx: FlowContext, tried: list[tuple]) -> dict:
+    """The cut that ships: the first that met the clock, else the fastest. A deeper cut can route slower
+    (more flip-flops spread the placement), so a slower last cut is replaced by the best one, cut again
+    (the cut is deterministic) so the RTL levels verify what its place-and-route measured."""
+    from micae.flow.steps.rtl import cut_rtl
+    from micae.log import info
+
+    attempts = [_attempt(entry, cut) for _, entry, cut in tried]
+    best = min(range(len(tried)), key=lambda i: (not tried[i][1].get("met"), tried[i][1].get("period_ns") or 1e9))
+    if best != len(tried) - 1:
+        model, entry, _ = tried[best]
+        info(f"timing closure: the last cut was slower; keeping the cut placed in {entry['work_dir']}/")
+        cut_rtl(ctx, model or ctx.request.pnr)
+        if ctx.report.rtl["latency_cycles"] != attempts[best]["cycles"]:
+            raise AssertionError("timing closure: cutting again with the same delay model gave another pipeline")
+    for i, a in enumerate(attempts):
+        a["shipped"] = i == best
+    entry = tried[best][1]
+    entry["closure"] = attempts
+    return entry
 
 
 def _pnr(ctx: FlowContext, work: str) -> dict:
@@ -79,13 +103,20 @@ def _recut(ctx: FlowContext, model, entry: dict):
     return model
 
 
-def _attempt(ctx: FlowContext, entry: dict) -> dict:
-    """One place-and-route of one cut: stages, what the delay model predicted, what nextpnr measured."""
+def _cut(ctx: FlowContext) -> dict:
+    """The RTL as it is cut now: cycles and what the delay model predicted for it."""
     estimate = ctx.report.rtl.get("timing_estimate") or {}
     return {
         "cycles": ctx.report.rtl["latency_cycles"],
         "predicted_period_ns": estimate.get("predicted_period_ns"),
         "delay_model": estimate.get("calibration"),
+    }
+
+
+def _attempt(entry: dict, cut: dict) -> dict:
+    """One place-and-route of one cut: stages, what the delay model predicted, what nextpnr measured."""
+    return {
+        **cut,
         "measured_period_ns": entry.get("period_ns"),
         "fmax_mhz": entry.get("fmax_mhz"),
         "slack_ns": entry.get("slack_ns"),
