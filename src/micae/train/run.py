@@ -269,8 +269,7 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
     ``baseline_bit_budgets`` says what each ECON-T algorithm sends per wafer; ``compression_factor``
     (values) and ``bit_ratio`` (bits) repeat the headline figures of ``bit_budget``. On HGCAL layouts
     ``emd_by_occupancy`` and ``wafer_wins`` say where each algorithm wins (:mod:`micae.metrics.wafer_classes`).
-    The per-sample
-    arrays ``<model>__mse`` and ``<model>__emd`` are in ``test_evaluation.npz``.
+    The per-sample arrays ``<model>__mse`` and ``<model>__emd`` are in ``test_evaluation.npz``.
     """
     from micae.train.evaluate import public
     from micae.train.objectives import objective_summary
