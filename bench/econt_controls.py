@@ -41,20 +41,13 @@ def load_data(n: int = 60000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ds.x_train[:, 0], ds.x_val[:, 0], ds.x_test[:, 0]
 
 
-def conv_decoder(latent: int, seed: int = 0, filters: int = 64):
-    """The float decoder of econt.yaml (Dense -> 2x2 -> transposed convs -> 4x4x3, ReLU output)."""
-    import tensorflow as tf
+def conv_decoder(latent: int, seed: int = 0):
+    """The run's float decoder of econt.yaml (64 filters, ReLU output) for ``latent`` inputs."""
+    from micae.models.decoder import build_decoder
+    from micae.train.config import load_config
 
-    init = tf.keras.initializers.GlorotUniform(seed=seed)
-    z = tf.keras.Input((latent,))
-    x = tf.keras.layers.Dense(2 * 2 * filters, activation="relu", kernel_initializer=init)(z)
-    x = tf.keras.layers.Reshape((2, 2, filters))(x)
-    x = tf.keras.layers.Conv2DTranspose(
-        filters, 3, strides=2, padding="same", activation="relu", kernel_initializer=init
-    )(x)
-    x = tf.keras.layers.Conv2DTranspose(3, 3, padding="same", kernel_initializer=init)(x)
-    x = tf.keras.layers.Activation("relu")(x)
-    return tf.keras.Model(z, x, name="dec")
+    spec = load_config(ROOT / "models/econt.yaml").decoder_spec()
+    return build_decoder(spec, latent, (4, 4, 3), name="dec", seed=seed)
 
 
 def encoder(kind: str, latent: int, seed: int = 0):
@@ -111,6 +104,8 @@ def exact_emd_loss(sum_weight: float):
 
     from micae.data.geometry import tc_pixel_index
     from micae.metrics.emd import ground_distance
+    from micae.metrics.sinkhorn import unit_sum
+    from micae.train.losses import wafer_sum_term
 
     cost = np.ascontiguousarray(ground_distance())
     idx = tf.constant(tc_pixel_index("4x4x3"), dtype=tf.int32)
@@ -133,13 +128,12 @@ def exact_emd_loss(sum_weight: float):
         y_pred = tf.convert_to_tensor(y_pred)
         y_true = tf.cast(y_true, y_pred.dtype)
         n = tf.shape(y_pred)[0]
-        t = tf.gather(tf.reshape(y_true, (n, 48)), idx, axis=-1) + 1e-9
-        p = tf.nn.relu(tf.gather(tf.reshape(y_pred, (n, 48)), idx, axis=-1)) + 1e-9
-        value = emd_unit(t / tf.reduce_sum(t, -1, keepdims=True), p / tf.reduce_sum(p, -1, keepdims=True))
-        total = tf.reduce_sum(y_pred, axis=[1, 2, 3]) - tf.reduce_sum(y_true, axis=[1, 2, 3])
-        return value + sum_weight * tf.square(total)
+        t = unit_sum(tf.gather(tf.reshape(y_true, (n, 48)), idx, axis=-1))
+        p = unit_sum(tf.gather(tf.reshape(y_pred, (n, 48)), idx, axis=-1))
+        return emd_unit(t, p)
 
-    return loss
+    loss.__name__ = "exact_emd"
+    return wafer_sum_term(loss, sum_weight)
 
 
 def make(args):
