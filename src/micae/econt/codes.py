@@ -16,10 +16,22 @@ import numpy as np
 
 
 def bit_length(values: np.ndarray) -> np.ndarray:
-    """``int.bit_length`` of every element of a non-negative integer array (0 -> 0), exact up to 2**63."""
-    x = np.array(values, dtype=np.int64, copy=True)
+    """``int.bit_length`` of every element of a non-negative integer array (0 -> 0), exact up to 2**63.
+
+    Below 2**53 the float64 exponent is exact (``frexp``); larger values take the integer shift path.
+    """
+    x = np.asarray(values, dtype=np.int64)
     if (x < 0).any():
         raise ValueError("bit_length: values must be >= 0")
+    out = np.frexp(x.astype(np.float64))[1].astype(np.int64)
+    big = x >= (np.int64(1) << 53)
+    if big.any():
+        out[big] = _bit_length_shifts(x[big])
+    return out
+
+
+def _bit_length_shifts(values: np.ndarray) -> np.ndarray:
+    x = values.copy()
     out = np.zeros_like(x)
     for shift in (32, 16, 8, 4, 2, 1):
         big = x >= (np.int64(1) << shift)
