@@ -480,6 +480,16 @@ def test_bad_calq_gets_a_clear_error(calq, message):
         literature_algorithms(calq, 2)
 
 
+def test_names_restrict_the_work_and_give_the_same_result():
+    calq = _wafers(50, seed=9)
+    every = chip_algorithms(calq, 2)
+    some = chip_algorithms(calq, 2, names=["bc", "repeater"])  # the Repeater does not fit at L = 2
+    assert set(some) == {"bc"} and np.array_equal(some["bc"].recon, every["bc"].recon)
+    assert set(literature_algorithms(calq, 2, names=["lit_thr_2p0"])) == {"lit_thr_2p0"}
+    with pytest.raises(ConfigError, match="unknown algorithm name"):
+        chip_algorithms(calq, 2, names=["ae"])
+
+
 def test_elink_count_is_checked():
     with pytest.raises(ConfigError, match="the chip has 1 to 13"):
         chip_algorithms(np.zeros((1, 48), dtype=np.int64), 0)

@@ -3,8 +3,10 @@
 API (stable; ``micae evaluate`` and training build on it):
 
 * ``chip_algorithms(calq, elinks, *, module="LD", drop_lsb=None, threshold=47, use_sum=False,
-  buffer_t1=None, buffer_t2=None, buffer_t3=None) -> dict[str, Transmission]``
-* ``literature_algorithms(calq, elinks) -> dict[str, Transmission]``
+  buffer_t1=None, buffer_t2=None, buffer_t3=None, names=None) -> dict[str, Transmission]``
+* ``literature_algorithms(calq, elinks, *, names=None) -> dict[str, Transmission]``
+
+``names`` (optional) restricts the work to those algorithms; a name that does not fit at L is simply absent.
 * ``frame_fields(name, calq_row, elinks, *, bx=1, preceding=None, **options) -> list[Field]`` and
   ``frame_words(...) -> list[int]``: one wafer's frame as named fields, and as its 32-bit e-link words.
 
@@ -31,6 +33,8 @@ Repeater and 7-bit STC codes; not to thresholds, the 9-bit STC sums or the Thres
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import numpy as np
 
@@ -104,21 +108,26 @@ def chip_algorithms(
     buffer_t1: int | None = None,
     buffer_t2: int | None = None,
     buffer_t3: int | None = None,
+    names: Collection[str] | None = None,
 ) -> dict[str, Transmission]:
     """Every chip algorithm that fits at ``elinks``, on ``(N, 48)`` CALQ (rows = consecutive bunch crossings)."""
     elinks = links.check_elinks(elinks)
+    wanted = _wanted(names, CHIP_NAMES)
     calq = check_calq(calq)
     drop = resolve_drop_lsb(module, drop_lsb)
+    buffer = threshold_sum.BufferThresholds.default(elinks, buffer_t1, buffer_t2, buffer_t3)
     mapping = tc_mapping()
     per_channel = mapping.to_channels(calq)
-    out = {"bc": _best_choice(calq, per_channel, elinks, drop, module, use_sum)}
+    out = {}
+    if "bc" in wanted:
+        out["bc"] = _best_choice(calq, per_channel, elinks, drop, module, use_sum)
     for name, kind in CHIP_STC.items():
         n_groups = stc.stc_groups_sent(kind, elinks)
-        if n_groups is not None:
+        if n_groups is not None and name in wanted:
             out[name] = _stc(calq, per_channel, elinks, drop, name, kind, n_groups)
-    buffer = threshold_sum.BufferThresholds.default(elinks, buffer_t1, buffer_t2, buffer_t3)
-    out["threshold"] = _threshold(calq, per_channel, elinks, drop, threshold, buffer, use_sum)
-    if repeater.fits(elinks):
+    if "threshold" in wanted:
+        out["threshold"] = _threshold(calq, per_channel, elinks, drop, threshold, buffer, use_sum)
+    if repeater.fits(elinks) and "repeater" in wanted:
         _, decoded = repeater.repeater(per_channel, drop)
         out["repeater"] = make(
             name="repeater", family="chip", elinks=elinks, calq=calq, recon=mapping.to_columns(decoded),
@@ -128,6 +137,17 @@ def chip_algorithms(
             "lower bin edge",
         )  # fmt: skip
     return out
+
+
+def _wanted(names: Collection[str] | None, known: tuple[str, ...]) -> set[str]:
+    if names is None:
+        return set(known)
+    if isinstance(names, str):
+        names = [names]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown algorithm name(s) {', '.join(unknown)}", f"use any of: {', '.join(known)}")
+    return set(names)
 
 
 def _best_choice(calq, per_channel, elinks, drop, module, use_sum) -> Transmission:
@@ -181,13 +201,16 @@ def _threshold(calq, per_channel, elinks, drop, threshold, buffer, use_sum) -> T
     )  # fmt: skip
 
 
-def literature_algorithms(calq: np.ndarray, elinks: int) -> dict[str, Transmission]:
+def literature_algorithms(
+    calq: np.ndarray, elinks: int, *, names: Collection[str] | None = None
+) -> dict[str, Transmission]:
     """The literature's forms at ``elinks`` (unquantised, CALQ column order; see :mod:`micae.econt.literature`)."""
     elinks = links.check_elinks(elinks)
+    wanted = _wanted(names, LITERATURE_NAMES)
     calq = check_calq(calq)
     out: dict[str, Transmission] = {}
     common = {"family": "literature", "elinks": elinks, "calq": calq, "words": 2 * elinks, "drop_lsb": 0}
-    if elinks in links.LIT_BC_CELLS:
+    if elinks in links.LIT_BC_CELLS and "lit_bc" in wanted:
         n = links.LIT_BC_CELLS[elinks]
         recon, sel = literature.top_cells(calq, n)
         out["lit_bc"] = make(
@@ -195,13 +218,16 @@ def literature_algorithms(calq: np.ndarray, elinks: int) -> dict[str, Transmissi
             description=f"Best Choice (literature, Ecoder): the {n} largest cells with exact CALQ, no codes, "
             f"no sorting network (stable sort: ties keep the higher TC_Number); bits nominal ({n}-cell BC frame)",
         )  # fmt: skip
-    recon, sel = literature.stc16_all_groups(calq)
-    out["lit_stc16"] = make(
-        name="lit_stc16", recon=recon, bits=43, bits_max=43, sel=sel, **common,
-        description="STC16 (literature, Ecoder stc16=True): all 3 groups of 16 on every module, exact sums on "
-        "the largest cell (ties: lowest TC_Number); bits nominal (STC16_9 frame, 43)",
-    )  # fmt: skip
+    if "lit_stc16" in wanted:
+        recon, sel = literature.stc16_all_groups(calq)
+        out["lit_stc16"] = make(
+            name="lit_stc16", recon=recon, bits=43, bits_max=43, sel=sel, **common,
+            description="STC16 (literature, Ecoder stc16=True): all 3 groups of 16 on every module, exact sums "
+            "on the largest cell (ties: lowest TC_Number); bits nominal (STC16_9 frame, 43)",
+        )  # fmt: skip
     for name, mip_t in literature.LITERATURE_THRESHOLDS.items():
+        if name not in wanted:
+            continue
         keep = literature.above_threshold(calq, mip_t)
         bits = threshold_sum.frame_bits(keep.sum(axis=1))
         out[name] = make(

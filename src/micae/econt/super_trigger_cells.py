@@ -73,7 +73,7 @@ def super_trigger_cells(per_channel: np.ndarray, fmt: StcFormat, n_groups: int, 
     """The first ``n_groups`` groups of ``fmt`` on ``(N, 48)`` CALQ in channel order."""
     calq = np.asarray(per_channel, dtype=np.int64)
     n = len(calq)
-    groups = calq.reshape(n, -1, fmt.size)
+    groups = calq.reshape(n, 48 // fmt.size, fmt.size)
     sent = groups[:, :n_groups]
     sums = sent.sum(axis=2)
     positions = group_positions(sent)
@@ -89,7 +89,7 @@ def super_trigger_cells(per_channel: np.ndarray, fmt: StcFormat, n_groups: int, 
         recon = np.zeros(groups.shape, dtype=np.float64)
         recon[:, :n_groups, :] = (decoded / fmt.size)[:, :, None]
         sel = (lit == 0).all(axis=1)
-    return StcResult(sums=sums, positions=positions, codes=codes, recon=recon.reshape(n, -1), sel=sel)
+    return StcResult(sums=sums, positions=positions, codes=codes, recon=recon.reshape(n, 48), sel=sel)
 
 
 def frame_fields(result: StcResult, fmt: StcFormat, row: int, bx: int) -> list[Field]:
