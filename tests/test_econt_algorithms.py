@@ -380,6 +380,8 @@ def test_threshold_sum_at_one_elink_always_truncates_with_the_default_registers(
     calq = _wafers(10, seed=6, lit=(0, 3))
     assert chip_algorithms(calq, 1)["threshold"].truncated.all()  # T2 = 24 - 25 = -1
     assert not chip_algorithms(calq, 1, buffer_t2=10)["threshold"].truncated.any()
+    assert frame_fields("threshold", calq[0], 1)[1].value == 0b111
+    assert frame_fields("threshold", calq[0], 1, buffer_t2=10)[1].value != 0b111
 
 
 def test_threshold_sum_frame_words_decode_to_the_reconstruction():

@@ -250,11 +250,15 @@ def frame_fields(
     drop_lsb: int | None = None,
     threshold: int | np.ndarray = DEFAULT_THRESHOLD,
     use_sum: bool = False,
+    buffer_t1: int | None = None,
+    buffer_t2: int | None = None,
+    buffer_t3: int | None = None,
 ) -> list[frame.Field]:
     """One wafer's chip frame as named fields, MSB first, before padding.
 
     ``preceding`` (``(M, 48)`` CALQ of the bunch crossings before, same module) fills the Threshold-Sum buffer,
-    so the frame can come out truncated; it is ignored by the fixed-length formats.
+    so the frame can come out truncated (``buffer_t1..3`` as in :func:`chip_algorithms`); it is ignored by the
+    fixed-length formats.
     """
     elinks = links.check_elinks(elinks)
     row = check_calq(np.asarray(calq_row).reshape(1, 48))
@@ -272,7 +276,9 @@ def frame_fields(
     if name == "threshold":
         before = np.zeros((0, 48), dtype=np.int64) if preceding is None else check_calq(preceding)
         rows = tc_mapping().to_channels(np.concatenate([before, row]))
-        res = threshold_sum.threshold_sum(rows, _thresholds_per_channel(threshold), drop, elinks, use_sum=use_sum)
+        buffer = threshold_sum.BufferThresholds.default(elinks, buffer_t1, buffer_t2, buffer_t3)
+        thr = _thresholds_per_channel(threshold)
+        res = threshold_sum.threshold_sum(rows, thr, drop, elinks, buffer=buffer, use_sum=use_sum)
         return threshold_sum.frame_fields(res, len(rows) - 1, bx)
     if name == "repeater":
         if not repeater.fits(elinks):
