@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
+
+DEBUG_HELP = "show tracebacks instead of one-line errors (also: micae --debug COMMAND ...)"
 
 
 def quiet_tensorflow() -> None:
@@ -15,6 +18,17 @@ def quiet_tensorflow() -> None:
 
     warnings.filterwarnings("ignore")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def add_debug(p: argparse.ArgumentParser) -> None:
+    """``--debug`` after the command too (``micae train --debug``); ``micae --debug train`` is the main form."""
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+
+
+def version_text() -> str:
+    from micae import __version__
+
+    return f"micae {__version__}"
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
@@ -30,14 +44,28 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
             raise
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+    except ValueError as exc:  # a schema built in Python code (not from a file or the command line) refused a value
+        from pydantic import ValidationError
+
+        if debug or not isinstance(exc, ValidationError):
+            return _internal(exc, debug)
+        from micae.config.errors import config_error
+
+        err = config_error(exc, None, None)
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("interrupted: finished outputs are untouched; partial work is in <name>.incomplete/", file=sys.stderr)
         return 130
     except Exception as exc:  # an unexpected bug: say so on one line unless --debug
-        if debug:
-            raise
-        print(
-            f"error: internal error {type(exc).__name__}: {exc} (fix: re-run with --debug and report it)",
-            file=sys.stderr,
-        )
-        return 70
+        return _internal(exc, debug)
+
+
+def _internal(exc: Exception, debug: bool) -> int:
+    if debug:
+        raise exc
+    text = " ".join(str(exc).split())
+    print(
+        f"error: internal error {type(exc).__name__}: {text} (fix: re-run with --debug and report it)", file=sys.stderr
+    )
+    return 70

@@ -1,11 +1,11 @@
-"""``micae``: one command, one subcommand per job (train, synth, report, sweep)."""
+"""``micae``: one command, one subcommand per job (train, synth, report, sweep, findings)."""
 
 from __future__ import annotations
 
 import argparse
 from types import ModuleType
 
-from micae.cli.common import run_cli
+from micae.cli.common import DEBUG_HELP, run_cli, version_text
 
 
 def _commands() -> dict[str, ModuleType]:
@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Quantization-aware encoders (QKeras) to bit-exact, verified FPGA firmware. "
         "Run 'micae COMMAND --help' for the options of each command.",
     )
+    p.add_argument("--version", action="version", version=version_text())
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in _commands().items():
         sp = sub.add_parser(name, help=module.SUMMARY, description=module.DESCRIPTION)

@@ -1,83 +1,126 @@
-"""What a synthesize run is asked to do, validated against the library's own option lists."""
+"""What a synthesize run is asked to do: the model, where the outputs go, and its validated settings.
+
+The settings are :class:`~micae.config.synth.SynthOptions` (one list for the CLI, run YAMLs, sweeps and
+report.json); ``sources`` says where each came from (``cli``, ``run config``, ``sweep``, ``default``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
+from pydantic import Field, model_validator
+
+from micae.config.base import Schema
+from micae.config.synth import (
+    DEFAULT_RTL_VECTORS,
+    DEFAULT_VECTORS,
+    PNR_FAMILIES,
+    RTL_MODES,
+    HlsOptions,
+    SynthOptions,
+)
+from micae.config.types import Cli, Flag, Text
 from micae.errors import ConfigError
-from micae.hls.convert import HlsOptions
-from micae.hls.vendor import MODES as VENDOR_MODES
 
-RTL_MODES = ("auto", "on", "off")
-PNR_FAMILIES = ("off", "nexus", "ecp5")
-DEFAULT_VECTORS = 10_000
-DEFAULT_RTL_VECTORS = 10_000
+__all__ = [
+    "DEFAULT_RTL_VECTORS",
+    "DEFAULT_VECTORS",
+    "PNR_FAMILIES",
+    "RTL_MODES",
+    "SynthRequest",
+    "resolve_model",
+]
 
 
-@dataclass
-class SynthRequest:
-    """The options of one ``micae synth`` run (see ``micae synth --help`` for each)."""
+class SynthRequest(Schema):
+    """One ``micae synth`` run. Settings may be given flat (``SynthRequest(model=m, pnr="nexus")``) or as
+    ``options=SynthOptions(...)`` (an :class:`HlsOptions` gives the hls4ml ones); ``request.pnr`` reads them."""
 
-    model: Path
-    name: str | None = None
-    hls_root: Path = Path("hls")
-    firmware_root: Path = Path("firmware")
-    options: HlsOptions = field(default_factory=HlsOptions)
-    vectors: int = DEFAULT_VECTORS
-    rtl_vectors: int | None = None
-    data: Path | None = None
-    vendor: str = "auto"
-    rtl: str = "auto"
-    latency_cutoff: float | None = None
-    allow_inexact: bool = False
-    force: bool = False
-    seed: int = 0
-    rtl_resources: bool = True
-    input_layer: str | None = None
-    output_layer: str | None = None
-    input_mask: Path | None = None
-    pnr: str = "off"
-    pnr_device: str | None = None
-    pnr_seed: int = 1
-    close_timing: int = 1
-    require_timing: bool = False
+    model: Annotated[Path, Cli(group="model cut", metavar="RUN_OR_FILE")]
+    """training run folder (models/<name>) or a QKeras encoder .h5/.keras"""
+    name: Annotated[Text(null=True), Cli(group="outputs")] = None
+    """output name (none: the run or file name)"""
+    hls_root: Annotated[Path, Cli(group="outputs")] = Path("hls")
+    """folder for hls4ml projects"""
+    firmware_root: Annotated[Path, Cli(group="outputs")] = Path("firmware")
+    """folder for firmware outputs"""
+    force: Annotated[Flag, Cli(group="outputs")] = False
+    """replace existing hls/<name> and firmware/<name>"""
+    options: SynthOptions = Field(default_factory=SynthOptions)
+    """the settings of the run"""
+    sources: dict[str, str] = Field(default_factory=dict)
+    """where each setting came from (cli, run config, sweep); others are given (by a Python caller) or defaults"""
+    rtl_resources: Flag = True
+    """run yosys for resources and logic-only STA (tests switch it off to save time)"""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_settings(cls, data: Any) -> Any:
+        """Accept settings beside the request's own fields, and ``options`` as HlsOptions, SynthOptions or a dict."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        opts = data.pop("options", None)
+        opts = opts.model_dump() if isinstance(opts, HlsOptions) else dict(opts or {})
+        for key in list(data):
+            if key in SynthOptions.model_fields:
+                opts[key] = data.pop(key)
+        data["options"] = opts
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        if name in SynthOptions.model_fields:
+            return getattr(self.options, name)
+        return super().__getattr__(name)
 
     def validate(self) -> None:
-        self.options.validate()
-        if self.vendor not in VENDOR_MODES:
-            raise ConfigError(f"--vendor {self.vendor!r}", f"use one of {VENDOR_MODES}")
-        if self.rtl not in RTL_MODES:
-            raise ConfigError(f"--rtl {self.rtl!r}", f"use one of {RTL_MODES}")
-        if self.vectors < 1:
-            raise ConfigError(f"--vectors {self.vectors} must be >= 1", "use e.g. --vectors 10000")
-        if self.pnr not in PNR_FAMILIES:
-            raise ConfigError(f"--pnr {self.pnr!r}", f"use one of {PNR_FAMILIES}")
-        if self.require_timing and self.pnr == "off" and self.rtl != "off":
-            raise ConfigError(
-                "--require-timing needs a timing analysis that includes routing",
-                "add --pnr nexus (or ecp5); a Vivado run counts too when vivado is on PATH",
-            )
-        if self.close_timing < 0:
-            raise ConfigError(f"--close-timing {self.close_timing} must be >= 0", "use 0 (off) or e.g. 1")
-        if self.rtl_vectors is not None and self.rtl_vectors < 1:
-            raise ConfigError(f"--rtl-vectors {self.rtl_vectors} must be >= 1", "use e.g. --rtl-vectors 1000000")
+        """The rules between settings (each value was checked when the request was made)."""
+        self.options.check()
+
+    def source(self, key: str) -> str:
+        """Where setting ``key`` came from; a setting a Python caller passed is ``given``."""
+        if key in self.sources:
+            return self.sources[key]
+        return "given" if key in self.options.model_fields_set else "default"
 
     def options_json(self) -> dict:
-        return {
-            **self.options.__dict__,
-            "vectors": self.vectors,
-            "rtl_vectors": self.rtl_vectors,
-            "vendor": self.vendor,
-            "rtl": self.rtl,
-            "latency_cutoff": self.latency_cutoff,
-            "seed": self.seed,
-            "pnr": self.pnr,
-            "pnr_device": self.pnr_device,
-            "pnr_seed": self.pnr_seed,
-            "close_timing": self.close_timing,
-            "require_timing": self.require_timing,
-        }
+        """report.json's ``options``: every setting, and ``sources``: where each came from."""
+        out = self.options.model_dump(mode="json")
+        out["sources"] = {k: self.source(k) for k in SynthOptions.model_fields}
+        return out
+
+
+def run_settings(model: Path) -> tuple[dict, Path | None]:
+    """The ``synth:`` block of a training run folder's ``config.yaml`` (checked), and that file; ({}, None)
+    for a model file or a run without one."""
+    import yaml
+
+    config = Path(model) / "config.yaml"
+    if not Path(model).is_dir() or not config.is_file():
+        return {}, None
+    try:
+        raw = yaml.safe_load(config.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{config} is not valid YAML: {exc}", "fix the YAML syntax, or re-train the run") from exc
+    block = raw.get("synth") if isinstance(raw, dict) else None
+    if not block:
+        return {}, config
+    SynthOptions.parse(block, prefix="synth.", fix=f"correct the synth: block of {config} (or of the run's YAML)")
+    return dict(block), config
+
+
+def effective_settings(model: Path, given: dict, *, given_source: str = "cli", fix: Any = "") -> tuple[dict, dict]:
+    """The settings of a run on ``model``: its run folder's ``synth:`` block, overridden by ``given``;
+    returns (values, sources) with a source for every setting (``run config``, ``given_source``, ``default``)."""
+    SynthOptions.parse(given, fix=fix)  # name a bad given value as given, before merging
+    block, _ = run_settings(model)
+    values = {**block, **given}
+    sources = {
+        k: given_source if k in given else ("run config" if k in block else "default")
+        for k in SynthOptions.model_fields
+    }
+    return values, sources
 
 
 def resolve_model(path: Path) -> tuple[Path, Path | None]:

@@ -3,43 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from micae.errors import ConfigError, ToolError
+from micae.errors import ToolError
 from micae.fixed.graph import IntegerEncoder
 from micae.hls.precision import apply_precisions
 from micae.log import progress
 
-BACKENDS = ("Vitis", "Vivado")
-DEFAULT_PART = "xcvu9p-flga2104-2L-e"
-"""The one default FPGA part (hls4ml project, yosys resources, logic STA)."""
-IO_TYPES = ("io_parallel", "io_stream")
-STRATEGIES = ("Latency", "Resource")
-
-
-@dataclass(frozen=True)
-class HlsOptions:
-    backend: str = "Vitis"
-    part: str = DEFAULT_PART
-    clock_ns: float = 5.0
-    io_type: str = "io_parallel"
-    strategy: str = "Latency"
-    reuse: int = 1
-
-    def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"backend {self.backend!r} is not supported", f"use one of {BACKENDS}")
-        if self.io_type not in IO_TYPES:
-            raise ConfigError(f"io type {self.io_type!r} is not supported", f"use one of {IO_TYPES}")
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(f"strategy {self.strategy!r} is not supported", f"use one of {STRATEGIES}")
-        if self.reuse < 1:
-            raise ConfigError(f"reuse factor {self.reuse} must be >= 1", "use --reuse 1 or more")
-        if not self.clock_ns > 0:
-            raise ConfigError(f"clock period {self.clock_ns} ns must be positive", "use e.g. --clock-ns 5.0")
+from micae.config.synth import BACKENDS, DEFAULT_PART, IO_TYPES, STRATEGIES, HlsOptions  # noqa: F401 (re-exported)
 
 
 def project_name_for(name: str) -> str:

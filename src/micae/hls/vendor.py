@@ -53,7 +53,7 @@ DEFAULT_STEPS = ("csim", "synth", "cosim", "export")
 # Tools per backend, preferred first (hls4ml 1.3's Vitis backend calls vitis-run).
 BACKEND_TOOLS = {"vivado": ("vivado_hls",), "vitis": ("vitis-run", "vitis_hls")}
 ALL_TOOLS = "vitis_hls/vitis-run/vivado_hls"
-MODES = ("auto", "off", "require")
+from micae.config.synth import VENDOR_MODES as MODES  # noqa: E402 (one list: the synth options)
 DEFAULT_TIMEOUT_S = 6 * 3600.0
 LOG_TAIL_LINES = 20
 

@@ -44,6 +44,14 @@ def console_summary(report: dict) -> str:
         lines.append(
             f"latency {lat.get('cycles_max')} cycles = {lat['ns']:g} ns ({lat.get('ns_source')}{note}; {verified})"
         )
+    options = report.get("options") or {}
+    if options.get("sources"):
+        from micae.report.settings import devices_note, settings_line
+
+        lines.append(settings_line(options))
+        note = devices_note(options)
+        if note:
+            lines.append(note)
     lines.append(f"report: {report['paths']['firmware']}/report.json")
     html = Path(report["paths"]["firmware"]) / "report.html"
     if html.exists():

@@ -13,6 +13,7 @@ from pathlib import Path
 from micae.report import facts, run_data, sections_fw, sections_probing, sections_run, sections_training
 from micae.report.blocks import Banner, Card, ReportView, Section, note, num
 from micae.report.figures import model_label
+from micae.report.settings import settings_blocks
 
 NO_RUN = (
     "No training run folder was given (the encoder came from a model file), so training curves, "
@@ -67,6 +68,7 @@ def sections(report: dict, run: dict | None, figs: dict, plot_dir: Path, missing
     ]
     if facts.timing_analyses(report):
         out.append(Section("timing", "Timing", sections_fw.timing(report, figs, plot_dir)))
+    out.append(Section("settings", "Synthesis settings", settings_blocks(report)))
     if run:
         out += [
             Section("quality", "Reconstruction quality", sections_run.quality(run, figs, plot_dir)),
