@@ -1,115 +1,106 @@
-"""micae-train / scripts/train_qat.py: quantization-aware training of a MICAE model."""
+"""``micae train`` (scripts/train_qat.py): quantization-aware training of a MICAE model.
+
+Its options are the run config's fields marked ``Cli`` (:mod:`micae.config.run`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from micae.cli.common import quiet_tensorflow, run_cli
-from micae.data import DATASETS
-from micae.data.geometry import HGCAL_LAYOUTS
-from micae.train.config import LOSSES, MODES, OBJECTIVES
+from micae.cli.common import add_debug, quiet_tensorflow, run_cli
 
 SUMMARY = "quantization-aware training of a MICAE model (QKeras encoder shared by N inputs + decoder)"
 DESCRIPTION = (
     "Train a quantization-aware (QKeras) MICAE model: N inputs share one shallow encoder "
-    "(Conv2D -> Flatten -> Dense), a decoder reconstructs all N. Writes models/<name>/."
+    "(Conv2D -> Flatten -> Dense), a decoder reconstructs all N. Writes models/<name>/. "
+    "Every value comes from the run config: its defaults, then the YAML file (--config), then --set KEY=VALUE, then "
+    "the options below; each option names its config key and default. Every value is checked before any data loads."
 )
+GROUPS = {
+    "run": "the run config, its name and its folder",
+    "data": "the dataset (config section dataset)",
+    "encoder": "the hardware encoder (config section encoder; any key with --set encoder.KEY=VALUE)",
+    "training": "how it trains (config section train)",
+    "stacking": "stacked encoders on the latents (config section stack)",
+}
+
+
+def _options():
+    from micae.config.cli import options_of
+    from micae.config.run import RunSchema
+
+    return [o for o in options_of(RunSchema, marked_only=True) if not o.key.startswith("synth.")]
+
+
+def _default_note(opt) -> str:
+    from micae.config.cli import _show_default
+
+    if opt.boolean:
+        return f"config {opt.key}; default {'on' if opt.default else 'off'}"
+    return f"config {opt.key}; default {_show_default(opt.default)}"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="YAML run config (e.g. models/econt.yaml); command-line options override it")
-    p.add_argument("--name", help="run name; outputs go to <out>/<name>/")
-    p.add_argument("--out", default="models", help="folder holding the runs (default: models)")
-    p.add_argument("--dataset", choices=DATASETS, help="dataset (default hgcal-synth)")
-    p.add_argument("--data", help="input file for econt-csv (.csv) or npz (.npz)")
-    p.add_argument("--n-samples", type=int, help="number of (MICAE) samples to generate/read")
-    p.add_argument("--layout", choices=(*HGCAL_LAYOUTS, "image"), help="HGCAL arrangement of the 48 trigger cells")
-    p.add_argument("--n-parts", type=int, help="MICAE inputs N sharing one encoder (HGCAL/npz; digits uses --tiles)")
-    p.add_argument("--tiles", type=int, help="digits: cut each 8x8 image into this many tiles (1, 4 or 16)")
-    p.add_argument(
-        "--mode",
-        choices=MODES,
-        help="joint: train all from scratch; frozen-encoder: train only a decoder on a given --encoder; "
-        "encoder: train a single CAE, then reuse its encoder in MICAE",
-    )
-    p.add_argument("--encoder", help="trained encoder .h5 for --mode frozen-encoder")
-    p.add_argument("--loss", choices=LOSSES, help="training loss (telescope: HGCAL layouts only)")
-    p.add_argument("--epochs", type=int, help="maximum epochs (early stopping on validation loss)")
-    p.add_argument("--batch-size", type=int, help="batch size")
-    p.add_argument("--lr", type=float, help="Adam learning rate")
-    p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
-    p.add_argument("--latent", type=int, help="latent values per encoder")
-    p.add_argument("--latent-bits", type=int, help="bits per latent value")
-    p.add_argument(
-        "--objective",
-        choices=OBJECTIVES,
-        help="training objective around the same hardware encoder: ae (plain), vae (KL weight train.kl_weight; "
-        "the hardware encoder is the mean head), contractive (Jacobian penalty, train.contractive_weight), "
-        "l1 (sparse latents, train.l1_weight)",
-    )
-    p.add_argument("--noise", help="denoising training: corrupt inputs, keep clean targets (dropout:P)")
-    p.add_argument("--no-float-twin", action="store_true", help="skip training the unquantized twin")
-    p.add_argument(
-        "--stack",
-        action="store_true",
-        help="then train a second-stage encoder on the concatenated latents (config section stack)",
-    )
-    p.add_argument("--stack-latent", type=int, metavar="N", help="stage-2 latent values (implies --stack)")
-    p.add_argument("--min-compression", type=float, help="smallest allowed compression factor (default 3)")
-    p.add_argument("--seed", type=int, help="random seed (data split, initialisation, training order)")
-    p.add_argument(
+    from micae.config.cli import add_options
+
+    groups = {title: p.add_argument_group(title, line) for title, line in GROUPS.items()}
+    run = groups["run"]
+    run.add_argument("--config", help="YAML run config (e.g. models/econt.yaml); --set and the options override it")
+    run.add_argument("--out", default="models", help="folder holding the runs (default: models)")
+    run.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override any config value, e.g. --set encoder.filters=4 (repeatable)",
+        help="override any config value, e.g. --set encoder.filters=4 (repeatable; the value is read as YAML)",
     )
-    p.add_argument("--force", action="store_true", help="replace an existing run folder")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    run.add_argument("--force", action="store_true", help="replace an existing run folder")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    add_options(p, _options(), groups=groups, default_note=_default_note)
+    groups["encoder"].add_argument(
+        "--latent-bits",
+        metavar="BITS",
+        help="bits per latent value: sets encoder.latent_quant to {bits, integer: 2, signed}",
+    )
+    groups["stacking"].add_argument(
+        "--stack-latent", metavar="N", help="stage-2 latent values: sets stack.latent and implies --stack"
+    )
+    add_debug(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="train_qat.py", description=DESCRIPTION)
+def build_parser(prog: str = "micae train") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     add_arguments(p)
     return p
 
 
 def overrides_from_args(a: argparse.Namespace) -> dict:
-    from micae.errors import ConfigError
+    """The config values the options give (dotted key -> value; options left out are absent)."""
+    from micae.config.cli import given_values
 
-    over = {
-        "name": a.name,
-        "seed": a.seed,
-        "dataset.name": a.dataset,
-        "dataset.path": a.data,
-        "dataset.n_samples": a.n_samples,
-        "dataset.layout": a.layout,
-        "dataset.n_parts": a.n_parts,
-        "dataset.tiles": a.tiles,
-        "train.mode": a.mode,
-        "train.encoder_path": a.encoder,
-        "train.loss": a.loss,
-        "train.epochs": a.epochs,
-        "train.batch_size": a.batch_size,
-        "train.learning_rate": a.lr,
-        "train.patience": a.patience,
-        "train.noise": a.noise,
-        "train.objective": a.objective,
-        "min_compression": a.min_compression,
-        "encoder.latent": a.latent,
-    }
-    if a.no_float_twin:
-        over["train.float_twin"] = False
-    if a.stack or a.stack_latent is not None:
+    over = given_values(a, _options())
+    if a.stack_latent is not None:
         over["stack.enabled"] = True
-        over["stack.latent"] = a.stack_latent
+        over["stack.latent"] = _yaml(a.stack_latent)
     if a.latent_bits is not None:
-        if a.latent_bits < 2:
-            raise ConfigError(f"--latent-bits {a.latent_bits} is too small", "use at least 2 bits")
-        over["encoder.latent_quant"] = {"bits": a.latent_bits, "integer": 2, "signed": True}
+        over["encoder.latent_quant"] = {"bits": _yaml(a.latent_bits), "integer": 2, "signed": True}
     return over
+
+
+def _yaml(text: str):
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def option_flags(a: argparse.Namespace | None = None) -> dict[str, str]:
+    """Config key -> the option that sets it (for the fix of a bad value)."""
+    flags = {o.key: o.flag for o in _options()}
+    flags.update({"stack.latent": "--stack-latent", "encoder.latent_quant": "--latent-bits"})
+    return flags
 
 
 def format_metrics_table(metrics: dict) -> str:
@@ -142,16 +133,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    quiet_tensorflow()
     from micae.train.config import load_config
+
+    cfg = load_config(args.config, overrides_from_args(args), args.set, flags=option_flags())
+    return train_config(cfg, Path(args.out), force=args.force, resume=args.resume)
+
+
+def train_config(cfg, out_root: Path, *, force: bool = False, resume: bool = False) -> int:
+    """Train a validated run config and print its tables (``micae train``, a sweep point's training step)."""
+    quiet_tensorflow()
     from micae.train.run import train_run
 
-    cfg = load_config(args.config, overrides_from_args(args), args.set)
+    cfg.check_before_data()
     if cfg.stack["enabled"]:
         from micae.train.stacked import precheck
 
         precheck(cfg)
-    out, metrics = train_run(cfg, Path(args.out), force=args.force, resume=args.resume)
+    out, metrics = train_run(cfg, Path(out_root), force=force, resume=resume)
     print(format_metrics_table(metrics))
     secs = sum(p["seconds"] for p in metrics["training"].values())
     print(f"training time {secs:.1f} s; artifacts in {out}")

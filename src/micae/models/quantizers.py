@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from pydantic import ConfigDict
+
+from micae.config.types import Flag, Integer
 from micae.fixed.types import FixedType
 
 
@@ -21,10 +24,16 @@ class QuantSpec:
     clipped to 0); otherwise ``quantized_bits(bits, integer, keep_negative=signed, alpha=1)``.
     """
 
-    bits: int
-    integer: int
-    signed: bool = True
-    relu: bool = False
+    __pydantic_config__ = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    bits: Integer(ge=1, le=64)
+    """total bits"""
+    integer: Integer(ge=-64, le=64)
+    """integer bits (QKeras convention: the sign bit excluded)"""
+    signed: Flag = True
+    """keep negative values (quantized_bits keep_negative)"""
+    relu: Flag = False
+    """quantized_relu: unsigned, negatives clipped to 0"""
 
     def fixed_type(self) -> FixedType:
         if self.relu or not self.signed:
@@ -42,8 +51,11 @@ class QuantSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> QuantSpec:
-        return cls(**{k: d[k] for k in ("bits", "integer", "signed", "relu") if k in d})
+    def from_dict(cls, d: dict, where: str = "") -> QuantSpec:
+        """``{bits, integer, signed, relu}`` validated (ConfigError ``<where>.bits = ...: ...``)."""
+        from micae.config.errors import validate
+
+        return validate(cls, d, prefix=f"{where}." if where else "")
 
 
 def describe_quantizer(q) -> str:

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+from typing import Annotated
 
-from micae.errors import ConfigError
+from pydantic import ConfigDict
+
+from micae.config.types import Choice, Cli, Flag, Integer, Text
 from micae.models.quantizers import QuantSpec
-
-_QUANT_FIELDS = (
-    "input_quant",
-    "conv_weight",
-    "conv_bias",
-    "conv_act",
-    "dense_weight",
-    "dense_bias",
-    "latent_quant",
-)
 
 
 @dataclass(frozen=True)
@@ -27,32 +20,49 @@ class EncoderSpec:
     16 latents of 9 bits, 6-bit weights. Inputs are 8-bit unsigned (1 integer
     bit, ``sumlog2``-normalised charges lie in [0, 2)): 48 values into 16 is the
     chip's compression factor 3 (bit ratio 48 x 8 / 16 x 9 = 2.67).
+
+    The run config's ``encoder:`` section (:func:`from_dict`); the type of each field says what it takes.
     """
 
-    input_shape: tuple[int, ...] = (4, 4, 3)
+    __pydantic_config__ = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    input_shape: tuple[Integer(ge=1), ...] = (4, 4, 3)
+    """(height, width, channels) of one input (a training run takes it from its data)"""
     input_quant: QuantSpec = QuantSpec(8, 1, signed=False)
-    filters: int = 8
-    kernel: int = 3
-    strides: int = 2
-    padding: str = "same"
+    """quantizer of the inputs"""
+    filters: Integer(ge=0) = 8
+    """Conv2D filters"""
+    kernel: Integer(ge=0) = 3
+    """Conv2D kernel size"""
+    strides: Integer(ge=0) = 2
+    """Conv2D strides"""
+    padding: Choice("same", "valid") = "same"
+    """Conv2D padding"""
     conv_weight: QuantSpec = QuantSpec(6, 0)
+    """quantizer of the Conv2D weights"""
     conv_bias: QuantSpec = QuantSpec(8, 2)
+    """quantizer of the Conv2D biases"""
     conv_act: QuantSpec = QuantSpec(8, 2, signed=False, relu=True)
-    latent: int = 16
+    """quantizer after the Conv2D (and after hidden QDense layers)"""
+    latent: Annotated[Integer(ge=1), Cli("--latent", group="encoder")] = 16
+    """latent values per encoder"""
     dense_weight: QuantSpec = QuantSpec(6, 0)
+    """quantizer of the QDense weights"""
     dense_bias: QuantSpec = QuantSpec(8, 2)
+    """quantizer of the QDense biases"""
     latent_quant: QuantSpec = QuantSpec(9, 1, signed=True)
-    pad: tuple[tuple[int, int], tuple[int, int]] | None = None
+    """quantizer of the latent"""
+    pad: tuple[tuple[Integer(ge=0), Integer(ge=0)], tuple[Integer(ge=0), Integer(ge=0)]] | None = None
     """Zero padding ``((top, bottom), (left, right))`` before the convolution (the CMS CAE: ``((0, 1), (0, 1))``)."""
-    output_bits: int | None = None
+    output_bits: Integer(ge=2, le=16, null=True) = None
     """Per-eLink output bits ``b``: the latent leaves as ``minimum(floor(z * 2**(b-1)) / 2**(b-1), 1 - 2**-(b-1))``,
     so training sees what the chip transmits."""
-    input_mask: str | None = None
+    input_mask: Text(null=True) = None
     """Layout whose dead cells never carry a value (``8x8``): they count out of the budget, the hardware drops them."""
-    conv: bool = True
+    conv: Flag = True
     """False: a dense-only encoder, Input -> input quantizer -> Flatten -> [hidden QDense] -> QDense -> latent
     quantizer (the conv fields are then unused)."""
-    dense_hidden: tuple[int, ...] = ()
+    dense_hidden: tuple[Integer(ge=1), ...] = ()
     """Units of hidden QDense layers between Flatten and the latent QDense (weights ``dense_weight``/``dense_bias``,
     activations ``conv_act``); empty by default."""
 
@@ -65,34 +75,10 @@ class EncoderSpec:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> EncoderSpec:
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown encoder option(s) {unknown}", f"use only {sorted(known)}")
-        for key in _QUANT_FIELDS:
-            if key in d and isinstance(d[key], dict):
-                try:
-                    d[key] = QuantSpec.from_dict(d[key])
-                except TypeError as exc:
-                    raise ConfigError(f"encoder.{key}: {exc}", "give bits, integer, signed, relu") from exc
-        if "input_shape" in d:
-            d["input_shape"] = tuple(int(v) for v in d["input_shape"])
-        if "dense_hidden" in d:
-            d["dense_hidden"] = _hidden_units(d["dense_hidden"])
-        if "conv" in d and not isinstance(d["conv"], bool):
-            raise ConfigError(f"encoder.conv = {d['conv']!r}", "give true (Conv2D encoder) or false (dense-only)")
-        if d.get("pad") is not None:
-            try:
-                (t, b), (left, r) = d["pad"]
-                d["pad"] = ((int(t), int(b)), (int(left), int(r)))
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"encoder.pad = {d['pad']!r}", "give [[top, bottom], [left, right]]") from exc
-            if min(min(p) for p in d["pad"]) < 0:
-                raise ConfigError(f"encoder.pad = {d['pad']!r} has a negative size", "pad by 0 or more")
-        if d.get("output_bits") is not None and not 2 <= int(d["output_bits"]) <= 16:
-            raise ConfigError(f"encoder.output_bits = {d['output_bits']!r}", "give 2..16 bits per latent, or null")
-        return cls(**d)
+        """The ``encoder:`` section validated (ConfigError ``encoder.<key> = <value>: <what it takes>``)."""
+        from micae.config.errors import validate
+
+        return validate(cls, dict(d or {}), prefix="encoder.")
 
     def padded_shape(self) -> tuple[int, int]:
         h, w = self.input_shape[0], self.input_shape[1]
@@ -109,42 +95,37 @@ class EncoderSpec:
         return ((h - k) // s + 1, (w - k) // s + 1, self.filters)
 
 
-def _hidden_units(value) -> tuple[int, ...]:
-    try:
-        units = tuple(int(v) for v in (value or ()))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"encoder.dense_hidden = {value!r}", "give a list of layer widths, e.g. [32]") from exc
-    if any(u < 1 for u in units):
-        raise ConfigError(f"encoder.dense_hidden = {value!r} has a width below 1", "give widths >= 1, or []")
-    return units
-
-
 @dataclass(frozen=True)
 class DecoderSpec:
     """Dense -> Reshape -> Conv2DTranspose stack; float by default, quantized on request
-    (then UpSampling2D + QConv2D, because QKeras' QConv2DTranspose fails on TF 2.15)."""
+    (then UpSampling2D + QConv2D, because QKeras' QConv2DTranspose fails on TF 2.15).
 
-    filters: int = 8
-    kernel: int = 3
-    quantized: bool = False
+    The run config's ``decoder:`` section."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    filters: Integer(ge=1) = 8
+    """filters of the transposed convolutions"""
+    kernel: Integer(ge=1) = 3
+    """kernel size of the transposed convolutions"""
+    quantized: Flag = False
+    """a QKeras decoder (UpSampling2D + QConv2D) instead of a float one"""
     weight: QuantSpec = QuantSpec(8, 1)
+    """quantized decoder: quantizer of its weights"""
     activation: QuantSpec = QuantSpec(10, 3, signed=False, relu=True)
-    output_activation: str = "relu"
+    """quantized decoder: quantizer of its activations"""
+    output_activation: Text() = "relu"
+    """Keras activation of the output (linear: none)"""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> DecoderSpec:
-        d = dict(d or {})
-        for key in ("weight", "activation"):
-            if key in d and isinstance(d[key], dict):
-                d[key] = QuantSpec.from_dict(d[key])
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown decoder option(s) {unknown}", f"use only {sorted(known)}")
-        return cls(**d)
+        """The ``decoder:`` section validated (ConfigError ``decoder.<key> = <value>: ...``)."""
+        from micae.config.errors import validate
+
+        return validate(cls, dict(d or {}), prefix="decoder.")
 
 
 @dataclass(frozen=True)

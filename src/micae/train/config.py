@@ -1,87 +1,34 @@
-"""Run configuration: a YAML file under models/, plus command-line overrides."""
+"""Run configuration: a YAML file under models/, plus ``--set`` overrides and command-line options.
+
+The keys, their types, defaults and descriptions are the schema :class:`micae.config.run.RunSchema`;
+:func:`load_config` merges (defaults < YAML < ``--set`` < options < ``values``), validates everything before
+any data loads, and names a bad value as ``<key path> = <value>: <what is allowed>`` with where it came from.
+``RunConfig.raw`` is the merged mapping as written (what ``config.yaml`` of a run holds); ``RunConfig.model``
+the validated schema.
+"""
 
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from micae.config.errors import show
+from micae.config.run import LOSSES, MODES, OBJECTIVES, STACK_LOSSES, RunSchema, defaults  # noqa: F401 (re-exported)
 from micae.errors import ConfigError
 from micae.models.spec import DecoderSpec, EncoderSpec
-from micae.train.objectives import OBJECTIVES, validate_objective  # noqa: F401 (OBJECTIVES: the CLI's choices)
 
-MODES = ("joint", "frozen-encoder", "encoder")
-LOSSES = ("mse", "telescope", "sinkhorn")
-STACK_LOSSES = ("latent", "chain")
-
-DEFAULTS: dict = {
-    "name": "econt",
-    "seed": 0,
-    "dataset": {
-        "name": "hgcal-synth",
-        "n_samples": None,  # None: micae.data.DEFAULT_SYNTH_SAMPLES generated wafers, or every row of a file
-        "path": None,
-        "layout": "4x4x3",
-        "normalisation": "sumlog2",
-        "tiles": 4,
-        "n_parts": 1,
-        "input_shape": None,
-    },
-    "encoder": {},
-    "decoder": {},
-    "train": {
-        "mode": "joint",
-        "epochs": 20,
-        "batch_size": 256,
-        "learning_rate": 0.003,
-        "loss": "mse",
-        "patience": 5,
-        "noise": None,
-        "encoder_path": None,
-        "float_twin": True,
-        # Training objective (micae.train.objectives): ae | vae | contractive | l1, and the penalty weights.
-        "objective": "ae",
-        "kl_weight": 0.001,  # vae: weight of KL(posterior || N(0, 1)), summed over latents
-        "kl_warmup": 0,  # vae: epochs over which the KL weight ramps up from 0
-        "contractive_weight": 0.001,  # contractive: weight of ||d latent / d input||_F^2
-        "l1_weight": 0.001,  # l1: weight of sum |latent|
-        # loss sinkhorn (micae.metrics.sinkhorn): entropic regulariser, iterations, weight of the wafer-sum term
-        "emd_epsilon": 0.5,
-        "emd_iterations": 20,
-        "emd_debiased": False,
-        "sum_weight": 1.0,
-    },
-    # ECON-T's limit: input values / latent values (live input cells only) >= 3.
-    "min_compression": 3.0,
-    # Optional limit on input bits / latent bits (reported always, enforced only when set).
-    "min_bit_compression": None,
-    # Optional stacked levels (micae.train.stacked): encoders over the concatenated stage-1 latents, and on up.
-    # Without `levels` this section is the one stage-2 level; `levels: [{...}, ...]` lists stages 2, 3, ...,
-    # each with the per-level keys below (missing ones taken from this section).
-    "stack": {
-        "enabled": False,
-        "levels": None,
-        "fine_tune_end_to_end": False,  # after the levels: train all stacked levels together on the inputs
-        "rows": None,  # the level reads its input latents as (rows, n / rows, 1); default N parts (stage 2), 1 above
-        "latent": 8,
-        "latent_quant": None,
-        "filters": 4,
-        "kernel": 3,
-        "strides": 1,
-        "padding": "same",
-        "decoder_units": 64,
-        "loss": "latent",
-        "epochs": None,
-        "min_compression": 1.0,
-    },
-}
+DEFAULTS: dict = defaults()
+"""The defaults a YAML file is merged onto (from the schema)."""
 
 
 @dataclass(frozen=True)
 class RunConfig:
     raw: dict
+    model: RunSchema | None = None
 
     @property
     def name(self) -> str:
@@ -112,6 +59,10 @@ class RunConfig:
     def stack(self) -> dict:
         return self.raw["stack"]
 
+    def training_raw(self) -> dict:
+        """``raw`` without the ``synth:`` block: what decides the trained model (fingerprints of finished runs)."""
+        return {k: v for k, v in self.raw.items() if k != "synth"}
+
     def encoder_spec(self, input_shape: tuple[int, ...]) -> EncoderSpec:
         enc = dict(self.raw["encoder"])
         enc["input_shape"] = list(input_shape)
@@ -135,6 +86,29 @@ class RunConfig:
             min_bit_compression=self.min_bit_compression,
         )
 
+    def known_input_shape(self) -> tuple[int, int, int] | None:
+        """The encoder input shape this config trains on, when it is known without loading data."""
+        d = self.dataset
+        if d.get("input_shape"):
+            return tuple(int(v) for v in d["input_shape"])
+        if d["name"] in ("hgcal-synth", "econt-csv"):
+            from micae.data.geometry import arrangement_shape
+
+            try:
+                return tuple(arrangement_shape(d.get("layout", "4x4x3")))
+            except Exception:  # an unknown layout fails properly when training loads the data
+                return None
+        if d["name"] == "digits":
+            k = math.isqrt(int(d.get("tiles") or 1))
+            return (8 // k, 8 // k, 1) if k and 8 % k == 0 else None
+        return None
+
+    def check_before_data(self) -> None:
+        """The encoder's hardware constraints, when the input shape is known without data (ConstraintError)."""
+        shape = self.known_input_shape()
+        if shape is not None and self.train["mode"] != "frozen-encoder":
+            self.check_encoder(shape)
+
     def decoder_spec(self) -> DecoderSpec:
         return DecoderSpec.from_dict(self.raw["decoder"])
 
@@ -142,36 +116,25 @@ class RunConfig:
         return yaml.safe_dump(self.raw, sort_keys=False)
 
 
-def _merge(base: dict, extra: dict, where: str = "") -> dict:
+def _merge(base: dict, extra: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in (extra or {}).items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "encoder":
-            out[key] = _merge(out[key], value, f"{where}{key}.")
+            out[key] = _merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
 
 
-def _check_keys(raw: dict) -> None:
-    for section in ("dataset", "train", "stack"):
-        if not isinstance(raw.get(section, {}), dict):
-            raise ConfigError(
-                f"config section {section!r} is not a mapping", f"write {section}: followed by key: value lines"
-            )
-        unknown = sorted(set(raw.get(section, {})) - set(DEFAULTS[section]))
-        if unknown:
-            raise ConfigError(f"unknown {section} option(s) {unknown}", f"use only {sorted(DEFAULTS[section])}")
-    unknown = sorted(set(raw) - set(DEFAULTS))
-    if unknown:
-        raise ConfigError(f"unknown config key(s) {unknown}", f"use only {sorted(DEFAULTS)}")
-
-
 def parse_override(text: str) -> tuple[list[str], object]:
     """``train.epochs=5`` -> (["train", "epochs"], 5); values are parsed as YAML."""
     if "=" not in text:
-        raise ConfigError(f"override {text!r} has no '='", "write --set section.key=value")
+        raise ConfigError(f"--set {text!r} has no '='", "write --set section.key=value")
     key, value = text.split("=", 1)
-    return key.strip().split("."), yaml.safe_load(value)
+    try:
+        return key.strip().split("."), yaml.safe_load(value)
+    except yaml.YAMLError:
+        return key.strip().split("."), value
 
 
 def read_yaml_mapping(path: str | Path, what: str, example: str) -> dict:
@@ -188,43 +151,84 @@ def read_yaml_mapping(path: str | Path, what: str, example: str) -> dict:
     return loaded
 
 
+def assign(raw: dict, keys: list[str], value: object, where: str) -> None:
+    """Set ``raw[k1][k2]...`` (creating sections), or a ConfigError when a key on the way is not a section."""
+    node = raw
+    for i, k in enumerate(keys[:-1]):
+        child = node.setdefault(k, {})
+        if not isinstance(child, dict):
+            dotted = ".".join(keys[: i + 1])
+            raise ConfigError(
+                f"{'.'.join(keys)} = {show(value)}: {dotted} is {show(child)}, not a section", f"correct {where}"
+            )
+        node = child
+    node[keys[-1]] = copy.deepcopy(value)
+
+
+def _fixer(origins: list[tuple[str, str]], path: str | Path | None):
+    """The fix of a bad key path: where its value was last set (an option, --set, a sweep), else the file."""
+
+    def fix(key: str) -> str:
+        for origin, where in reversed(origins):
+            if key == origin or key.startswith((origin + ".", origin + "[")) or origin.startswith(key + "."):
+                return f"correct {where}"
+        return f"correct {key} in {path}" if path is not None else f"correct {key}"
+
+    return fix
+
+
 def load_config(
-    path: str | Path | None = None, overrides: dict | None = None, sets: list[str] | None = None
+    path: str | Path | None = None,
+    overrides: dict | None = None,
+    sets: list[str] | None = None,
+    *,
+    values: dict | None = None,
+    values_from: str = "the values given",
+    flags: dict[str, str] | None = None,
 ) -> RunConfig:
+    """The run config: defaults < the YAML file ``path`` < ``sets`` (``--set k=v``) < ``overrides`` (dotted key ->
+    value, None skipped: command-line options, named by ``flags``) < ``values`` (dotted key -> value, e.g. a sweep
+    point's; ``values_from`` says where they were written). Everything is validated before it is returned."""
     raw: dict = copy.deepcopy(DEFAULTS)
+    origins: list[tuple[str, str]] = []
     if path is not None:
-        loaded = read_yaml_mapping(path, "config file", "models/econt.yaml")
-        _check_keys(loaded)
-        raw = _merge(raw, loaded)
-    for keys, value in (parse_override(s) for s in (sets or [])):
-        node = raw
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
+        raw = _merge(raw, read_yaml_mapping(path, "config file", "models/econt.yaml"))
+    for text in sets or []:
+        keys, value = parse_override(text)
+        assign(raw, keys, value, f"--set {text}")
+        origins.append((".".join(keys), f"--set {text}"))
     for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
-        node = raw
-        keys = dotted.split(".")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
-    _check_keys(raw)
-    if raw["train"]["mode"] not in MODES:
-        raise ConfigError(f"training mode {raw['train']['mode']!r} is unknown", f"use one of {MODES}")
-    if raw["train"]["loss"] not in LOSSES:
-        raise ConfigError(f"loss {raw['train']['loss']!r} is unknown", f"use one of {LOSSES}")
-    if raw["train"]["mode"] == "frozen-encoder" and not raw["train"]["encoder_path"]:
-        raise ConfigError("mode frozen-encoder needs a trained encoder", "pass --encoder models/<run>/encoder.h5")
-    validate_objective(raw["train"])
-    for key in ("epochs", "batch_size"):
-        if int(raw["train"][key]) < 1:
-            raise ConfigError(f"train.{key} = {raw['train'][key]} must be >= 1", "use a positive value")
-    if raw["stack"]["loss"] not in STACK_LOSSES:
-        raise ConfigError(f"stack.loss {raw['stack']['loss']!r} is unknown", f"use one of {STACK_LOSSES}")
-    if int(raw["stack"]["latent"]) < 1:
-        raise ConfigError(f"stack.latent = {raw['stack']['latent']} must be >= 1", "use --stack-latent N with N >= 1")
+        if value is not None:
+            where = (flags or {}).get(dotted) or dotted
+            assign(raw, dotted.split("."), value, where)
+            origins.append((dotted, where))
+    for dotted, value in (values or {}).items():
+        assign(raw, dotted.split("."), value, f"{dotted} in {values_from}")
+        origins.append((dotted, f"{dotted} in {values_from}"))
+    return config_from_raw(raw, fix=_fixer(origins, path))
+
+
+def config_from_raw(raw: dict, *, fix=None) -> RunConfig:
+    """A RunConfig of a complete mapping (``config.yaml`` of a run, a sweep point's job), validated."""
+    model = RunSchema.parse(raw, fix=fix or (lambda key: f"correct {key}"))
+    _check_rules(raw)
+    return RunConfig(raw=raw, model=model)
+
+
+def _check_rules(raw: dict) -> None:
+    """The rules between keys (each value alone was checked by the schema)."""
+    train = raw["train"]
+    if train["mode"] == "frozen-encoder" and not train["encoder_path"]:
+        raise ConfigError(
+            "train.mode = 'frozen-encoder': frozen-encoder needs a trained encoder in train.encoder_path",
+            "pass --encoder models/<run>/encoder.h5",
+        )
+    if train["objective"] != "ae" and train["mode"] == "frozen-encoder":
+        raise ConfigError(
+            f"train.objective = {train['objective']!r}: objective {train['objective']!r} shapes the encoder, and mode "
+            "frozen-encoder trains only a decoder",
+            "use --objective ae with --mode frozen-encoder, or train the encoder with --mode joint or encoder",
+        )
     from micae.train.stack_config import check_stack_section
 
     check_stack_section(raw)
-    return RunConfig(raw=raw)
