@@ -88,11 +88,11 @@ def test_fit_phase_feeds_corrupted_inputs_but_clean_targets(tf, tmp_path):
 def test_stack_section_defaults_off_and_is_validated():
     cfg = load_config(DIGITS)
     assert cfg.stack == DEFAULTS["stack"] and cfg.stack["enabled"] is False
-    with pytest.raises(ConfigError, match="unknown stack option"):
+    with pytest.raises(ConfigError, match="stack.bogus = 1: unknown key; stack takes"):
         load_config(DIGITS, sets=["stack.bogus=1"])
-    with pytest.raises(ConfigError, match="stack.loss"):
+    with pytest.raises(ConfigError, match="stack.loss = 'foo': must be one of 'latent', 'chain'"):
         load_config(DIGITS, sets=["stack.loss=foo"])
-    with pytest.raises(ConfigError, match="stack.latent"):
+    with pytest.raises(ConfigError, match="stack.latent = 0: must be an integer >= 1"):
         load_config(DIGITS, sets=["stack.latent=0"])
 
 
@@ -171,19 +171,19 @@ def test_the_one_section_form_is_one_level_and_levels_are_completed_from_the_sec
 @pytest.mark.parametrize(
     ("levels", "match"),
     [
-        ([], r"stack.levels = \[\] is not a non-empty list"),
-        ({"latent": 8}, "is not a non-empty list"),
-        ([{"latent": 8}, 4], r"stack.levels\[1\] \(stage 3\) = 4 is not a mapping"),
-        ([{"latent": 8, "kernal": 3}], r"stack.levels\[0\] \(stage 2\) has unknown option\(s\) \['kernal'\]"),
-        ([{"latent": 8}, {"latent": 8}], r"stack.levels\[1\].latent \(stage 3\) = 8 does not compress the 8 stage-2"),
-        ([{"latent": 8}, {"latent": 6, "min_compression": 1.5}], r"levels\[1\].latent .* \(factor 1.33, needs"),
-        ([{"latent": 16}], r"stack.levels\[0\].latent \(stage 2\) = 16 does not compress the 16 stage-1"),
-        ([{"latent": 8}, {"latent": 2, "rows": 3}], r"stack.levels\[1\].rows \(stage 3\) = 3 does not divide the 8"),
-        ([{"latent": 8, "padding": "valid", "kernel": 5}], r"levels\[0\].kernel \(stage 2\) = 5 with 'valid' .* 4x4"),
-        ([{"latent": 8, "loss": "kl"}], r"stack.levels\[0\].loss \(stage 2\) = 'kl' is unknown"),
-        ([{"latent": 8, "filters": 0}], r"stack.levels\[0\].filters \(stage 2\) = 0 must be an integer >= 1"),
-        ([{"latent": 8, "latent_quant": 9}], r"stack.levels\[0\].latent_quant \(stage 2\) = 9"),
-        ([{"latent": 8, "epochs": 0}], r"stack.levels\[0\].epochs \(stage 2\) = 0 must be an integer >= 1"),
+        ([], r"stack.levels = \[\]: must be a non-empty list"),
+        ({"latent": 8}, r"stack.levels = \{'latent': 8\}: must be a list"),
+        ([{"latent": 8}, 4], r"stack.levels\[1\] = 4: must be a mapping"),
+        ([{"latent": 8, "kernal": 3}], r"stack.levels\[0\].kernal = 3: unknown key; stack.levels\[0\] takes"),
+        ([{"latent": 8}, {"latent": 8}], r"stack.levels\[1\].latent = 8: stage 3: does not compress the 8 stage-2"),
+        ([{"latent": 8}, {"latent": 6, "min_compression": 1.5}], r"levels\[1\].latent = 6: .* \(factor 1.33, needs"),
+        ([{"latent": 16}], r"stack.levels\[0\].latent = 16: stage 2: does not compress the 16 stage-1"),
+        ([{"latent": 8}, {"latent": 2, "rows": 3}], r"stack.levels\[1\].rows = 3: stage 3: does not divide the 8"),
+        ([{"latent": 8, "padding": "valid", "kernel": 5}], r"levels\[0\].kernel = 5: stage 2: with 'valid' .* 4x4"),
+        ([{"latent": 8, "loss": "kl"}], r"stack.levels\[0\].loss = 'kl': must be one of 'latent', 'chain'"),
+        ([{"latent": 8, "filters": 0}], r"stack.levels\[0\].filters = 0: must be an integer >= 1"),
+        ([{"latent": 8, "latent_quant": 9}], r"stack.levels\[0\].latent_quant = 9: must be a mapping"),
+        ([{"latent": 8, "epochs": 0}], r"stack.levels\[0\].epochs = 0: must be an integer >= 1"),
     ],
 )
 def test_bad_level_lists_raise_config_errors_naming_the_level_and_key(levels, match):
@@ -193,9 +193,9 @@ def test_bad_level_lists_raise_config_errors_naming_the_level_and_key(levels, ma
 
 
 def test_one_section_form_keeps_its_messages_and_fine_tune_must_be_a_bool():
-    with pytest.raises(ConfigError, match=r"stack.rows = 3 does not divide the 16 stage-1 latents"):
+    with pytest.raises(ConfigError, match=r"stack.rows = 3: stage 2: does not divide the 16 stage-1 latents"):
         load_config(DIGITS, sets=["stack.rows=3"])
-    with pytest.raises(ConfigError, match="stack.fine_tune_end_to_end = 'yes'"):
+    with pytest.raises(ConfigError, match="stack.fine_tune_end_to_end = 'yes': must be true or false"):
         load_config(DIGITS, sets=["stack.fine_tune_end_to_end='yes'"])
     assert load_config(DIGITS, sets=["stack.rows=2", "stack.latent=4"]).stack["rows"] == 2
 
@@ -207,7 +207,7 @@ def test_cli_refuses_a_bad_level_list_before_training(tmp_path, capsys):
     bad = "stack.levels=[{latent: 8}, {latent: 8}]"
     code = run_cli(main, ["--config", STACK3, "--out", str(tmp_path), "--set", bad])
     err = capsys.readouterr().err
-    assert code == 2 and "stack.levels[1].latent (stage 3) = 8 does not compress the 8 stage-2 latents" in err
+    assert code == 2 and "stack.levels[1].latent = 8: stage 3: does not compress the 8 stage-2 latents" in err
     assert "fix: use at most 7 latents for stage 3" in err and not any(tmp_path.iterdir()), "nothing was trained"
 
 

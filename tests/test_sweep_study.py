@@ -83,13 +83,15 @@ def test_quality_is_emd_on_hgcal_data(tmp_path):
     [
         ({"grid": {"encoder.latent": [2]}}, "both grid: and search:"),
         ({"search": {"encoder.latent": {"low": 4, "high": 2}}}, "must be a number below high"),
-        ({"search": {"encoder.latent": {"low": 2}}}, "not a range or a list"),
+        ({"search": {"encoder.latent": {"low": 2}}}, r"search.encoder.latent = \{'low': 2\}: high is missing"),
+        ({"search": {"encoder.latent": 3}}, "search.encoder.latent = 3: is not a range or a list"),
         ({"search": {"encoder.latent": [2, 2]}}, "repeats a value"),
-        ({"search": {"encoder.bogus": [2, 3]}}, "unknown encoder option"),
+        ({"search": {"encoder.bogus": [2, 3]}}, "encoder.bogus = 2: unknown key; encoder takes"),
         ({"objectives": ["quality", "area"]}, "unknown objective 'area'"),
         ({"objectives": ["quality", "LUT"]}, "needs hardware figures but synth.rtl and synth.vendor are off"),
-        ({"trials": 0}, "trials: 0 must be a positive integer"),
-        ({"population": 1}, "population must be >= 2"),
+        ({"trials": 0}, "trials = 0: must be an integer >= 1"),
+        ({"population": 1}, "population = 1: must be an integer >= 2"),
+        ({"search": {"encoder.latent_quant.bits": [6, "x"]}}, "encoder.latent_quant.bits = 'x': must be an integer"),
     ],
 )
 def test_bad_search_files_are_refused(tmp_path, extra, match):

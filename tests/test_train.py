@@ -152,7 +152,9 @@ def test_existing_run_is_not_overwritten(tmp_path):
 def test_config_errors_are_clear(tmp_path):
     from micae.train.config import load_config
 
-    with pytest.raises(ConfigError, match="unknown train option.*epoch"):
+    with pytest.raises(
+        ConfigError, match=r"train.epoch = 3: unknown key; train takes .*\(fix: correct --set train.epoch=3\)"
+    ):
         load_config(sets=["train.epoch=3"])
     with pytest.raises(ConfigError, match="frozen-encoder needs a trained encoder"):
         load_config(overrides={"train.mode": "frozen-encoder"})

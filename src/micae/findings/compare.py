@@ -170,7 +170,7 @@ def compare_dataset(study: DatasetStudy, seed: int, work: Path) -> dict[str, dic
     out: dict[str, dict] = {}
     for approach in ("solitary", "frozen", "joint"):
         mode = "joint" if approach == "solitary" else MODES[approach]
-        fp = fingerprint(study.run_config(f"{study.label}_{approach}", seed, mode=mode).raw, approach)
+        fp = fingerprint(study.run_config(f"{study.label}_{approach}", seed, mode=mode).training_raw(), approach)
         path = records_dir / f"{study.label}_{approach}.json"
         if path.exists():
             old = json.loads(path.read_text())

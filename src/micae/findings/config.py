@@ -22,21 +22,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from micae.config.findings import FindingsFile, Tolerances
 from micae.errors import ConfigError
 from micae.sweep.grid import base_config
 from micae.train.config import RunConfig, load_config, read_yaml_mapping
 
-STUDY_KEYS = ("name", "seed", "workers", "tolerances", "sweep_synth", "datasets")
-DATASET_KEYS = ("base", "latent", "sweep_latents", "set")
-TOLERANCES: dict = {
-    "explained_min": 0.5,  # finding 1: every part's explained fraction at least this
-    "similar": 0.10,  # findings 2-4: relative test-MSE difference still counted as "performs like"
-    "saturation": 0.05,  # finding 5: L_sat = the smallest latent within this of the best test MSE
-    "around": [32, 128],  # finding 5: "around 64" means L_sat in this range
-    "overfit_ratio": 1.10,  # finding 6: val/train loss above this is overfitting
-    "overfit_rise": 0.05,  # finding 6: val loss this far above its minimum is overfitting
-    "last_epochs": 3,  # finding 6: both measured on the mean of the last epochs
-}
+TOLERANCES: dict = Tolerances().model_dump()
+"""The verdicts' rules and their defaults (:class:`micae.config.findings.Tolerances`)."""
 SWEEP_SYNTH = {"vectors": 300, "rtl": "off", "vendor": "off"}
 APPROACHES = ("solitary", "frozen", "joint")
 """The rows of findings 1-4: solitary encoders + decoder, a frozen pre-trained shared encoder + new
@@ -60,9 +52,8 @@ class DatasetStudy:
             "seed": seed,
             "name": name,
         }
-        sets = [f"{k}={_yaml(v)}" for k, v in values.items()]
         try:
-            return load_config(self.base, sets=sets)
+            return load_config(self.base, values=values, values_from=f"datasets.{self.label} of the study file")
         except ConfigError as exc:
             raise ConfigError(f"findings dataset {self.label}: {exc.problem}", exc.fix) from exc
 
@@ -86,63 +77,30 @@ def check_name(name: str) -> str:
     return name
 
 
-def _yaml(value) -> str:
-    from micae.sweep.grid import yaml_scalar
-
-    return yaml_scalar(value)
-
-
-def _dataset(label: str, raw, folder: Path, where: str) -> DatasetStudy:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: datasets.{label} is not a mapping", f"write base:, latent:, ... under {label}:")
-    unknown = sorted(set(raw) - set(DATASET_KEYS))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown} in datasets.{label}", f"use only {list(DATASET_KEYS)}")
-    base = base_config(raw, folder, f"{where}: datasets.{label}")
-    latents = raw.get("sweep_latents") or []
-    if not isinstance(latents, list) or not all(isinstance(v, int) and v >= 1 for v in latents):
-        raise ConfigError(
-            f"{where}: datasets.{label}.sweep_latents = {latents!r} is not a list of positive integers",
-            "write e.g. sweep_latents: [2, 4, 8, 16, 32, 64]",
-        )
-    latent = raw.get("latent")
-    if not isinstance(latent, int) or latent < 1:
-        raise ConfigError(f"{where}: datasets.{label}.latent = {latent!r}", "give the latents per part, e.g. latent: 4")
-    overrides = raw.get("set") or {}
-    if not isinstance(overrides, dict):
-        raise ConfigError(f"{where}: datasets.{label}.set is not a mapping", "write dotted.key: value entries")
-    bad = sorted(k for k in overrides if k in ("name", "seed", "train.mode", "encoder.latent"))
-    if bad:
-        raise ConfigError(
-            f"{where}: datasets.{label}.set may not set {bad}",
-            "the study sets the name, seed, mode and latent of every run; use seed:, latent:, sweep_latents:",
-        )
-    return DatasetStudy(label, base, latent, sorted(set(latents)), copy.deepcopy(overrides))
-
-
 def load_study(path: str | Path) -> StudyConfig:
-    """Read and validate a study file; every dataset's run configs are built once to check them."""
+    """Read and validate a study file (:class:`micae.config.findings.FindingsFile`); every dataset's run configs
+    are built once to check them, and the sweep's synth settings too."""
+    from micae.sweep.grid import synth_options
+
     path = Path(path)
     raw = read_yaml_mapping(path, "findings study file", "findings/micae_findings.yaml")
-    where = str(path)
-    unknown = sorted(set(raw) - set(STUDY_KEYS))
-    if unknown:
-        raise ConfigError(f"unknown key(s) {unknown} in {where}", f"use only {list(STUDY_KEYS)}")
-    name = check_name(str(raw.get("name") or path.stem))
-    tol = {**TOLERANCES, **(raw.get("tolerances") or {})}
-    bad_tol = sorted(set(tol) - set(TOLERANCES))
-    if bad_tol:
-        raise ConfigError(f"unknown tolerance(s) {bad_tol} in {where}", f"use only {sorted(TOLERANCES)}")
-    datasets = raw.get("datasets") or {}
-    if not isinstance(datasets, dict) or not datasets:
-        raise ConfigError(f"{where} lists no datasets", "add datasets: with e.g. digits: and hgcal: entries")
+    doc = FindingsFile.parse(raw, fix=f"correct it in {path}")
+    name = check_name(doc.name or path.stem)
+    sweep_synth = {**SWEEP_SYNTH, **(raw.get("sweep_synth") or {})}
+    synth_options(sweep_synth, where="sweep_synth.", fix=f"correct sweep_synth: in {path}")
+    datasets = []
+    for label, ds in doc.datasets.items():
+        written = raw["datasets"][label]
+        base = base_config(written, path.parent, f"{path}: datasets.{label}")
+        overrides = copy.deepcopy(written.get("set") or {})
+        datasets.append(DatasetStudy(str(label), base, ds.latent, sorted(set(ds.sweep_latents)), overrides))
     study = StudyConfig(
         name=name,
-        seed=int(raw.get("seed", 0)),
-        workers=int(raw.get("workers") or 2),
-        tolerances=tol,
-        sweep_synth={**SWEEP_SYNTH, **(raw.get("sweep_synth") or {})},
-        datasets=[_dataset(str(k), v, path.parent, where) for k, v in datasets.items()],
+        seed=doc.seed,
+        workers=doc.workers,
+        tolerances=doc.tolerances.model_dump(),
+        sweep_synth=sweep_synth,
+        datasets=datasets,
         source=path,
         raw=copy.deepcopy(raw),
     )

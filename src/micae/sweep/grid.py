@@ -10,10 +10,10 @@ A sweep YAML::
       encoder.filters: [4, 8]
       encoder.latent,encoder.latent_quant.bits: [[16, 9], [20, 8]]   # comma-joined keys vary together
     labels: {encoder.latent_quant.bits: bits}   # short names used in point names (default: last key part)
-    synth: {vectors: 1000, rtl: auto, vendor: "off"}
+    synth: {vectors: 1000, rtl: auto, vendor: "off"}   # any micae synth option (clock_ns, pnr, backend, ...)
 
-Every grid point becomes a full run config (``base`` + ``set`` + its values,
-``name`` = the point name), validated here before anything runs.
+Every grid point becomes a full run config (``base`` + ``set`` + its values, ``name`` = the point name,
+``synth`` = the sweep's synthesize settings), validated here with the synth settings before anything runs.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import copy
 import hashlib
 import itertools
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,27 +31,10 @@ import yaml
 from micae.errors import ConfigError, ConstraintError
 from micae.train.config import RunConfig, load_config, read_yaml_mapping
 
-SWEEP_KEYS = ("name", "base", "set", "grid", "labels", "synth")
-# synthesize.py options a sweep may set, with their command-line flags.
-SYNTH_FLAGS = {
-    "vectors": "--vectors",
-    "rtl": "--rtl",
-    "vendor": "--vendor",
-    "backend": "--backend",
-    "part": "--part",
-    "clock_ns": "--clock-ns",
-    "io_type": "--io-type",
-    "strategy": "--strategy",
-    "reuse": "--reuse",
-    "latency_cutoff": "--latency-cutoff",
-    "seed": "--seed",
-    "allow_inexact": "--allow-inexact",
-    "rtl_vectors": "--rtl-vectors",
-    "pnr": "--pnr",
-}
 SYNTH_DEFAULTS = {"vectors": 1000, "rtl_vectors": 100_000, "rtl": "auto", "vendor": "off"}
 """A sweep point simulates 10^5 RTL vectors in Verilator (the synthesize default is 10^6): many points,
-each still checked on 100x the C-model's vectors; set ``synth.rtl_vectors`` to change it."""
+each still checked on 100x the C-model's vectors; set ``synth.rtl_vectors`` to change it. The other keys of
+``synth:`` are the options of ``micae synth`` (:class:`micae.config.synth.SynthOptions`)."""
 
 
 @dataclass(frozen=True)
@@ -184,32 +166,21 @@ def yaml_scalar(value) -> str:
     return text
 
 
-def point_config(base: Path, fixed: dict, values: dict, name: str) -> RunConfig:
-    """The full run config of one point (validated by ``load_config``)."""
-    sets = [f"{k}={yaml_scalar(v)}" for k, v in {**fixed, **values}.items()]
-    sets.append(f"name={yaml_scalar(name)}")
+def point_config(base: Path, fixed: dict, values: dict, name: str, synth: dict | None = None, source=None) -> RunConfig:
+    """The full run config of one point (validated by ``load_config``): ``base`` + ``fixed`` + ``values``, its
+    name, and the sweep's ``synth`` settings as its ``synth:`` block (how the point is synthesized)."""
+    assign = {**fixed, **values, "name": name}
+    if synth is not None:
+        assign["synth"] = synth
     try:
-        return load_config(base, sets=sets)
+        return load_config(base, values=assign, values_from=str(source or "the sweep file"))
     except ConfigError as exc:
         raise ConfigError(f"sweep point {name}: {exc.problem}", exc.fix) from exc
 
 
 def guess_input_shape(cfg: RunConfig) -> tuple[int, int, int] | None:
     """The encoder input shape a config will train on, when it is known without loading data."""
-    d = cfg.dataset
-    if d.get("input_shape"):
-        return tuple(int(v) for v in d["input_shape"])
-    if d["name"] in ("hgcal-synth", "econt-csv"):
-        from micae.data.geometry import arrangement_shape
-
-        try:
-            return tuple(arrangement_shape(d.get("layout", "4x4x3")))
-        except Exception:  # an unknown layout fails properly when training loads the data
-            return None
-    if d["name"] == "digits":
-        k = math.isqrt(int(d.get("tiles") or 1))
-        return (8 // k, 8 // k, 1) if k and 8 % k == 0 else None
-    return None
+    return cfg.known_input_shape()
 
 
 def prefilter(cfg: RunConfig) -> str | None:
@@ -233,35 +204,21 @@ def prefilter(cfg: RunConfig) -> str | None:
     return None
 
 
-def synth_options(raw: dict | None) -> dict:
-    """Synthesize options with defaults; YAML's ``off``/``on`` booleans become the strings."""
-    opts = {**SYNTH_DEFAULTS, **(raw or {})}
-    unknown = sorted(set(opts) - set(SYNTH_FLAGS))
-    if unknown:
-        raise ConfigError(f"unknown synth option(s) {unknown}", f"use only {sorted(SYNTH_FLAGS)}")
-    for key in ("rtl", "vendor"):
-        if isinstance(opts[key], bool):
-            opts[key] = "on" if opts[key] else "off"
-    from micae.synthesize import RTL_MODES, VENDOR_MODES
+def synth_options(raw: dict | None, where: str = "synth.", fix: str = "") -> dict:
+    """The sweep's synthesize settings (the sweep defaults and what ``raw`` sets), validated as ``micae synth``
+    options; returns the settings that differ from micae synth's defaults or were set, normalised (YAML's
+    ``off`` is the string "off", ``vivado`` is "Vivado")."""
+    from micae.config.synth import SynthOptions
 
-    if opts["rtl"] not in RTL_MODES:
-        raise ConfigError(f"synth.rtl {opts['rtl']!r} is unknown", f"use one of {RTL_MODES}")
-    if opts["vendor"] not in VENDOR_MODES:
-        raise ConfigError(f"synth.vendor {opts['vendor']!r} is unknown", f"use one of {VENDOR_MODES}")
-    if int(opts["vectors"]) < 1:
-        raise ConfigError(f"synth.vectors {opts['vectors']} must be >= 1", "use e.g. vectors: 1000")
-    return opts
-
-
-def synth_args(opts: dict) -> list[str]:
-    """synthesize.py flags for the options."""
-    args: list[str] = []
-    for key, value in opts.items():
-        if key == "allow_inexact":
-            args += [SYNTH_FLAGS[key]] if value else []
-        elif value is not None:
-            args += [SYNTH_FLAGS[key], str(value)]
-    return args
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where.rstrip('.')} = {raw!r}: must be a mapping of micae synth options", "e.g. {vectors: 300}"
+        )
+    merged = {**SYNTH_DEFAULTS, **(raw or {})}
+    opts = SynthOptions.parse(merged, prefix=where, fix=fix or "micae synth --help lists the options; YAML keys use _")
+    opts.check(where)
+    dumped = opts.model_dump(mode="json")
+    return {k: dumped[k] for k in merged}
 
 
 def base_config(raw: dict, folder: Path, owner: str) -> Path:
@@ -273,15 +230,16 @@ def base_config(raw: dict, folder: Path, owner: str) -> Path:
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
-    """Read and validate a sweep file; every point's run config is resolved and checked."""
+    """Read and validate a sweep file (:class:`micae.config.sweep.SweepFile`); every point's run config and the
+    synth settings are resolved and checked."""
+    from micae.config.sweep import SweepFile
+
     path = Path(path)
     raw = read_yaml_mapping(path, "sweep file", "sweeps/latent_size.yaml")
-    unknown = sorted(set(raw) - set(SWEEP_KEYS))
-    if unknown:
-        raise ConfigError(f"unknown sweep key(s) {unknown} in {path}", f"use only {list(SWEEP_KEYS)}")
+    doc = SweepFile.parse(raw, fix=f"correct it in {path}")
     base = base_config(raw, path.parent, f"sweep file {path}")
     return build_spec(
-        name=str(raw.get("name") or path.stem),
+        name=doc.name or path.stem,
         base=base,
         fixed=raw.get("set") or {},
         grid=raw.get("grid") or {},
@@ -320,7 +278,7 @@ def build_spec(
         fixed=copy.deepcopy(fixed),
         axes=axes,
         labels=lab,
-        synth=synth_options(synth),
+        synth=synth_options(synth, fix=f"correct synth: in {source}" if source else ""),
         source=source,
     )
     names: dict[str, dict] = {}
@@ -332,6 +290,6 @@ def build_spec(
                 "give the grid keys distinct labels",
             )
         names[pname] = values
-        cfg = point_config(spec.base, spec.fixed, values, pname)
+        cfg = point_config(spec.base, spec.fixed, values, pname, spec.synth, source)
         spec.points.append(Point(pname, values, cfg, prefilter(cfg)))
     return spec

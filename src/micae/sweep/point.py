@@ -1,4 +1,9 @@
-"""One sweep point on a Dask worker: ``train_qat.py`` then ``synthesize.py`` as subprocesses.
+"""One sweep point on a Dask worker: its training, then its synthesis, each in a child process.
+
+Each step gets its validated input as a JSON job file (``train.job.json``: the run config;
+``synth.job.json``: the :class:`~micae.flow.request.SynthRequest`), runs in ``python -m micae.sweep.child``
+(TensorFlow state and crashes stay in it) and writes its outcome (``<step>.result.json``: exit code and the
+one-line error) for the point's record.
 
 A point is *finished* when its ``done.json`` (written last, atomically) says ok
 or mismatch, its ``metrics.json`` and ``report.json`` exist and its fingerprint
@@ -23,7 +28,7 @@ import yaml
 
 from micae.errors import ConfigError, ToolError
 from micae.outputs import staging_path
-from micae.sweep.grid import fingerprint, synth_args
+from micae.sweep.grid import fingerprint
 from micae.sweep.layout import PointPaths, point_paths
 from micae.tools import ToolStopped, run_tool
 
@@ -32,7 +37,8 @@ STEP_TIMEOUT_S = 7 * 24 * 3600.0  # a step is never cut short by micae; batch sy
 
 
 def point_fingerprint(config_raw: dict, synth: dict) -> str:
-    return fingerprint(config_raw, synth)
+    """The run config (without its ``synth:`` block, which is ``synth`` itself) and the synth settings."""
+    return fingerprint({k: v for k, v in config_raw.items() if k != "synth"}, synth)
 
 
 def read_json(path: Path) -> dict | None:
@@ -59,13 +65,21 @@ def _same_config(path: Path, raw: dict) -> bool:
         return False
 
 
-def _script(name: str, module: str) -> list[str]:
-    """``scripts/<name>`` of the source tree when present, else ``-m <module>``, started via micae.sweep.child."""
-    import micae
+def _child(paths: PointPaths, job: dict) -> list[str]:
+    """The command of one step: its job (validated input, as JSON) in the point folder, run by micae.sweep.child."""
+    job_file = paths.root / f"{job['step']}.job.json"
+    result = paths.root / f"{job['step']}.result.json"
+    result.unlink(missing_ok=True)
+    job_file.write_text(json.dumps({**job, "result": str(result)}, indent=1, default=str) + "\n")
+    return [sys.executable, "-m", "micae.sweep.child", str(os.getpid()), str(job_file)]
 
-    script = Path(micae.__file__).resolve().parents[2] / "scripts" / name
-    target = [str(script)] if script.is_file() else ["-m", module]
-    return [sys.executable, "-m", "micae.sweep.child", str(os.getpid()), *target]
+
+def _outcome(paths: PointPaths, step: str, code: int, out: str) -> tuple[int, str]:
+    """(exit code, one-line error) of a step: from its result file, else (a crash) from its output."""
+    result = read_json(paths.root / f"{step}.result.json")
+    if result is not None and result.get("exit_code") == code:
+        return code, result.get("error") or ""
+    return code, error_line(out) if code else ""
 
 
 def subprocess_env(threads: int | None = None) -> dict:
@@ -88,7 +102,7 @@ def subprocess_env(threads: int | None = None) -> dict:
 
 
 def error_line(text: str) -> str:
-    """The ``error: ...`` line a micae CLI printed (else its last line)."""
+    """The ``error: ...`` line a step printed (else its last line): for a step that died without its result file."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.startswith("error:")]
     line = errors[-1][len("error:") :].strip() if errors else (lines[-1] if lines else "no output")
@@ -130,25 +144,31 @@ def _write_json(path: Path, record: dict) -> None:
     tmp.replace(path)
 
 
-def _train(paths: PointPaths, reuse: bool, env: dict, stop) -> tuple[int, str]:
-    train = [*_script("train_qat.py", "micae.cli.train"), "--config", str(paths.config), "--out", str(paths.models)]
+def _train(paths: PointPaths, config_raw: dict, reuse: bool, env: dict, stop) -> tuple[int, str]:
+    job = {"step": "train", "config": config_raw, "out": str(paths.models)}
     if reuse and staging_path(paths.run).exists():
-        rc, out = _step([*train, "--resume"], paths, env, stop)
+        rc, out = _step(_child(paths, {**job, "resume": True}), paths, env, stop)
         if rc == 0:
-            return rc, out
+            return _outcome(paths, "train", rc, out)
         with paths.log.open("a") as f:  # a checkpoint that cannot be continued: start that training over
             f.write("\n[sweep] resuming the training failed; training from scratch\n")
-    return _step([*train, "--force"], paths, env, stop)
+    rc, out = _step(_child(paths, {**job, "force": True}), paths, env, stop)
+    return _outcome(paths, "train", rc, out)
 
 
 def _synthesize(paths: PointPaths, synth: dict, env: dict, stop) -> tuple[int, str]:
-    args = [
-        *_script("synthesize.py", "micae.cli.synth"),
-        *("--model", str(paths.run), "--hls-root", str(paths.hls), "--firmware-root", str(paths.firmware)),
-        "--force",
-        *synth_args(synth),
-    ]
-    return _step(args, paths, env, stop)
+    from micae.flow.request import SynthRequest
+
+    request = SynthRequest(
+        model=paths.run,
+        hls_root=paths.hls,
+        firmware_root=paths.firmware,
+        force=True,
+        options=synth,
+        sources={k: "sweep" for k in synth},
+    )
+    rc, out = _step(_child(paths, {"step": "synth", "request": request.model_dump(mode="json")}), paths, env, stop)
+    return _outcome(paths, "synth", rc, out)
 
 
 def run_point(
@@ -187,20 +207,20 @@ def run_point(
     seconds = {"train": 0.0, "synth": 0.0}
     if not (reuse and paths.metrics.exists() and _same_config(paths.run / "config.yaml", config_raw)):
         t0 = time.perf_counter()
-        rc, out = _train(paths, reuse, env, stop)
+        rc, error = _train(paths, config_raw, reuse, env, stop)
         seconds["train"] = round(time.perf_counter() - t0, 1)
         if rc != 0 or not paths.metrics.exists():
-            record.update(status="failed", error=f"train: {error_line(out)}")
+            record.update(status="failed", error=f"train: {error or 'no metrics.json written'}")
     if "status" not in record:
         t0 = time.perf_counter()
-        rc, out = _synthesize(paths, synth, env, stop)
+        rc, error = _synthesize(paths, synth, env, stop)
         seconds["synth"] = round(time.perf_counter() - t0, 1)
         if rc == 0 and paths.report.exists():
             record["status"] = "ok"
         elif rc == 1 and paths.report.exists():
-            record.update(status="mismatch", error=f"synthesize: {error_line(out)}")
+            record.update(status="mismatch", error=f"synthesize: {error}")
         else:
-            record.update(status="failed", error=f"synthesize: {error_line(out)}")
+            record.update(status="failed", error=f"synthesize: {error or 'no report.json written'}")
     seconds["total"] = round(time.perf_counter() - start, 1)
     record["seconds"] = seconds
     _write_json(paths.done, record)

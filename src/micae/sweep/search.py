@@ -28,7 +28,6 @@ from pathlib import Path
 
 from micae.errors import ConfigError
 from micae.sweep.grid import (
-    SWEEP_KEYS,
     Point,
     SweepSpec,
     build_spec,
@@ -39,7 +38,6 @@ from micae.sweep.grid import (
 )
 from micae.train.config import read_yaml_mapping
 
-SEARCH_KEYS = ("search", "trials", "objectives", "seed", "population")
 # objective name -> results.csv column; "quality" is resolved per dataset
 OBJECTIVES = {
     "emd": "emd_mean",
@@ -75,30 +73,13 @@ class StudySpec:
 
 
 def parse_space(raw) -> dict:
-    """``search:`` -> {key: {"choices": [...]}} or {key: {"low", "high", "step", "log"}}."""
-    if not isinstance(raw, dict) or not raw:
-        raise ConfigError("search: is not a non-empty mapping", "write search: {encoder.latent: {low: 8, high: 24}}")
-    space = {}
-    for key, spec in raw.items():
-        if isinstance(spec, list):
-            if not spec or len({repr(v) for v in spec}) != len(spec):
-                raise ConfigError(f"search.{key}: {spec!r} is empty or repeats a value", "list distinct values")
-            if not all(v is None or isinstance(v, (bool, int, float, str)) for v in spec):
-                raise ConfigError(f"search.{key}: choices must be numbers or strings", "e.g. [4, 6, 8]")
-            space[key] = {"choices": list(spec)}
-            continue
-        if not isinstance(spec, dict) or not {"low", "high"} <= set(spec) or set(spec) - {"low", "high", "step", "log"}:
-            raise ConfigError(
-                f"search.{key}: {spec!r} is not a range or a list",
-                "write {low: 8, high: 24, step: 4} (optional step, log) or a list of values",
-            )
-        low, high = spec["low"], spec["high"]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) or low >= high:
-            raise ConfigError(
-                f"search.{key}: low {low!r} must be a number below high {high!r}", "e.g. low: 8, high: 24"
-            )
-        space[key] = {"low": low, "high": high, "step": spec.get("step"), "log": bool(spec.get("log", False))}
-    return space
+    """``search:`` -> {key: {"choices": [...]}} or {key: {"low", "high", "step", "log"}} (validated by the schema's
+    typed union :data:`micae.config.sweep.SearchValue`)."""
+    from micae.config.errors import validate
+    from micae.config.sweep import SearchFile
+
+    doc = validate(SearchFile.model_fields["search"].annotation, raw, prefix="search.")
+    return {k: ({"choices": list(raw[k])} if isinstance(raw[k], list) else v.as_dict(raw[k])) for k, v in doc.items()}
 
 
 def distributions(space: dict) -> dict:
@@ -135,25 +116,17 @@ def resolve_objectives(names, dataset: str, synth: dict) -> tuple[list[str], lis
     return resolved, [OBJECTIVES[n] for n in resolved]
 
 
-def _positive_int(raw: dict, key: str, default: int) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{key}: {value!r} must be a positive integer", f"e.g. {key}: {default}")
-    return value
-
-
 def load_study(path: str | Path, raw: dict | None = None) -> StudySpec:
-    """Read and validate a search file (see the module docstring)."""
+    """Read and validate a search file (:class:`micae.config.sweep.SearchFile`); every searched value is
+    checked in a run config, with the synth settings, before anything trains."""
+    from micae.config.sweep import SearchFile
+
     path = Path(path)
     raw = dict(raw if raw is not None else read_yaml_mapping(path, "sweep file", "sweeps/latent_size.yaml"))
     if "grid" in raw:
         raise ConfigError(f"{path} has both grid: and search:", "a sweep file either lists a grid or searches ranges")
-    unknown = sorted(set(raw) - set(SWEEP_KEYS) - set(SEARCH_KEYS))
-    if unknown:
-        raise ConfigError(f"unknown sweep key(s) {unknown} in {path}", f"use only {[*SWEEP_KEYS, *SEARCH_KEYS]}")
-    if "base" not in raw:
-        raise ConfigError(f"sweep file {path} names no base run config", "add e.g. base: ../models/econt.yaml")
-    base = Path(raw["base"])
+    doc = SearchFile.parse(raw, fix=f"correct it in {path}")
+    base = Path(doc.base)
     base = base if base.is_absolute() else (path.parent / base).resolve()
     space = parse_space(raw["search"])
     keys = list(space)
@@ -162,40 +135,47 @@ def load_study(path: str | Path, raw: dict | None = None) -> StudySpec:
     if bad:
         raise ConfigError(f"labels for key(s) {bad} that are not searched", f"label only search keys {keys}")
     fixed = raw.get("set") or {}
-    sweep = build_spec(name=str(raw.get("name") or path.stem), base=base, fixed=fixed, grid={}, synth=raw.get("synth"))
+    sweep = build_spec(name=doc.name or path.stem, base=base, fixed=fixed, grid={}, synth=raw.get("synth"))
     sweep.source, sweep.points = path, []
     sweep.labels = {**default_labels(keys), **labels}
-    trials = _positive_int(raw, "trials", 10)
-    names, cols = resolve_objectives(raw.get("objectives"), sweep_dataset(sweep, fixed), sweep.synth)
+    names, cols = resolve_objectives(doc.objectives, sweep_dataset(sweep, fixed), sweep.synth)
     spec = StudySpec(
         sweep=sweep,
         space=space,
-        trials=trials,
+        trials=doc.trials,
         objectives=names,
         columns=cols,
-        seed=int(raw.get("seed", 0)),
-        population=_positive_int(raw, "population", max(4, min(50, trials // 2))),
+        seed=doc.seed,
+        population=doc.population or max(4, min(50, doc.trials // 2)),
         keys=keys,
     )
-    if spec.population < 2:
-        raise ConfigError("population must be >= 2 (NSGA-II)", "e.g. population: 4")
     distributions(space)  # refuse bad ranges now, not at the first trial
-    corners = {k: (s["choices"][0] if "choices" in s else s["low"]) for k, s in space.items()}
-    study_point(spec, corners)  # a typo in a key stops the study at once
+    check_space(spec)
     return spec
+
+
+def check_space(spec: StudySpec) -> None:
+    """Every searched value (each choice, each range's ends) in a run config, the other keys at their first
+    value: a value the run config refuses stops the study before the first trial trains."""
+    corners = {k: (s["choices"][0] if "choices" in s else s["low"]) for k, s in spec.space.items()}
+    study_point(spec, corners)
+    for key, s in spec.space.items():
+        for value in s["choices"] if "choices" in s else (s["low"], s["high"]):
+            study_point(spec, {**corners, key: value})
 
 
 def sweep_dataset(sweep: SweepSpec, fixed: dict) -> str:
     from micae.train.config import load_config
 
-    return load_config(sweep.base, sets=[]).dataset["name"] if "dataset.name" not in fixed else fixed["dataset.name"]
+    return load_config(sweep.base).dataset["name"] if "dataset.name" not in fixed else fixed["dataset.name"]
 
 
 def study_point(spec: StudySpec, params: dict) -> Point:
     """The sweep point of a trial's parameters (validated run config, prefilter reason if any)."""
     values = {k: params[k] for k in spec.keys}
     name = point_name(values, spec.sweep.labels)
-    cfg = point_config(spec.sweep.base, spec.sweep.fixed, copy.deepcopy(values), name)
+    sweep = spec.sweep
+    cfg = point_config(sweep.base, sweep.fixed, copy.deepcopy(values), name, sweep.synth, sweep.source)
     return Point(name, values, cfg, prefilter(cfg))
 
 

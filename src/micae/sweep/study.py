@@ -53,7 +53,7 @@ def _identity(spec: StudySpec) -> dict:
     from micae.train.config import load_config
 
     sweep = spec.sweep
-    base = load_config(sweep.base, sets=[]).raw  # the base config's content, not where it lies
+    base = load_config(sweep.base).training_raw()  # the base config's content, not where it lies
     return {
         "objectives": spec.objectives,
         "space": spec.space,
