@@ -7,8 +7,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.micae-installed
 APT_PACKAGES := g++ iverilog yosys
 NAME   ?= econt
-# the demo places and routes the RTL on a Lattice Nexus (LIFCL-40-9) at 100 MHz, pipelined for that target
-SYNTH_FLAGS ?= --pnr nexus --clock-ns 10
+# extra micae synth options of the demo; its settings (place and route on a Lattice Nexus LIFCL-40-9 at 100 MHz)
+# live in the synth: block of models/$(NAME).yaml, so `micae synth --model models/econt` reproduces it
+SYNTH_FLAGS ?=
 # pytest-xdist workers; one test file stays on one worker (--dist loadfile), so module fixtures are built once
 TEST_WORKERS ?= 2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from micae.cli.common import quiet_tensorflow, run_cli
+from micae.cli.common import add_debug, quiet_tensorflow, run_cli
 
 SUMMARY = "test the seed projects' MICAE findings in a small seeded study; writes findings.html"
 DESCRIPTION = (
@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="train nothing: recompute the verdicts of the finished study with the study file's tolerances and "
         "rewrite its findings.html and findings.json",
     )
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""micae-report / scripts/report.py: rebuild report.html (and its plots) from a run's folders."""
+"""``micae report`` (scripts/report.py): rebuild report.html (and its plots) from a run's folders."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from micae.cli.common import quiet_tensorflow, run_cli
+from micae.cli.common import add_debug, quiet_tensorflow, run_cli
 
 SUMMARY = "rebuild firmware/<name>/report.html and its plots from the run's folders"
 DESCRIPTION = (
     "Rebuild firmware/<name>/report.html and firmware/<name>/plots/ from the firmware folder written "
-    "by synthesize.py and the training run folder written by train_qat.py. Prints the path of report.html."
+    "by micae synth and the training run folder written by micae train. Prints the path of report.html."
 )
 
 
@@ -33,11 +33,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not compute the latent-probing arrays (probing.npz) for a run folder that lacks them",
     )
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="report.py", description=DESCRIPTION)
+    p = argparse.ArgumentParser(prog="micae report", description=DESCRIPTION)
     add_arguments(p)
     return p
 
@@ -56,12 +56,12 @@ def resolve_folders(a: argparse.Namespace) -> tuple[Path, Path | None]:
     if not fw.is_dir():
         raise ConfigError(
             f"firmware folder {fw} does not exist",
-            "run scripts/synthesize.py first, or point --firmware-root/--firmware at the right folder",
+            "run micae synth first, or point --firmware-root/--firmware at the right folder",
         )
     if not (fw / "report.json").is_file():
         raise ConfigError(
             f"firmware folder {fw} has no report.json",
-            "re-run scripts/synthesize.py for this model (with --force) to write it",
+            "re-run micae synth for this model (with --force) to write it",
         )
     if a.no_run:
         return fw, None
@@ -76,7 +76,7 @@ def resolve_folders(a: argparse.Namespace) -> tuple[Path, Path | None]:
     if not (run / "metrics.json").is_file():
         raise ConfigError(
             f"{run} is not a training run folder (no metrics.json)",
-            "give the folder scripts/train_qat.py wrote (models/<name>), or pass --no-run",
+            "give the folder micae train wrote (models/<name>), or pass --no-run",
         )
     return fw, run
 
@@ -95,7 +95,7 @@ def run(a: argparse.Namespace) -> int:
         report = json.loads((fw / "report.json").read_text())
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"{fw / 'report.json'} is not valid JSON ({exc})", "re-run scripts/synthesize.py with --force"
+            f"{fw / 'report.json'} is not valid JSON ({exc})", "re-run micae synth with --force"
         ) from exc
     if run is not None and not a.no_probing:
         _probe_once(run)

@@ -1,18 +1,22 @@
-"""micae-sweep / scripts/sweep.py: train + synthesize a grid of run configs, then tabulate and plot them."""
+"""``micae sweep`` (scripts/sweep.py): train + synthesize a grid or a search of run configs, then tabulate them."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from micae.cli.common import quiet_tensorflow, run_cli
+from micae.cli.common import add_debug, quiet_tensorflow, run_cli
 
 SUMMARY = "train + synthesize a grid or a search of run configs, then tabulate and plot them"
 DESCRIPTION = (
-    "Run a sweep file (e.g. sweeps/latent_size.yaml): every grid point is trained (train_qat.py) and "
-    "synthesized (synthesize.py) in its own folder <out>/<sweep>/points/<point>/, in parallel processes. "
-    "Finished points are skipped, so an interrupted sweep continues where it stopped. Writes results.csv, "
-    "pareto_front.csv and pareto.png. See sweeps/README.md."
+    "Run a sweep file (e.g. sweeps/latent_size.yaml): every grid point is trained (micae train) and "
+    "synthesized (micae synth, with the file's synth: settings) in its own folder <out>/<sweep>/points/<point>/, "
+    "as Dask tasks (a local cluster, or --scheduler). Every point's run config and the synth settings are checked "
+    "before the first point trains. Finished points are skipped, so an interrupted sweep continues where it stopped. "
+    "A file with search: instead of grid: runs an Optuna study. Writes into <out>/<sweep>/: results.csv (one row "
+    "per point), pareto_front.csv, pareto.png, sweep.json (the resolved points), points/<point>/ (config.yaml, "
+    "log.txt, models/, hls/, firmware/, done.json); a search also study.journal, study.png and summary.md. "
+    "See sweeps/README.md."
 )
 
 
@@ -37,11 +41,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(default: redo them from scratch)",
     )
     p.add_argument("--dry-run", action="store_true", help="list the points and their state, run nothing")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sweep.py", description=DESCRIPTION)
+    p = argparse.ArgumentParser(prog="micae sweep", description=DESCRIPTION)
     add_arguments(p)
     return p
 

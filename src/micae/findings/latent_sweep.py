@@ -1,6 +1,6 @@
 """Finding 5: the latent-size sweep, one micae sweep per dataset on a local Dask cluster.
 
-Each point is a normal sweep point (``micae.sweep``): ``train_qat.py`` then ``synthesize.py`` in
+Each point is a normal sweep point (``micae.sweep``): its training then its synthesis in
 subprocesses on a Dask worker, resumable by fingerprint. The study's points are joint MICAE runs of
 the dataset's config at every latent size; synthesis (``sweep_synth``, RTL off by default) checks
 each encoder bit-exactly and gives its nonzero-weight count. The equivalent sweep file is written

@@ -152,8 +152,8 @@ def view(result: dict, root: Path, figures: dict[str, Path], config_text: str) -
         "checks_14": _checks(found, (1, 2, 3, 4)),
         "sweep_intro": [
             "Joint MICAE runs of each dataset's config at every latent size, run by micae's sweep machinery on a "
-            f"local Dask cluster ({result['workers']} workers): each point trains (train_qat.py) and converts and "
-            "verifies its encoder bit-exactly (synthesize.py, options below) in subprocesses. Points below "
+            f"local Dask cluster ({result['workers']} workers): each point trains (micae train) and converts and "
+            "verifies its encoder bit-exactly (micae synth, options below) in child processes. Points below "
             "min_compression would be skipped; the study lowers min_compression per dataset so the sweep can reach "
             "the largest latents (there the encoder expands its input instead of compressing it).",
         ],

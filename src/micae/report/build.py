@@ -63,7 +63,7 @@ def write_reports(fw_dir: Path, report: dict, run_dir: Path | None = None) -> Pa
         return write_html_report(fw_dir, Path(run_dir) if run_dir is not None else None, plain)
     except Exception as exc:  # noqa: BLE001 - the pages are secondary to the verified firmware
         name = (report.get("model") or {}).get("name", "<name>")
-        fix = f"rebuild it with scripts/report.py --name {name} --debug"
+        fix = f"rebuild it with micae report --name {name} --debug"
         info(f"warning: report.html was not written ({type(exc).__name__}: {exc}); {fix}")
         why = f"The training run sections could not be built ({type(exc).__name__}: {exc}); {fix}."
         (fw_dir / "report.md").write_text(markdown(plain, why), encoding="utf-8")

@@ -34,7 +34,7 @@ def load_run(run_dir: Path) -> dict:
         except json.JSONDecodeError as exc:
             raise DataError(
                 f"{run_dir / 'metrics.json'} is not valid JSON ({exc})",
-                "re-run the training (scripts/train_qat.py --force) to rewrite the run folder",
+                "re-run the training (micae train --force) to rewrite the run folder",
             ) from exc
     if (run_dir / "history.csv").exists():
         run["history"] = read_history(run_dir / "history.csv")

@@ -18,7 +18,7 @@ from micae.report.settings import settings_blocks
 NO_RUN = (
     "No training run folder was given (the encoder came from a model file), so training curves, "
     "reconstructions, metric distributions and latent-space plots are not part of this report. To add them, "
-    "rebuild it with: scripts/report.py --run models/<name> --firmware firmware/<name>"
+    "rebuild it with: micae report --run models/<name> --firmware firmware/<name>"
 )
 
 

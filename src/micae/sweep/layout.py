@@ -6,8 +6,8 @@
     pareto_front.csv          the rows on a Pareto front
     pareto.png                quality against LUTs and against latency
     points/<point>/
-        config.yaml           the point's full run config (input of train_qat.py)
-        log.txt               output of train_qat.py and synthesize.py
+        config.yaml           the point's full run config (what the point trains)
+        log.txt               output of its training and synthesis
         models/<point>/       the training run (encoder.h5, metrics.json, ...)
         hls/<point>/          the hls4ml project
         firmware/<point>/     report.json, Verilog, logs

@@ -1,6 +1,6 @@
 """Run a sweep on a Dask cluster: every unfinished grid point is one task, resumably.
 
-Each point's task runs ``scripts/train_qat.py`` then ``scripts/synthesize.py``
+Each point's task runs its training then its synthesis
 as subprocesses on a worker (``micae.sweep.point``). Finished points are
 skipped; a failed point is recorded and tried again on the next run; a point
 whose worker dies is rescheduled by Dask on another worker (up to the
