@@ -94,9 +94,7 @@ def run(a: argparse.Namespace) -> int:
     try:
         report = json.loads((fw / "report.json").read_text())
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{fw / 'report.json'} is not valid JSON ({exc})", "re-run micae synth with --force"
-        ) from exc
+        raise ConfigError(f"{fw / 'report.json'} is not valid JSON ({exc})", "re-run micae synth with --force") from exc
     if run is not None and not a.no_probing:
         _probe_once(run)
     print(write_html_report(fw, run, report))
