@@ -340,3 +340,18 @@ def test_an_option_is_one_field(monkeypatch):
     import micae.config.synth as cs
 
     assert cs.SynthOptions is Wider and synth_options({"fanout": 2})["fanout"] == 2
+
+
+def test_a_sweep_step_reports_its_error_line_and_exit_code(tmp_path, capsys):
+    """A point's step gets its validated input as JSON and returns micae's exit code and one line (no scraping)."""
+    from micae.sweep.child import run_job
+    from micae.train.config import load_config
+
+    raw = load_config(DIGITS).raw
+    raw["train"]["epochs"] = "abc"  # a job file edited by hand is checked again
+    code, error = run_job({"step": "train", "config": raw, "out": str(tmp_path)})
+    assert code == 2 and error.startswith("train.epochs = 'abc': must be an integer >= 1"), error
+    request = {"model": str(tmp_path / "none.h5"), "options": {"pnr": "xilinx"}}
+    code, error = run_job({"step": "synth", "request": request})
+    assert code == 2 and error.startswith("options.pnr = 'xilinx': must be one of"), error
+    assert not any(tmp_path.iterdir())
