@@ -256,7 +256,7 @@ def test_a_worker_killed_mid_point_loses_nothing(tmp_path, local_run):
     rerun = done(root, victim_point)
     assert rerun["worker"] == survivor and rerun["previous_attempt"]["worker"] == victim_addr
     log = (root / "points" / victim_point / "log.txt").read_text()
-    assert log.count("train_qat.py") == 1 and log.count("synthesize.py") == 1  # one clean attempt in the log
+    assert log.count("train.job.json") == 1 and log.count("synth.job.json") == 1  # one clean attempt in the log
     assert f"an earlier attempt on {victim_addr} did not finish" in log
     lines = (root / "results.csv").read_text().splitlines()
     assert len(lines) == 4 and sorted(ln.split(",")[1] for ln in lines[1:]) == ["latent2", "latent4", "latent8"]
@@ -289,7 +289,7 @@ def test_finished_points_are_skipped_and_an_interrupted_one_resumes(tmp_path, lo
     resumed = run_sweep(spec, out, jobs=2, resume=True, say=lambda m: None)
     assert resumed.ran == ["latent4"]
     log = p4.log.read_text()
-    assert log.count("train_qat.py") == 1 and log.count("synthesize.py") == 2  # training kept, synthesis redone
+    assert log.count("train.job.json") == 1 and log.count("synth.job.json") == 2  # training kept, synthesis redone
     assert stamp(p4.metrics) == before["latent4"][2]
     assert (stamp(p2.done), stamp(p2.log)) == before["latent2"][:2]
     assert json.loads(p4.done.read_text())["previous_attempt"]["worker"] == "tcp://127.0.0.1:1"
