@@ -147,9 +147,11 @@ def test_vae_saves_both_heads_and_the_prior_inputs(runs, tf):
         assert np.isfinite(ev["latent_logvar"]).all() and ev["latent_logvar"].std() > 0
         heads = load_model(run_dir / "vae_encoder.h5")
         x = np.load(run_dir / "test_data.npz")["x"]
-        mean, logvar = heads.predict(x.reshape(-1, *x.shape[2:]), verbose=0)
-        assert np.array_equal(mean.reshape(ev["latents"].shape), ev["latents"])
-        assert np.array_equal(logvar.reshape(ev["latent_logvar"].shape), ev["latent_logvar"])
+        mean, logvar = heads.predict(x.reshape(-1, *x.shape[2:]), batch_size=4096, verbose=0)
+        # float32 Keras outputs, not integer codes: oneDNN may reassociate a sum differently from one process or
+        # batch to another, so these agree to float32 rounding (the integer paths are compared exactly elsewhere)
+        np.testing.assert_allclose(mean.reshape(ev["latents"].shape), ev["latents"], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(logvar.reshape(ev["latent_logvar"].shape), ev["latent_logvar"], rtol=1e-5, atol=1e-7)
         # the other objectives have no log-variance head
         other, _ = runs[(data, "ae")]
         assert "latent_logvar" not in np.load(other / "test_evaluation.npz")

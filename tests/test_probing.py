@@ -79,7 +79,9 @@ def test_interpolation_ends_are_the_samples_decoded(loaded):
     ends = np.concatenate([z[pairs[:, 0]], z[pairs[:, 1]]]).astype(np.float32)
     direct = loaded["decoder"].predict(ends, verbose=0)  # the micae.h5 decoder called on the samples' own codes
     got = np.concatenate([a["interp_decoded"][:, 0, 0], a["interp_decoded"][:, -1, 0]])
-    assert np.array_equal(got, direct)
+    # float32 decoder outputs of the same codes: equal to float32 rounding (oneDNN may sum in another order for
+    # another batch); the codes themselves are compared exactly above
+    np.testing.assert_allclose(got, direct, rtol=1e-5, atol=1e-7)
     # the middle of a path is not one of its ends
     assert not np.array_equal(a["interp_decoded"][:, 4], a["interp_decoded"][:, 0])
 
