@@ -60,7 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     groups["encoder"].add_argument(
         "--latent-bits",
         metavar="BITS",
-        help="bits per latent value: sets encoder.latent_quant to {bits, integer: 2, signed}",
+        help="bits per latent value: sets encoder.latent_quant to {bits, integer: 2, signed} (not with --elinks)",
     )
     groups["stacking"].add_argument(
         "--stack-latent", metavar="N", help="stage-2 latent values: sets stack.latent and implies --stack"
@@ -120,10 +120,11 @@ def format_metrics_table(metrics: dict) -> str:
         lines.append(f"dead latent dimensions: {metrics['dead_latents']}")
     if "objective" in metrics:
         weights = ", ".join(f"{k} {v:g}" for k, v in metrics["objective_weights"].items())
-        zero = metrics["zero_codes"]["fraction"]
+        from micae.train.run import zero_line
+
         lines.append(
             f"objective {metrics['objective']}" + (f" ({weights})" if weights else "") + "; "
-            f"latent codes equal to 0 on the test split: {100 * zero:.1f}%"
+            f"latent codes equal to 0 on the test split: {zero_line(metrics['zero_codes'])}"
         )
     return "\n".join(lines)
 

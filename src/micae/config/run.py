@@ -107,6 +107,18 @@ class TrainConfig(Schema):
     """loss sinkhorn: the Sinkhorn divergence W(t,p) - (W(t,t)+W(p,p))/2 instead of W(t,p) (3x the cost)"""
     sum_weight: Number(ge=0) = 1.0
     """loss sinkhorn: weight of the squared wafer-sum error"""
+    liveness_weight: Number(ge=0) = 1.0
+    """ReLU (unsigned) latents: weight of the training-only penalty that pushes up a latent no wafer of a batch
+    sends as a non-zero code (micae.train.liveness); 0 turns it off; encoder.h5 is unchanged"""
+
+
+class EcontConfig(Schema):
+    """``econt:``: the ECON-T chip's output e-links (:mod:`micae.train.econt_config`)."""
+
+    elinks: Annotated[Integer(ge=1, le=13, null=True), Cli("--elinks", group="encoder", metavar="L")] = None
+    """ECON-T output e-links L: the chip's 16 latents, 9-bit unsigned, cut to their top 3/5/7/9 bits at L = 2/3/4/5
+    (sets encoder.latent_quant and encoder.output_bits), and the frame's bit budget; HGCAL data only (none: the
+    encoder section decides)"""
 
 
 class StackLevel(Schema):
@@ -179,6 +191,8 @@ class RunSchema(Schema):
     """the decoder (float unless quantized)"""
     train: TrainConfig = TrainConfig()
     """how the model is trained"""
+    econt: EcontConfig = EcontConfig()
+    """the ECON-T chip's e-link count"""
     stack: StackConfig = StackConfig()
     """optional stacked levels"""
     min_compression: Annotated[Number(gt=0), Cli(group="encoder")] = 3.0

@@ -117,6 +117,7 @@ def _from_tc(
     aux = {k: v[keep] for k, v in aux.items()}
     values, scale = normalise(charges, normalisation)
     aux["norm_scale"] = scale
+    aux.update(_module_sums(charges, scale))
     n_samples = len(values) // n_parts
     if n_samples == 0:
         raise DataError(
@@ -128,6 +129,8 @@ def _from_tc(
     aux = {k: (v[:m].reshape(n_samples, n_parts) if n_parts > 1 else v[:m]) for k, v in aux.items()}
     norm_desc = {
         "sumlog2": "each wafer divided by 2**floor(log2(sum of its 48 charges)); values in [0, 2)",
+        "chip": "the ECON-T chip's converter: floor(CALQ * 2**(7 - msb(sum))) / 128, truncated; values in [0, 2)",
+        "cmssw": "CMSSW: each wafer divided by 2**int(log2(sum)) (1 below 2), rounded to 1/256; values in [0, 2)",
         "maxcharge": "each wafer divided by its largest charge; values in [0, 1]",
         "none": "raw charges",
     }[normalisation]
@@ -138,6 +141,21 @@ def _from_tc(
         "wafers_dropped_zero_sum": int((~keep).sum()),
     }
     return _finish(name, x, aux, input_shape=shape, n_parts=n_parts, layout=layout, seed=seed, split=split, meta=meta)
+
+
+def _module_sums(charges: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray]:
+    """The chip's 9-bit 5E4M module sum of integer charges (``module_sum_code``) and what a receiver decodes
+    from it, divided by the wafer's normalisation scale (``module_sum``; the lower bin edge, so for the
+    ``chip`` normalisation ``floor(16 * SUM / 2**msb) / 16`` in [1, 2) once the sum is 16 or more).
+    Nothing for non-integer charges: the chip's sum code is not defined there."""
+    from micae.data.normalise import integer_charges
+    from micae.econt.codes import SUM_5E4M
+    from micae.econt.normaliser import module_sum_code
+
+    if not integer_charges(charges):
+        return {}
+    code = module_sum_code(charges)
+    return {"module_sum_code": code, "module_sum": (SUM_5E4M.decode(code) / scale).astype(np.float32)}
 
 
 def _load_hgcal_synth(name: str, o: dict) -> Dataset:

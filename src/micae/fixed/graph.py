@@ -267,14 +267,16 @@ class IntegerEncoder:
             x = stage.requantize(acc, in_type)
         return accs
 
-    def bit_budget(self) -> dict:
-        """:func:`micae.fixed.budget.bit_budget` over the live inputs (masked ones counted apart)."""
+    def bit_budget(self, elinks: int | None = None) -> dict:
+        """:func:`micae.fixed.budget.bit_budget` over the live inputs (masked ones counted apart); with the
+        ECON-T frame on ``elinks`` e-links when given."""
         return bit_budget(
             self.n_live,
             self.input_type.width,
             self.n_latent,
             self.latent_type.width,
             masked_inputs=self.n_inputs - self.n_live,
+            elinks=elinks,
         )
 
 

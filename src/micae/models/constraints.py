@@ -32,13 +32,20 @@ def check_compression(
     n_parts: int = 1,
     masked_inputs: int = 0,
     min_bit_compression: float | None = None,
+    elinks: int | None = None,
 ) -> dict:
     """Refuse a budget below the limits; returns the :func:`~micae.fixed.budget.bit_budget` dict.
 
     ``input_values`` are the live input cells of one part (masked ones given apart in ``masked_inputs``).
     """
     budget = bit_budget(
-        input_values, input_bits, latent_values, latent_bits, n_parts=n_parts, masked_inputs=masked_inputs
+        input_values,
+        input_bits,
+        latent_values,
+        latent_bits,
+        n_parts=n_parts,
+        masked_inputs=masked_inputs,
+        elinks=elinks,
     )
     factor, ratio = budget["compression_factor"], budget["bit_ratio"]
     live = f"{input_values} live input values" if masked_inputs else f"{input_values} input values"
@@ -95,6 +102,7 @@ def check_encoder_spec(
     masked_inputs: int = 0,
     n_parts: int = 1,
     min_bit_compression: float | None = None,
+    elinks: int | None = None,
 ) -> dict:
     """Validate an encoder spec before building; returns its bit budget (``compression_factor``, ``bit_ratio``).
 
@@ -122,4 +130,5 @@ def check_encoder_spec(
         n_parts=n_parts,
         masked_inputs=masked_inputs,
         min_bit_compression=min_bit_compression,
+        elinks=elinks,
     )

@@ -17,7 +17,16 @@ LAYER_NAMES = ("in_quant", "conv", "conv_act", "flatten", "dense", "latent_quant
 
 
 def elink_output(z, bits: int, latent: QuantSpec):
-    """What the chip sends on ``bits``-bit eLinks: ``minimum(floor(z * 2**(b-1)) / 2**(b-1), 1 - 2**-(b-1))``.
+    """What the chip sends on ``bits``-bit eLinks: the top ``bits`` bits of the latent ``z``, truncated.
+
+    Signed latent: ``minimum(floor(z * 2**(b-1)) / 2**(b-1), 1 - 2**-(b-1))``. Unsigned latent (the ECON-T
+    chip's, ``quantized_relu(9, 1)``: 8 fractional bits in [0, 2)): ``floor(z * 2**(b-1)) / 2**(b-1)``,
+    step ``2**-(b-1)`` in [0, 2 - 2**-(b-1)]; no ``minimum`` is needed, since the latent quantizer already
+    saturates at ``2 - 2**-8`` and the cut keeps its top bits (datapath doc B4).
+
+    Rounding, as micae follows it: the 9-bit latent rounds half-to-even as QKeras does (the ECON-T emulator
+    truncates, ``int(OUT * 2**8)``, and the chip's encoder binary is not public), and the top-``b`` cut truncates
+    as the chip's formatter does. CMSSW instead rounds to ``2**-b``, one bit finer (datapath doc, open point 2).
 
     ``tf.math.floor`` has no gradient, so the encoder would not train through it. On
     the latent's grid (``f`` fractional bits, ``f >= b - 1``) the floor equals a
@@ -38,6 +47,8 @@ def elink_output(z, bits: int, latent: QuantSpec):
     out = QuantSpec(bits - 1 + latent.integer + int(signed), latent.integer, signed=signed)
     shift = 2.0**-bits - 2.0 ** -(f + 1)
     y = QActivation(out.qkeras(), name="elink_quant")(z - shift if shift else z)
+    if not signed:
+        return y  # the unsigned quantizer saturates at 2**integer - 2**-(b-1): the chip's top-b bits
     return tf.math.minimum(y, 1.0 - 2.0 ** -(bits - 1))
 
 
@@ -64,7 +75,7 @@ def build_encoder(spec: EncoderSpec, *, min_compression: float = 3.0, name: str 
     for i, units in enumerate(spec.dense_hidden):
         x = _qdense(spec, units, init, f"hidden_{i}")(x)
         x = QActivation(spec.conv_act.qkeras(), name=f"hidden_{i}_act")(x)
-    x = _qdense(spec, spec.latent, init, "dense")(x)
+    x = _qdense(spec, spec.latent, init, "dense", bias_init=latent_bias_init(spec))(x)
     x = QActivation(spec.latent_quant.qkeras(), name="latent_quant")(x)
     if spec.output_bits:
         x = elink_output(x, spec.output_bits, spec.latent_quant)
@@ -86,7 +97,8 @@ def _qconv(spec: EncoderSpec, init):
     )
 
 
-def _qdense(spec: EncoderSpec, units: int, init, name: str):
+def _qdense(spec: EncoderSpec, units: int, init, name: str, bias_init: float = 0.0):
+    import tensorflow as tf
     from qkeras import QDense
 
     return QDense(
@@ -94,8 +106,22 @@ def _qdense(spec: EncoderSpec, units: int, init, name: str):
         kernel_quantizer=spec.dense_weight.qkeras(),
         bias_quantizer=spec.dense_bias.qkeras(),
         kernel_initializer=init,
+        bias_initializer=tf.keras.initializers.Constant(bias_init),
         name=name,
     )
+
+
+RELU_LATENT_BIAS = 0.125
+"""Starting bias of a ReLU (unsigned) latent's Dense: every latent starts alive. With 0, 1-2 of the 16 latents
+of the ECON-T encoder at 2 e-links died (ReLU never open, no gradient) in each of 4 seeds; with 0.125 none did
+(hgcal-synth, 20k wafers, 8 epochs; bench/econt_quality.md)."""
+
+
+def latent_bias_init(spec: EncoderSpec) -> float:
+    """``spec.latent_bias_init``, else :data:`RELU_LATENT_BIAS` for a ReLU latent and 0 otherwise."""
+    if spec.latent_bias_init is not None:
+        return float(spec.latent_bias_init)
+    return RELU_LATENT_BIAS if spec.latent_quant.relu else 0.0
 
 
 def build_float_encoder(spec: EncoderSpec, *, name: str = "float_encoder", seed: int | None = None):
@@ -120,5 +146,11 @@ def build_float_encoder(spec: EncoderSpec, *, name: str = "float_encoder", seed:
     for i, units in enumerate(spec.dense_hidden):
         x = tf.keras.layers.Dense(units, activation=act, kernel_initializer=init, name=f"hidden_{i}")(x)
     lat_act = "relu" if spec.latent_quant.relu else "linear"
-    x = tf.keras.layers.Dense(spec.latent, activation=lat_act, kernel_initializer=init, name="dense")(x)
+    x = tf.keras.layers.Dense(
+        spec.latent,
+        activation=lat_act,
+        kernel_initializer=init,
+        bias_initializer=tf.keras.initializers.Constant(latent_bias_init(spec)),
+        name="dense",
+    )(x)
     return tf.keras.Model(x_in, x, name=name)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 
-def build_micae(encoder, decoder, n_inputs: int, *, name: str = "micae"):
+def build_micae(encoder, decoder, n_inputs: int, *, name: str = "micae", module_sum: bool = False):
     """Wire ``n_inputs`` inputs through the same ``encoder`` instance (tied weights).
 
     The model takes N separate inputs and outputs the reconstruction of their
     channel-wise concatenation, shape (H, W, N*C). A single-input CAE is N=1.
+    ``module_sum``: one more input ``module_sum`` (N values: each part's decoded, normalised 5E4M module sum,
+    which the ECON-T frame carries beside the latents) joins the latents at the decoder's input; the
+    encoder never sees it.
     """
     import tensorflow as tf
 
@@ -19,7 +22,21 @@ def build_micae(encoder, decoder, n_inputs: int, *, name: str = "micae"):
     inputs = [tf.keras.Input(shape=shape, name=f"part_{i}") for i in range(n_inputs)]
     latents = [encoder(x) for x in inputs]
     z = latents[0] if n_inputs == 1 else tf.keras.layers.Concatenate(name="latents")(latents)
+    if module_sum:
+        z, sums = with_module_sum(z, n_inputs)
+        inputs = [*inputs, sums]
     return tf.keras.Model(inputs, decoder(z), name=name)
+
+
+MODULE_SUM_INPUT = "module_sum"
+
+
+def with_module_sum(z, n_inputs: int):
+    """``(decoder input, module-sum Input)``: the latents ``z`` with the N module sums appended."""
+    import tensorflow as tf
+
+    sums = tf.keras.Input(shape=(n_inputs,), name=MODULE_SUM_INPUT)
+    return tf.keras.layers.Concatenate(name="latents_and_sum")([z, sums]), sums
 
 
 def concat_parts(x):

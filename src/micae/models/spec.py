@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict
 
-from micae.config.types import Choice, Cli, Flag, Integer, Text
+from micae.config.types import Choice, Cli, Flag, Integer, Number, Text
 from micae.models.quantizers import QuantSpec
 
 
@@ -54,14 +54,17 @@ class EncoderSpec:
     """quantizer of the latent"""
     pad: tuple[tuple[Integer(ge=0), Integer(ge=0)], tuple[Integer(ge=0), Integer(ge=0)]] | None = None
     """Zero padding ``((top, bottom), (left, right))`` before the convolution (the CMS CAE: ``((0, 1), (0, 1))``)."""
-    output_bits: Integer(ge=2, le=16, null=True) = None
-    """Per-eLink output bits ``b``: the latent leaves as ``minimum(floor(z * 2**(b-1)) / 2**(b-1), 1 - 2**-(b-1))``,
-    so training sees what the chip transmits."""
+    output_bits: Integer(ge=1, le=16, null=True) = None
+    """Per-eLink output bits ``b``: the top ``b`` bits of the latent, truncated (signed latents also saturate at
+    ``1 - 2**-(b-1)``), so training sees what the chip transmits; ``econt.elinks`` sets it."""
     input_mask: Text(null=True) = None
     """Layout whose dead cells never carry a value (``8x8``): they count out of the budget, the hardware drops them."""
     conv: Flag = True
     """False: a dense-only encoder, Input -> input quantizer -> Flatten -> [hidden QDense] -> QDense -> latent
     quantizer (the conv fields are then unused)."""
+    latent_bias_init: Number(null=True) = None
+    """starting bias of the latent Dense (none: 0.125 for a ReLU latent, which keeps every latent alive at the
+    start, 0 otherwise)"""
     dense_hidden: tuple[Integer(ge=1), ...] = ()
     """Units of hidden QDense layers between Flatten and the latent QDense (weights ``dense_weight``/``dense_bias``,
     activations ``conv_act``); empty by default."""
@@ -116,6 +119,10 @@ class DecoderSpec:
     """quantized decoder: quantizer of its activations"""
     output_activation: Text() = "relu"
     """Keras activation of the output (linear: none)"""
+    module_sum: Flag = False
+    """also feed the decoder each part's module sum as the ECON-T frame sends it (9-bit 5E4M, decoded to its lower
+    bin edge, divided by the wafer's normalisation scale: in [1, 2) to 1/16 with chip inputs); off-detector only,
+    encoder.h5 is unchanged; needs integer charges"""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -50,6 +50,8 @@ def bit_budget(report: dict, run_budget: dict | None) -> list:
             ]
         )
     )
+    if budget.get("frame_bits"):
+        blocks.append(_frame_table(budget))
     if budget.get("masked_inputs"):
         blocks.append(
             note(f"{budget['masked_inputs']} masked input positions never carry charge and are not counted as inputs.")
@@ -69,6 +71,19 @@ def bit_budget(report: dict, run_budget: dict | None) -> list:
     if m.get("problems"):
         blocks.append(note("not exact (--allow-inexact): " + "; ".join(m["problems"]), "warn"))
     return blocks
+
+
+def _frame_table(budget: dict) -> Table:
+    """The ECON-T autoencoder frame on L e-links (datapath doc B4), per part."""
+    rows = [
+        ["header (BX counter)", num(budget["frame_header_bits"])],
+        ["module sum (5E4M)", num(budget["frame_sum_bits"])],
+        [f"{budget['latent_values']} latents x {budget['latent_bits_each']} bits", num(budget["frame_latent_bits"])],
+        ["spare", num(budget["frame_spare_bits"])],
+        [f"frame on {budget['elinks']} e-links (32 bits each)", num(budget["frame_bits"])],
+        ["frame bit ratio (input bits / frame bits)", f"{budget['frame_bit_ratio']:.3f}"],
+    ]
+    return Table(["ECON-T frame", "bits"], rows, numeric={1})
 
 
 def _formats(m: dict) -> list:

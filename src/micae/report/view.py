@@ -114,7 +114,13 @@ def cards(report: dict, run: dict | None) -> list[Card]:
             Card(
                 "compression",
                 f"{values:.2f}x values",
-                f"bit ratio {bits:.2f}: {budget['input_bits']} input bits -> {budget['latent_bits']} latent bits",
+                f"bit ratio {bits:.2f}: {budget['input_bits']} input bits -> {budget['latent_bits']} latent bits"
+                + (
+                    f"; {budget['frame_bit_ratio']:.2f} with the {budget['frame_bits']}-bit frame on "
+                    f"{budget['elinks']} e-links"
+                    if budget.get("frame_bits")
+                    else ""
+                ),
             )
         )
     out += _hardware_cards(report)

@@ -59,6 +59,12 @@ class RunConfig:
     def stack(self) -> dict:
         return self.raw["stack"]
 
+    @property
+    def elinks(self) -> int | None:
+        """The ECON-T e-link count ``econt.elinks`` (None: not an ECON-T frame)."""
+        value = (self.raw.get("econt") or {}).get("elinks")
+        return None if value is None else int(value)
+
     def training_raw(self) -> dict:
         """``raw`` without the ``synth:`` block: what decides the trained model (fingerprints of finished runs)."""
         return {k: v for k, v in self.raw.items() if k != "synth"}
@@ -84,6 +90,7 @@ class RunConfig:
             masked_inputs=self.masked_inputs(input_shape),
             n_parts=n_parts,
             min_bit_compression=self.min_bit_compression,
+            elinks=self.elinks,
         )
 
     def known_input_shape(self) -> tuple[int, int, int] | None:
@@ -205,18 +212,29 @@ def load_config(
     for dotted, value in (values or {}).items():
         assign(raw, dotted.split("."), value, f"{dotted} in {values_from}")
         origins.append((dotted, f"{dotted} in {values_from}"))
-    return config_from_raw(raw, fix=_fixer(origins, path))
+    latent_from = next(
+        (where for key, where in reversed(origins) if key.split(".")[:2] == ["encoder", "latent_quant"]), None
+    )
+    return config_from_raw(raw, fix=_fixer(origins, path), latent_from=latent_from)
 
 
-def config_from_raw(raw: dict, *, fix=None) -> RunConfig:
-    """A RunConfig of a complete mapping (``config.yaml`` of a run, a sweep point's job), validated."""
-    model = RunSchema.parse(raw, fix=fix or (lambda key: f"correct {key}"))
-    _check_rules(raw)
-    return RunConfig(raw=raw, model=model)
+def config_from_raw(raw: dict, *, fix=None, latent_from: str | None = None) -> RunConfig:
+    """A RunConfig of a complete mapping (``config.yaml`` of a run, a sweep point's job), validated.
+
+    ``econt.elinks`` then writes the chip's latent format into ``raw["encoder"]`` (``latent_from``: the option
+    that set ``encoder.latent_quant``, named when it conflicts)."""
+    fix = fix or (lambda key: f"correct {key}")
+    RunSchema.parse(raw, fix=fix)
+    _check_rules(raw, latent_from)
+    return RunConfig(raw=raw, model=RunSchema.parse(raw, fix=fix))
 
 
-def _check_rules(raw: dict) -> None:
+def _check_rules(raw: dict, latent_from: str | None = None) -> None:
     """The rules between keys (each value alone was checked by the schema)."""
+    from micae.train.econt_config import apply_econt_section, check_module_sum
+
+    apply_econt_section(raw, latent_from=latent_from)
+    check_module_sum(raw)
     train = raw["train"]
     if train["mode"] == "frozen-encoder" and not train["encoder_path"]:
         raise ConfigError(

@@ -148,21 +148,30 @@ class ObjectiveModels:
     """Builds the training model of an objective around one encoder (and, for ``vae``, its log-variance head,
     made once and shared by every phase: the single-CAE stage and the MICAE phase of ``--mode encoder``)."""
 
-    def __init__(self, objective: Objective, encoder, *, seed: int | None = None) -> None:
+    def __init__(self, objective: Objective, encoder, *, seed: int | None = None, live=None) -> None:
+        """``live``: a training wrapper of ``encoder`` that adds the ReLU-latent liveness penalty
+        (:mod:`micae.train.liveness`), used while the encoder trains (not with ``vae``)."""
         from micae.models.vae import build_vae_encoder
 
-        self.objective, self.encoder, self.seed = objective, encoder, seed
+        self.objective, self.encoder, self.seed, self.live = objective, encoder, seed, live
         self.vae_encoder = None
         if objective.name == "vae":
             self.vae_encoder = build_vae_encoder(encoder, name=f"vae_{encoder.name}", seed=seed)
 
-    def model(self, decoder, n_inputs: int, *, name: str, warmup: int = 0):
-        """The training model (outputs: the MICAE reconstruction); ``warmup``: KL warm-up in steps."""
+    def model(self, decoder, n_inputs: int, *, name: str, warmup: int = 0, module_sum: bool = False):
+        """The training model (outputs: the MICAE reconstruction); ``warmup``: KL warm-up in steps;
+        ``module_sum``: the decoder also takes the N module sums (objective ``ae`` only, checked at load)."""
         import tensorflow as tf
 
         from micae.models.micae import build_micae
 
         obj, encoder = self.objective, self.encoder
+        if self.live is not None and encoder.trainable and obj.name != "vae":
+            encoder = self.live
+        if module_sum:
+            if obj.name != "ae":
+                raise ConfigError(f"decoder.module_sum works with objective ae, not {obj.name}", "use objective ae")
+            return build_micae(encoder, decoder, n_inputs, name=name, module_sum=True)
         kl_layer, l1_layer, contractive = _layers()
         if obj.name == "vae":
             from micae.models.vae import build_vae_micae

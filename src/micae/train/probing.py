@@ -168,11 +168,13 @@ def probe(
     labels: np.ndarray | None = None,
     seed: int = 0,
     options: dict | None = None,
+    module_sums: np.ndarray | None = None,
 ) -> tuple[dict, dict]:
     """Every probing array for test latents (S, N, K) and inputs (S, N, H, W, C); returns (arrays, description).
 
     ``decoder`` maps concatenated latents (D = N*K) to (H, W, N*C). ``labels`` (digits) makes the
-    interpolation pairs join different digits.
+    interpolation pairs join different digits. A decoder that also takes the N module sums
+    (``decoder.module_sum``) decodes every probed point at the test median of each part's ``module_sums``.
     """
     o = {**DEFAULTS, **(options or {})}
     s, n_parts, k = np.shape(latents)
@@ -189,6 +191,9 @@ def probe(
     flat = np.concatenate(
         [path.reshape(-1, z.shape[1]), grid.reshape(-1, z.shape[1]), trav["latents"].reshape(-1, z.shape[1])]
     )
+    fill = _sum_fill(decoder, n_parts * k, n_parts, module_sums)
+    if fill is not None:
+        flat = np.concatenate([flat, np.broadcast_to(fill, (len(flat), n_parts))], axis=1)
     out = decode(decoder, flat, n_parts, channels) if len(flat) else np.zeros((0, *np.shape(x)[1:]), np.float32)
     n_path, n_grid = path.shape[0] * path.shape[1], g * g
     arrays = {
@@ -241,7 +246,24 @@ def probe(
         "traversal": {"dims": dims.tolist(), "chosen": chosen, "reference": ref, "steps": int(o["traversal_steps"])},
         "options": o,
     }
+    if fill is not None:
+        described["module_sum"] = {"fill": [float(v) for v in fill], "rule": "test median of each part's module sum"}
     return arrays, described
+
+
+def _sum_fill(decoder, n_latent: int, n_parts: int, module_sums) -> np.ndarray | None:
+    """The module sums appended to probed latents when the decoder takes them (None when it does not)."""
+    width = int(decoder.input_shape[-1])
+    if width == n_latent:
+        return None
+    if width != n_latent + n_parts or module_sums is None:
+        from micae.errors import DataError
+
+        raise DataError(
+            f"the decoder takes {width} values, the latents are {n_latent}",
+            "give the module sums of a decoder.module_sum run (test_data.npz aux_module_sum)",
+        )
+    return np.median(np.asarray(module_sums, dtype=np.float64).reshape(-1, n_parts), axis=0)
 
 
 def find_decoder(micae):
@@ -267,10 +289,12 @@ def encoder_latent_type(encoder):
     return extract_encoder(encoder).encoder.latent_type
 
 
-def write_probing(out: Path, decoder, latents, x, latent_type, *, labels=None, seed: int = 0, source: str = "") -> dict:
+def write_probing(
+    out: Path, decoder, latents, x, latent_type, *, labels=None, seed: int = 0, source: str = "", module_sums=None
+) -> dict:
     """Compute the probing arrays and write ``out/probing.npz`` and ``out/probing.json``; returns the description."""
     start = time.perf_counter()
-    arrays, described = probe(decoder, latents, x, latent_type, labels=labels, seed=seed)
+    arrays, described = probe(decoder, latents, x, latent_type, labels=labels, seed=seed, module_sums=module_sums)
     described["decoder"] = source or "the decoder of micae.h5 (trained with the quantized encoder)"
     described["seconds"] = round(time.perf_counter() - start, 2)
     np.savez_compressed(Path(out) / PROBING_NPZ, **arrays)
@@ -287,6 +311,7 @@ def probe_trained_run(out: Path, cfg, ds, trained: dict, evaluation: dict) -> di
 
     try:
         labels = ds.aux.get("test", {}).get("label")
+        sums = ds.aux.get("test", {}).get("module_sum")
         return write_probing(
             out,
             find_decoder(trained["micae"]),
@@ -295,6 +320,7 @@ def probe_trained_run(out: Path, cfg, ds, trained: dict, evaluation: dict) -> di
             encoder_latent_type(trained["encoder"]),
             labels=None if labels is None else labels[:N_KEEP],
             seed=cfg.seed,
+            module_sums=None if sums is None else sums[:N_KEEP],
         )
     except Exception as exc:  # noqa: BLE001 - the trained models must not be lost to a plot
         info(f"warning: latent probing skipped ({type(exc).__name__}: {exc}); micae report computes it later")
@@ -328,6 +354,7 @@ def compute_probing(run_dir: Path, *, force: bool = False) -> Path:
             raise DataError(f"{run_dir / 'test_evaluation.npz'} has no latents", "re-train the run")
         latents, x = ev["latents"], data["x"]
         labels = data["aux_label"] if "aux_label" in data.files else None
+        sums = data["aux_module_sum"] if "aux_module_sum" in data.files else None
     n = min(len(latents), len(x))
     cfg_file = run_dir / "config.yaml"
     seed = int((yaml.safe_load(cfg_file.read_text()) or {}).get("seed", 0)) if cfg_file.is_file() else 0
@@ -339,5 +366,6 @@ def compute_probing(run_dir: Path, *, force: bool = False) -> Path:
         encoder_latent_type(load_model(run_dir / "encoder.h5")),
         labels=None if labels is None else labels[:n],
         seed=seed,
+        module_sums=None if sums is None else sums[:n],
     )
     return target

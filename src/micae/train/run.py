@@ -69,19 +69,34 @@ def _corruption(cfg: RunConfig):
     return dropout_corruption(p, cfg.seed)
 
 
-def _fit_micae(model, x_train: np.ndarray, x_val: np.ndarray, phase: str, common: dict) -> dict:
-    """Fit a MICAE-shaped model to reconstruct its own (samples, N, H, W, C) inputs."""
+def _fit_micae(model, x_train: np.ndarray, x_val: np.ndarray, phase: str, common: dict, sums=(None, None)) -> dict:
+    """Fit a MICAE-shaped model to reconstruct its own (samples, N, H, W, C) inputs (``sums``: the train and
+    validation module sums of a decoder that takes them)."""
     from micae.train.fit import fit_phase
 
     return fit_phase(
         model,
-        model_inputs(x_train),
+        model_inputs(x_train, sums[0]),
         model_target(x_train),
-        model_inputs(x_val),
+        model_inputs(x_val, sums[1]),
         model_target(x_val),
         phase=phase,
         **common,
     )
+
+
+def module_sums(cfg: RunConfig, ds, split: str) -> np.ndarray | None:
+    """The decoder's module-sum input of ``split`` when ``decoder.module_sum`` is on (else None)."""
+    if not cfg.decoder_spec().module_sum:
+        return None
+    sums = ds.aux.get(split, {}).get("module_sum")
+    if sums is None:
+        raise ConfigError(
+            f"decoder.module_sum needs the chip's module sum, which dataset {ds.name!r} does not have "
+            "(it needs integer trigger charges)",
+            "give integer charges (hgcal-synth, an ECON-T CSV, an npz of CALQ), or set decoder.module_sum: false",
+        )
+    return sums
 
 
 def _encoder(cfg: RunConfig, ds, spec):
@@ -111,16 +126,19 @@ def _fit_single_cae(cfg: RunConfig, ds, encoder, common: dict, objective=None) -
 
     channels = ds.input_shape[-1]
     latent = int(encoder.output_shape[-1])
-    cae_dec = build_decoder(
-        cfg.decoder_spec(), latent, (*ds.input_shape[:2], channels), name="cae_decoder", seed=cfg.seed
-    )
     flat = {k: v.reshape(-1, 1, *v.shape[2:]) for k, v in (("train", ds.x_train), ("val", ds.x_val))}
+    sums = [module_sums(cfg, ds, split) for split in ("train", "val")]
+    sums = tuple(None if s is None else np.asarray(s).reshape(-1) for s in sums)
+    with_sum = sums[0] is not None
+    cae_dec = build_decoder(
+        cfg.decoder_spec(), latent + int(with_sum), (*ds.input_shape[:2], channels), name="cae_decoder", seed=cfg.seed
+    )
     if objective is None:
-        cae = build_micae(encoder, cae_dec, 1, name="cae")
+        cae = build_micae(encoder, cae_dec, 1, name="cae", module_sum=with_sum)
     else:
-        cae = objective.model(cae_dec, 1, name="cae", warmup=_warmup(cfg, len(flat["train"])))
+        cae = objective.model(cae_dec, 1, name="cae", warmup=_warmup(cfg, len(flat["train"])), module_sum=with_sum)
     loss = make_loss(cfg.train["loss"], ds.layout, 1, channels, cfg.train)
-    return _fit_micae(cae, flat["train"], flat["val"], "cae", {**common, "loss": loss})
+    return _fit_micae(cae, flat["train"], flat["val"], "cae", {**common, "loss": loss}, sums)
 
 
 def train_models(cfg: RunConfig, ds, work: Path) -> dict:
@@ -149,27 +167,42 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
     encoder = _encoder(cfg, ds, spec)
     latent = int(encoder.output_shape[-1])
     phases: dict = {}
-    heads = ObjectiveModels(objective, encoder, seed=cfg.seed)
+    heads = ObjectiveModels(objective, encoder, seed=cfg.seed, live=_live(cfg, spec, encoder))
     if tr["mode"] == "encoder":
         phases["cae"] = _fit_single_cae(cfg, ds, encoder, common, heads)
     if tr["mode"] in ("encoder", "frozen-encoder"):
         encoder.trainable = False
 
-    decoder = build_decoder(dec_spec, latent * n_parts, out_shape, seed=cfg.seed)
-    micae = build_micae(encoder, decoder, n_parts)
-    fit_model = heads.model(decoder, n_parts, name="micae_train", warmup=_warmup(cfg, len(ds.x_train)))
-    phases["micae"] = _fit_micae(fit_model, ds.x_train, ds.x_val, "micae", common)
+    sums = (module_sums(cfg, ds, "train"), module_sums(cfg, ds, "val"))
+    with_sum = dec_spec.module_sum
+    dec_in = latent * n_parts + (n_parts if with_sum else 0)
+    decoder = build_decoder(dec_spec, dec_in, out_shape, seed=cfg.seed)
+    micae = build_micae(encoder, decoder, n_parts, module_sum=with_sum)
+    warm = _warmup(cfg, len(ds.x_train))
+    fit_model = heads.model(decoder, n_parts, name="micae_train", warmup=warm, module_sum=with_sum)
+    phases["micae"] = _fit_micae(fit_model, ds.x_train, ds.x_val, "micae", common, sums)
     result = {"encoder": encoder, "micae": micae, "phases": phases, "spec": spec, "channels": channels}
     result.update(objective=objective, vae_encoder=heads.vae_encoder)
     if tr.get("float_twin", True):
         f_enc = build_float_encoder(spec, seed=cfg.seed)
-        f_dec = build_decoder(dec_spec, latent * n_parts, out_shape, name="float_decoder", seed=cfg.seed)
-        result["float"] = build_micae(f_enc, f_dec, n_parts, name="float_micae")
-        f_fit = ObjectiveModels(objective, f_enc, seed=cfg.seed).model(
-            f_dec, n_parts, name="float_train", warmup=_warmup(cfg, len(ds.x_train))
+        f_dec = build_decoder(dec_spec, dec_in, out_shape, name="float_decoder", seed=cfg.seed)
+        result["float"] = build_micae(f_enc, f_dec, n_parts, name="float_micae", module_sum=with_sum)
+        f_live = _live(cfg, spec, f_enc, float(spec.latent_quant.fixed_type().lsb))
+        f_fit = ObjectiveModels(objective, f_enc, seed=cfg.seed, live=f_live).model(
+            f_dec, n_parts, name="float_train", warmup=warm, module_sum=with_sum
         )
-        phases["float"] = _fit_micae(f_fit, ds.x_train, ds.x_val, "float", common)
+        phases["float"] = _fit_micae(f_fit, ds.x_train, ds.x_val, "float", common, sums)
     return result
+
+
+def _live(cfg: RunConfig, spec, encoder, margin: float | None = None):
+    """The liveness wrapper of a ReLU-latent encoder (``train.liveness_weight`` > 0), else None."""
+    from micae.train.liveness import applies, live_encoder, liveness_margin
+
+    weight = float(cfg.train.get("liveness_weight") or 0.0)
+    if cfg.train["mode"] == "frozen-encoder" or not applies(spec, weight):
+        return None
+    return live_encoder(encoder, liveness_margin(spec) if margin is None else margin, weight)
 
 
 def _warmup(cfg: RunConfig, n_samples: int) -> int:
@@ -204,23 +237,28 @@ def evaluate_models(cfg: RunConfig, ds, trained: dict) -> dict:
     n_parts, channels = ds.n_parts, trained["channels"]
     encoder, spec = trained["encoder"], trained["spec"]
     latent = int(encoder.output_shape[-1])
-    budget = trained.get("budget") or encoder_budget(encoder, n_parts, cfg.masked_inputs(ds.input_shape))
+    budget = trained.get("budget") or encoder_budget(encoder, n_parts, cfg.masked_inputs(ds.input_shape), cfg.elinks)
     x = ds.x_test
-    recons = {"quantized": recon_parts(trained["micae"], x, channels)}
+    sums = module_sums(cfg, ds, "test")
+    recons = {"quantized": recon_parts(trained["micae"], x, channels, sums)}
     if "float" in trained:
-        recons["float"] = recon_parts(trained["float"], x, channels)
+        recons["float"] = recon_parts(trained["float"], x, channels, sums)
     base, base_budgets = baseline_reconstructions(cfg, ds, latent, budget)
     recons.update(base)
     metrics = {name: reconstruction_metrics(x, r, ds.layout) for name, r in recons.items()}
     extra = _wafer_class_summaries(x, metrics)
     lat = encoder.predict(x.reshape(-1, *ds.input_shape), batch_size=4096, verbose=0)
     lat_t = spec.latent_quant.fixed_type()
+    if spec.output_bits:  # the rails of what leaves the encoder: the eLink tail's grid
+        from micae.train.probing import encoder_latent_type
+
+        lat_t = encoder_latent_type(encoder)
     if trained.get("vae_encoder") is not None:  # the posterior log-variances (the means are ``latents``)
         logvar = trained["vae_encoder"].predict(x.reshape(-1, *ds.input_shape), batch_size=4096, verbose=0)[1]
         extra["latent_logvar"] = logvar.reshape(len(x), n_parts, latent)
     return {
         **extra,
-        "zero_codes": zero_codes(lat),
+        "zero_codes": {**zero_codes(lat), **_elink_context(budget)},
         "recons": recons,
         "metrics": metrics,
         "bit_budget": budget,
@@ -229,6 +267,19 @@ def evaluate_models(cfg: RunConfig, ds, trained: dict) -> dict:
         "dead_latents": dead_latents(lat),
         "saturated_latents": saturated_latents(lat, lat_t.min_value, lat_t.max_value),
     }
+
+
+def zero_line(zero: dict) -> str:
+    """``12.3%`` (``, 16 x 3-bit latents on 2 e-links`` for an ECON-T run)."""
+    where = f" ({zero['latent_bits']}-bit latents on {zero['elinks']} e-links)" if "elinks" in zero else ""
+    return f"{100 * zero['fraction']:.1f}%{where}"
+
+
+def _elink_context(budget: dict) -> dict:
+    """What the zero codes were counted on: the e-link count and bits per latent (ECON-T runs)."""
+    if budget.get("elinks") is None:
+        return {}
+    return {"elinks": budget["elinks"], "latent_bits": budget["latent_bits_each"]}
 
 
 def _wafer_class_summaries(x: np.ndarray, metrics: dict) -> dict:
@@ -349,11 +400,13 @@ def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bo
         info(f"encoder: {describe_budget(cfg.check_encoder(ds.input_shape, ds.n_parts))}")
     with staged_output(final, force=force, resume=resume) as work:
         trained = train_models(cfg, ds, work)
-        trained["budget"] = encoder_budget(trained["encoder"], ds.n_parts, cfg.masked_inputs(ds.input_shape))
+        trained["budget"] = encoder_budget(
+            trained["encoder"], ds.n_parts, cfg.masked_inputs(ds.input_shape), cfg.elinks
+        )
         info(f"trained encoder: {describe_budget(trained['budget'])}")
         info("evaluating on the test split (quantized, float twin, PCA, ECON-T algorithms)")
         evaluation = evaluate_models(cfg, ds, trained)
-        info(f"latent codes equal to 0 on the test split: {100 * evaluation['zero_codes']['fraction']:.1f}%")
+        info(f"latent codes equal to 0 on the test split: {zero_line(evaluation['zero_codes'])}")
         metrics = write_artifacts(cfg, ds, trained, evaluation, work, time.perf_counter() - start)
         remove_leftovers(work)
     return final, metrics

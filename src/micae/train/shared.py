@@ -14,8 +14,12 @@ LEFTOVERS = ("*.ckpt.weights.h5", "*.final.weights.h5", "*.state.json", "history
 """Per-phase resume files that a finished run folder does not keep."""
 
 
-def model_inputs(x: np.ndarray):
-    """``x`` (samples, N, ...) -> what a MICAE-shaped Keras model takes: N arrays, or one for N = 1."""
+def model_inputs(x: np.ndarray, sums: np.ndarray | None = None):
+    """``x`` (samples, N, ...) -> what a MICAE-shaped Keras model takes: N arrays, or one for N = 1;
+    with ``sums`` (the decoder's module-sum input, (samples,) or (samples, N)) one more array, (samples, N)."""
+    if sums is not None:
+        n = x.shape[1]
+        return [*(x[:, i] for i in range(n)), np.asarray(sums, dtype=np.float32).reshape(len(x), n)]
     return [x[:, i] for i in range(x.shape[1])] if x.shape[1] > 1 else x[:, 0]
 
 
@@ -26,9 +30,10 @@ def model_target(x: np.ndarray) -> np.ndarray:
     return concat_parts(x)
 
 
-def recon_parts(model, x: np.ndarray, channels: int) -> np.ndarray:
-    """A model with the MICAE output (H, W, N*C) -> its reconstruction as (samples, N, H, W, C)."""
-    out = model.predict(model_inputs(x), batch_size=4096, verbose=0)
+def recon_parts(model, x: np.ndarray, channels: int, sums: np.ndarray | None = None) -> np.ndarray:
+    """A model with the MICAE output (H, W, N*C) -> its reconstruction as (samples, N, H, W, C)
+    (``sums``: the module sums of a decoder that takes them)."""
+    out = model.predict(model_inputs(x, sums), batch_size=4096, verbose=0)
     return np.stack([out[..., i * channels : (i + 1) * channels] for i in range(x.shape[1])], axis=1)
 
 
@@ -73,19 +78,27 @@ def remove_leftovers(work: Path) -> None:
 def describe_budget(b: dict) -> str:
     """One log line: compression factor (values) and bit ratio of a :func:`micae.fixed.budget.bit_budget`."""
     masked = f" ({b['masked_inputs']} masked)" if b.get("masked_inputs") else ""
+    frame = ""
+    if b.get("elinks") is not None:
+        frame = (
+            f"; ECON-T frame on {b['elinks']} e-links: {b['frame_header_bits']} header + {b['frame_sum_bits']} sum + "
+            f"{b['frame_latent_bits']} latent + {b['frame_spare_bits']} spare = {b['frame_bits']} bits, "
+            f"frame bit ratio {b['frame_bit_ratio']:.3g}"
+        )
     return (
         f"compression factor {b['compression_factor']:.3g} = {b['input_values']} values{masked} / "
         f"{b['latent_values']} latents; bit ratio {b['bit_ratio']:.3g} = "
         f"{b['input_values']}x{b['input_bits_each']} / {b['latent_values']}x{b['latent_bits_each']} bits"
+        + frame
         + (f", x{b['n_parts']} parts" if b.get("n_parts", 1) > 1 else "")
     )
 
 
-def encoder_budget(encoder, n_parts: int, masked_inputs: int = 0) -> dict:
+def encoder_budget(encoder, n_parts: int, masked_inputs: int = 0, elinks: int | None = None) -> dict:
     """The bit budget of a trained Keras encoder (read back through the exactness guard).
 
     ``masked_inputs``: input positions the data never fills (HGCAL "8x8"), when the encoder itself
-    does not declare its live inputs.
+    does not declare its live inputs. ``elinks``: the ECON-T e-link count, which adds the frame's counts.
     """
     from micae.fixed.budget import bit_budget
     from micae.models.extract import extract_encoder
@@ -101,6 +114,7 @@ def encoder_budget(encoder, n_parts: int, masked_inputs: int = 0) -> dict:
         guard.latent_type.width,
         n_parts=n_parts,
         masked_inputs=masked,
+        elinks=elinks,
     )
     budget["micae_latent_bits"] = budget["total_latent_bits"]  # the key sweep results read
     budget["input_frac"] = int(guard.input_type.frac)

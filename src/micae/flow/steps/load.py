@@ -64,7 +64,9 @@ def model_section(ctx: FlowContext) -> dict:
         section["layers_taken"] = list(guard.layers_taken)
     if encoder is None:
         return section
-    budget = encoder.bit_budget()
+    from micae.train.econt_config import run_elinks
+
+    budget = encoder.bit_budget(elinks=run_elinks(ctx.run_dir) if ctx.run_dir is not None else None)
     section.update(
         latent_size=encoder.n_latent,
         input_type=encoder.input_type.to_dict(),
