@@ -238,7 +238,7 @@ def test_liveness_penalty_acts_only_on_dead_latents(tf):
 
     cfg = _load("models/econt.yaml", **{"econt.elinks": 2})
     spec = cfg.encoder_spec((4, 4, 3))
-    assert liveness_margin(spec) == 2.0**-8  # the latent's LSB: a closed ReLU on every wafer of the batch
+    assert liveness_margin(spec) == 0.25  # the 3-bit step: below it the link sends code 0
     enc = build_encoder(spec, seed=0)
     live = live_encoder(enc, liveness_margin(spec), 1.0)
     x = np.random.default_rng(0).uniform(0, 1, (64, 4, 4, 3)).astype(np.float32)
@@ -254,7 +254,7 @@ def test_liveness_penalty_acts_only_on_dead_latents(tf):
         live(x)
         penalty = tf.add_n(live.losses)
     pre_max = float(tf.reduce_max(tf.keras.Model(enc.input, enc.get_layer("dense").output)(x)[:, 3]))
-    assert float(penalty) == pytest.approx(2.0**-8 - pre_max, rel=1e-5)
+    assert float(penalty) == pytest.approx(0.25 - pre_max, rel=1e-5)
     grad = tape.gradient(penalty, enc.get_layer("dense").bias)
     assert grad.numpy()[3] < 0 and np.count_nonzero(grad.numpy()) == 1  # pushes latent 3 (only) up
 
@@ -277,3 +277,67 @@ def test_micae_with_module_sum_takes_the_sums_beside_the_parts(tf):
     out_a = model.predict(inputs, verbose=0)
     out_b = model.predict(model_inputs(x, sums + 0.25), verbose=0)
     assert out_a.shape == (5, 4, 4, 6) and not np.array_equal(out_a, out_b)  # the decoder reads the sums
+
+
+@pytest.fixture(scope="module")
+def l2_run(tmp_path_factory, tf):
+    """models/econt.yaml at 2 e-links, cut down: 4000 generated wafers, 5 epochs, no float twin."""
+    from micae.train.config import load_config
+    from micae.train.run import train_run
+
+    root = tmp_path_factory.mktemp("elinks")
+    over = {
+        "name": "econt_l2",
+        "econt.elinks": 2,
+        "dataset.n_samples": 4000,
+        "train.epochs": 5,
+        "train.batch_size": 128,
+        "train.float_twin": False,
+    }
+    run_dir, metrics = train_run(load_config("models/econt.yaml", over), root / "models", force=True)
+    return root, run_dir, metrics
+
+
+@pytest.mark.slow
+def test_two_elink_encoder_trains_with_live_latents(l2_run):
+    _, run_dir, m = l2_run
+    zero = m["zero_codes"]
+    assert (zero["elinks"], zero["latent_bits"]) == (2, 3)
+    assert zero["fraction"] < 0.9 and max(zero["per_latent"]) < 1.0  # every latent sends non-zero codes
+    assert m["dead_latents"] == []
+    assert (m["bit_budget"]["frame_bits"], m["bit_budget"]["latent_bits"], m["bit_ratio"]) == (64, 48, 8.0)
+    lat = np.load(run_dir / "test_evaluation.npz")["latents"]
+    assert set(np.unique(lat * 4).tolist()) <= set(range(8))  # 3-bit codes, step 1/4, in [0, 1.75]
+
+
+@pytest.mark.slow
+def test_two_elink_encoder_verifies_bit_exactly_with_3_bit_ports(l2_run):
+    import json
+
+    from micae.synthesize import SynthRequest, synthesize
+
+    root, run_dir, _ = l2_run
+    report = synthesize(
+        SynthRequest(
+            model=run_dir,
+            hls_root=root / "hls",
+            firmware_root=root / "fw",
+            vectors=300,
+            rtl_vectors=3000,
+            rtl="on",
+            vendor="off",
+            rtl_resources=False,
+            force=True,
+        )
+    )
+    levels = report["verification"]
+    assert {"integer_model", "c_model", "csim", "rtl", "rtl_crosscheck"} <= set(levels)
+    for name in ("integer_model", "c_model", "csim", "rtl", "rtl_crosscheck"):
+        assert levels[name]["mismatches"] == 0 and levels[name]["vectors"] >= 300, (name, levels[name])
+    out = report["rtl"]["ports"]["output"]
+    assert (out["width"], out["frac"], out["signed"], out["count"], out["bus_width"]) == (3, 2, False, 16, 48)
+    assert report["model"]["latent_type"]["width"] == 3
+    budget = json.loads((root / "fw" / "econt_l2" / "report.json").read_text())["model"]["bit_budget"]
+    assert (budget["elinks"], budget["frame_bits"], budget["frame_bit_ratio"]) == (2, 64, 6.0)
+    defines = (root / "hls" / "econt_l2" / "firmware" / "defines.h").read_text()
+    assert "ap_ufixed<3,1,AP_RND_CONV,AP_SAT,0> result_t;" in defines  # hls4ml's output: 3 bits, unsigned

@@ -6,10 +6,14 @@ to 1-2 of the 16 latents in most seeds (bench/econt_quality.md): the truncation 
 1/4, so early in training the decoder sees nothing from a latent and the gradient pushes about half of them
 down, past 0.
 
+A latent can also stay alive below the first code: with the Dense bias starting at 0.125 and a 3-bit step of
+1/4, a short run (4000 wafers, 5 epochs) left one latent sending 0 for every test wafer.
+
 The training model therefore adds, per latent ``j``, ``weight * relu(m - max over the batch of pre_j)``
-with ``m`` the transmitted latent's LSB: zero while any wafer of the batch sends a non-zero code for ``j``,
-and a push up on the batch's best wafer once none does. The saved ``encoder.h5`` is the plain encoder (the
-penalty lives in a training-only wrapper); ``dead_latents`` (history) counts the latents the penalty acted on.
+with ``m`` the transmitted latent's step (1/4 at 2 e-links; the LSB without a cut): zero while any wafer of
+the batch sends a non-zero code for ``j``, and a push up on the batch's best wafer once none does. The saved
+``encoder.h5`` is the plain encoder (the penalty lives in a training-only wrapper); ``dead_latents`` (history)
+counts the latents the penalty acted on.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ PRE_ACTIVATION = "dense"
 
 
 def liveness_margin(spec: EncoderSpec) -> float:
-    """The latent's LSB (``2**-8`` for the chip's): a latent whose pre-activation stays below it on a whole batch
-    has a closed ReLU (no gradient) on every wafer."""
+    """The smallest non-zero value the latent leaves with: the eLink step ``2**-(b-1)``, else the latent's LSB.
+    A latent whose pre-activation stays below it on a whole batch sends code 0 for every wafer of it."""
+    if spec.output_bits:
+        return 2.0 ** -(spec.output_bits - 1)
     return float(spec.latent_quant.fixed_type().lsb)
 
 
