@@ -213,7 +213,15 @@ def test_hgcal_synth_dataset_shapes_and_determinism():
     # sumlog2: each wafer sums to [1, 2)
     sums = a.x_train.reshape(160, -1).sum(axis=1)
     assert np.all((sums >= 1 - 1e-5) & (sums < 2))
-    assert set(a.aux["train"]) == {"energy", "impact_x", "impact_y", "n_showers", "norm_scale"}
+    assert set(a.aux["train"]) == {
+        "energy",
+        "impact_x",
+        "impact_y",
+        "n_showers",
+        "norm_scale",
+        "module_sum",  # integer charges: the chip's 5E4M module sum, decoded and normalised
+        "module_sum_code",
+    }
     assert a.meta["seed"] == 5 and a.meta["generator"]["name"] == "micae.data.hgcal_synth"
     assert a.meta["normalisation"]["method"] == "sumlog2" and a.meta["sizes"]["test"] == 20
 

@@ -285,6 +285,19 @@ def test_bit_budget_values_and_bits_side_by_side(tmp_path):
     assert "<b>3.000</b>" in text and "<b>2.667</b>" in text
 
 
+def test_bit_budget_shows_the_econt_frame(tmp_path):
+    from micae.fixed.budget import bit_budget
+
+    report = _fake_report("plain")
+    report["model"]["bit_budget"] = bit_budget(48, 8, 16, 3, elinks=2)
+    md, text, _ = _pages(tmp_path, report)
+    assert "bit ratio **8.000**" in md  # the latents: 384 / 48
+    for row in ("module sum (5E4M) | 9", "16 latents x 3 bits | 48", "frame on 2 e-links (32 bits each) | 64"):
+        assert row in md, row
+    assert "frame bit ratio (input bits / frame bits) | 6.000" in md
+    assert "6.00 with the 64-bit frame on 2 e-links" in text
+
+
 def _run_with(tmp_path, extra: dict):
     run = _fake_run(tmp_path / "run")
     metrics = json.loads((run / "metrics.json").read_text())

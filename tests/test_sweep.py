@@ -92,7 +92,7 @@ def test_spec_resolves_full_run_configs_and_prefilters_compression():
     spec = build_spec(
         name="t",
         base=ECONT,
-        fixed={"train.epochs": 2, "train.noise": None},
+        fixed={"train.epochs": 2, "train.noise": None, "econt.elinks": None},  # latent widths off the chip's frame
         grid={"encoder.latent,encoder.latent_quant.bits": [[16, 10], [24, 8]], "train.mode": ["joint", "encoder"]},
         labels={"encoder.latent_quant.bits": "bits"},
     )
@@ -108,8 +108,9 @@ def test_spec_resolves_full_run_configs_and_prefilters_compression():
     assert p.config.raw["encoder"]["latent_quant"] == {
         "bits": 10,
         "integer": 1,
-        "signed": True,
-    }  # integer and signed from econt.yaml
+        "signed": False,
+        "relu": True,
+    }  # integer, signed and relu from econt.yaml
     assert p.config.raw["encoder"]["filters"] == 8  # the rest of the base config is kept
     assert p.skip is None
     assert spec.points[2].skip == "compression 2 < 3"  # 48 input values / 24 latents (ECON-T counts values)
