@@ -20,14 +20,15 @@ def _load(path=None, **over):
 @pytest.mark.parametrize(("elinks", "bits"), [(1, 1), (2, 3), (3, 5), (4, 7), (5, None), (9, None)])
 def test_elinks_set_the_chips_latent_format(elinks, bits):
     cfg = _load("models/econt.yaml", **{"econt.elinks": elinks})
-    enc = cfg.raw["encoder"]
-    assert enc["latent_quant"] == CHIP_LATENT and enc["output_bits"] == bits
     spec = cfg.encoder_spec((4, 4, 3))
     t = spec.latent_quant.fixed_type()
-    assert (t.width, t.frac, t.signed) == (9, 8, False)
-    # the run folder's config.yaml reads back the same (the derived keys agree with econt.elinks)
+    assert (t.width, t.frac, t.signed, spec.latent_quant.relu) == (9, 8, False, True)
+    assert spec.output_bits == bits
+    # the run folder's config.yaml reads back the same
     again = _reload(cfg)
-    assert again.raw["encoder"] == enc and again.elinks == elinks
+    assert again.raw == cfg.raw and again.elinks == elinks and again.encoder_spec((4, 4, 3)) == spec
+    # a config that writes the chip's latent out (as models/econt.yaml does) agrees with econt.elinks
+    assert cfg.raw["encoder"]["latent_quant"] == CHIP_LATENT
 
 
 def _reload(cfg):
@@ -45,8 +46,8 @@ def _reload(cfg):
 def test_unset_elinks_keeps_the_encoder_section():
     cfg = _load("models/econt_full.yaml")
     assert cfg.elinks is None
-    assert cfg.raw["encoder"]["latent_quant"] == {"bits": 9, "integer": 1, "signed": True}
-    assert cfg.raw["encoder"].get("output_bits") is None
+    spec = cfg.encoder_spec((4, 4, 3))
+    assert spec.latent_quant.signed and not spec.latent_quant.relu and spec.output_bits is None
 
 
 @pytest.mark.parametrize(
@@ -116,7 +117,7 @@ def test_cli_elinks_errors(capsys, monkeypatch):
 
     args = build_parser().parse_args(["--config", "models/econt.yaml", "--elinks", "4"])
     cfg = load_config(args.config, overrides_from_args(args), args.set, flags=option_flags())
-    assert (cfg.elinks, cfg.raw["encoder"]["output_bits"]) == (4, 7)
+    assert (cfg.elinks, cfg.encoder_spec((4, 4, 3)).output_bits) == (4, 7)
 
 
 @pytest.mark.parametrize(

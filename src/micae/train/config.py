@@ -70,7 +70,9 @@ class RunConfig:
         return {k: v for k, v in self.raw.items() if k != "synth"}
 
     def encoder_spec(self, input_shape: tuple[int, ...]) -> EncoderSpec:
-        enc = dict(self.raw["encoder"])
+        from micae.train.econt_config import encoder_section
+
+        enc = encoder_section(self.raw)
         enc["input_shape"] = list(input_shape)
         return EncoderSpec.from_dict(enc)
 
@@ -219,21 +221,18 @@ def load_config(
 
 
 def config_from_raw(raw: dict, *, fix=None, latent_from: str | None = None) -> RunConfig:
-    """A RunConfig of a complete mapping (``config.yaml`` of a run, a sweep point's job), validated.
-
-    ``econt.elinks`` then writes the chip's latent format into ``raw["encoder"]`` (``latent_from``: the option
-    that set ``encoder.latent_quant``, named when it conflicts)."""
-    fix = fix or (lambda key: f"correct {key}")
-    RunSchema.parse(raw, fix=fix)
+    """A RunConfig of a complete mapping (``config.yaml`` of a run, a sweep point's job), validated
+    (``latent_from``: the option that set ``encoder.latent_quant``, named when it conflicts with ``econt.elinks``)."""
+    model = RunSchema.parse(raw, fix=fix or (lambda key: f"correct {key}"))
     _check_rules(raw, latent_from)
-    return RunConfig(raw=raw, model=RunSchema.parse(raw, fix=fix))
+    return RunConfig(raw=raw, model=model)
 
 
 def _check_rules(raw: dict, latent_from: str | None = None) -> None:
     """The rules between keys (each value alone was checked by the schema)."""
-    from micae.train.econt_config import apply_econt_section, check_module_sum
+    from micae.train.econt_config import check_econt_section, check_module_sum
 
-    apply_econt_section(raw, latent_from=latent_from)
+    check_econt_section(raw, latent_from=latent_from)
     check_module_sum(raw)
     train = raw["train"]
     if train["mode"] == "frozen-encoder" and not train["encoder_path"]:

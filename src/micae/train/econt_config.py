@@ -7,9 +7,9 @@ bits (3, 5, 7, 9 at L = 2..5), truncated: ``encoder.output_bits = B`` below 9 (t
 :func:`micae.models.encoder.elink_output`), nothing cut at ``B = 9``. Unset, the encoder is what the
 ``encoder`` section says (today's behaviour).
 
-The derived ``encoder.latent_quant`` / ``encoder.output_bits`` are written into the run's config, so a run
-folder's ``config.yaml`` reads back the same. A config (or ``--latent-bits``) that asks for another latent
-format beside ``econt.elinks`` is refused: one setting decides.
+The run's ``config.yaml`` keeps the sections as written; the builders read the encoder section with the derived
+``latent_quant`` / ``output_bits`` (:func:`encoder_section`). A config (or ``--latent-bits``) that asks for
+another latent format beside ``econt.elinks`` is refused: one setting decides.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ def _same_quant(given, wanted: dict) -> bool:
     return all(full.get(k) == v for k, v in wanted.items()) and set(full) <= set(wanted)
 
 
-def apply_econt_section(raw: dict, *, latent_from: str | None = None) -> None:
-    """Write the latent format of ``econt.elinks`` into ``raw["encoder"]`` (the schema checked each value alone).
+def check_econt_section(raw: dict, *, latent_from: str | None = None) -> None:
+    """The rules of ``econt.elinks`` between keys (the schema checked each value alone); ``raw`` is not changed:
+    :func:`encoder_section` derives the encoder's latent format from it when a spec is built.
 
     ``latent_from``: where ``encoder.latent_quant`` was set (``--latent-bits``, a ``--set``), named in the error.
     """
@@ -50,7 +51,7 @@ def apply_econt_section(raw: dict, *, latent_from: str | None = None) -> None:
             f"econt.elinks = {elinks}: the ECON-T chip's 48 trigger cells; dataset {dataset!r} is not HGCAL data",
             f"use one of {', '.join(HGCAL_DATASETS)}, or drop --elinks / econt.elinks",
         )
-    enc = raw.setdefault("encoder", {})
+    enc = raw.get("encoder") or {}
     if int(enc.get("latent", N_LATENTS)) != N_LATENTS:
         raise ConfigError(
             f"econt.elinks = {elinks}: the chip's frame holds {N_LATENTS} latents, encoder.latent = {enc['latent']}",
@@ -71,7 +72,15 @@ def apply_econt_section(raw: dict, *, latent_from: str | None = None) -> None:
             f"encoder.output_bits = {enc['output_bits']} conflicts with econt.elinks = {elinks} ({bits}-bit latents)",
             "drop encoder.output_bits: econt.elinks sets it",
         )
-    enc.update(want)
+
+
+def encoder_section(raw: dict) -> dict:
+    """The ``encoder`` section as the builders read it: with ``econt.elinks``, the chip's latent format filled in."""
+    enc = dict(raw.get("encoder") or {})
+    elinks = (raw.get("econt") or {}).get("elinks")
+    if elinks is not None:
+        enc.update(chip_latent_format(elinks))
+    return enc
 
 
 def check_module_sum(raw: dict) -> None:

@@ -87,7 +87,9 @@ def precheck(cfg: RunConfig) -> None:
         return
     d = cfg.dataset
     n_parts = int(d.get("tiles") or 1) if d["name"] == "digits" else int(d.get("n_parts") or 1)
-    enc = EncoderSpec.from_dict({k: v for k, v in cfg.raw["encoder"].items() if k != "input_shape"})
+    from micae.train.econt_config import encoder_section
+
+    enc = EncoderSpec.from_dict({k: v for k, v in encoder_section(cfg.raw).items() if k != "input_shape"})
     specs = plan_specs(enc, cfg.stack, n_parts, enc.latent, enc.latent_quant)
     bits = enc.latent_quant.bits
     stage1 = bit_budget(enc.latent, bits, enc.latent, bits, n_parts=n_parts)  # inputs unknown yet
