@@ -51,13 +51,17 @@ def _check_run(out, n_parts: int):
 @pytest.mark.slow
 def test_hgcal_synth_econt(tmp_path, tf):
     out, metrics = _train(
-        tmp_path, config="models/econt.yaml", **{"dataset.n_samples": 3000, "train.loss": "telescope"}
+        tmp_path,
+        config="models/econt.yaml",
+        **{"dataset.n_samples": 3000, "train.loss": "telescope", "econt.elinks": 5},  # 16 x 9 bits
     )
     m = _check_run(out, 1)
     assert np.isfinite(m["quantized"]["emd_mean"]) and m["quantized"]["emd_mean"] > 0
-    # the chip's budget: factor 3 in values, bit ratio 384/144 beside it
+    # the chip's budget on 5 e-links: factor 3 in values, bit ratio 384/144 beside it, the 160-bit frame
     assert m["compression_factor"] == 3.0 and m["bit_ratio"] == pytest.approx(384 / 144)
     assert (m["bit_budget"]["input_bits"], m["bit_budget"]["latent_bits"]) == (384, 144)
+    assert (m["bit_budget"]["frame_bits"], m["bit_budget"]["frame_bit_ratio"]) == (160, 2.4)
+    assert (m["zero_codes"]["elinks"], m["zero_codes"]["latent_bits"]) == (5, 9)
     # the ECON-T algorithms at the same 144 bits, with the same metric keys as the other baselines
     assert {"pca_tied", "pca_joint", "bc", "stc", "threshold"} <= set(m["baselines"])
     for name in ("bc", "stc", "threshold"):
