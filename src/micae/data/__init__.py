@@ -99,8 +99,13 @@ def _from_tc(
     seed: int,
     split: tuple,
     meta: dict,
+    dropped_before: int = 0,
 ) -> Dataset:
-    """Normalise (N, 48) charges, arrange into ``layout`` and group ``n_parts`` wafers per sample."""
+    """Normalise (N, 48) charges, arrange into ``layout`` and group ``n_parts`` wafers per sample.
+
+    All-zero wafers are dropped; ``dropped_before`` counts those a loader already dropped, so the
+    provenance's ``wafers_dropped_zero_sum`` is the total.
+    """
     if layout not in arrangement_names():
         raise ConfigError(
             f"layout {layout!r} does not apply to HGCAL trigger-cell data",
@@ -138,7 +143,7 @@ def _from_tc(
         **meta,
         "normalisation": {"method": normalisation, "description": norm_desc, "scale_in_aux": "norm_scale"},
         "n_wafers": int(m),
-        "wafers_dropped_zero_sum": int((~keep).sum()),
+        "wafers_dropped_zero_sum": int((~keep).sum()) + int(dropped_before),
     }
     return _finish(name, x, aux, input_shape=shape, n_parts=n_parts, layout=layout, seed=seed, split=split, meta=meta)
 
@@ -166,12 +171,25 @@ def _load_hgcal_synth(name: str, o: dict) -> Dataset:
     return _from_tc(name, charges, aux, meta={"generator": hgcal_synth.describe()}, **_tc_options(o))
 
 
+RESERVED_AUX = ("norm_scale",)
+"""aux keys micae writes itself; a metadata column may not take these names."""
+
+
 def _load_econt_csv(name: str, o: dict) -> Dataset:
-    from micae.data.econt_csv import load_econt_csv
+    from micae.data.econt_csv import read_econt_csv
 
     max_rows = None if o["n_samples"] is None else int(o["n_samples"]) * o["n_parts"]
-    charges, info = load_econt_csv(_need_path(name, o["path"]), max_rows=max_rows)
-    return _from_tc(name, charges, {}, meta={"source": info}, **_tc_options(o))
+    path = _need_path(name, o["path"])
+    table = read_econt_csv(path, max_rows=max_rows)
+    clash = sorted(set(table.columns) & set(RESERVED_AUX))
+    if clash:
+        raise DataError(
+            f"{path}: metadata column {clash[0]!r} has a name micae uses for its own per-wafer data",
+            f"rename that column in the header (reserved: {', '.join(RESERVED_AUX)})",
+        )
+    meta = {"source": table.info, "metadata_columns": sorted(table.columns)}
+    dropped = table.info["rows_dropped_zero_sum"]
+    return _from_tc(name, table.charges, dict(table.columns), meta=meta, dropped_before=dropped, **_tc_options(o))
 
 
 def _load_digits(name: str, o: dict) -> Dataset:
