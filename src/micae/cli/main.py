@@ -1,4 +1,4 @@
-"""``micae``: one command, one subcommand per job (train, synth, report, sweep, findings)."""
+"""``micae``: one command, one subcommand per job (train, synth, report, sweep, findings, data)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from micae.config.synth import SynthOptions
 from micae.config.types import Check, Choice, Cli, Flag, Integer, Number, Text
 from micae.data import DATASETS
 from micae.data.geometry import HGCAL_LAYOUTS
+from micae.data.hgcal_presets import PRESETS
 from micae.data.normalise import METHODS as NORMALISATIONS
 from micae.models.quantizers import QuantSpec
 from micae.models.spec import DecoderSpec, EncoderSpec
@@ -54,6 +55,10 @@ class DatasetConfig(Schema):
     """input file for econt-csv (.csv) or npz (.npz)"""
     layout: Annotated[Choice(*LAYOUTS), Cli(group="data")] = "4x4x3"
     """arrangement of the 48 HGCAL trigger cells (image: digits, npz images)"""
+    preset: Annotated[Choice(*PRESETS), Cli(group="data")] = "legacy"
+    """hgcal-synth generator preset: legacy (the generator before presets, so old runs reproduce), pileup (fitted to
+    CALQ_output_head.csv), nopileup (fitted to ttbar_0PU.csv); micae data compare shows how closely. Other datasets
+    ignore it"""
     normalisation: Choice(*NORMALISATIONS) = "sumlog2"
     """per-wafer normalisation of the trigger-cell charges"""
     tiles: Annotated[Integer(ge=1), Cli(group="data")] = 4

@@ -167,8 +167,9 @@ def _load_hgcal_synth(name: str, o: dict) -> Dataset:
     from micae.data import hgcal_synth
 
     n = DEFAULT_SYNTH_SAMPLES if o["n_samples"] is None else int(o["n_samples"])
-    charges, aux = hgcal_synth.generate(n * o["n_parts"], seed=o["seed"])
-    return _from_tc(name, charges, aux, meta={"generator": hgcal_synth.describe()}, **_tc_options(o))
+    charges, aux, info = hgcal_synth.generate_with_info(n * o["n_parts"], seed=o["seed"], preset=o["preset"])
+    dropped = int(info.get("empty_wafers_dropped", 0))
+    return _from_tc(name, charges, aux, meta={"generator": info}, dropped_before=dropped, **_tc_options(o))
 
 
 RESERVED_AUX = ("norm_scale",)
@@ -269,10 +270,13 @@ def load_dataset(
     input_shape=None,
     n_parts: int = 1,
     split: tuple = (0.8, 0.1, 0.1),
+    preset: str = "legacy",
 ) -> Dataset:
     """Load or generate a dataset by name and split it (deterministically by ``seed``).
 
-    * ``hgcal-synth``: ``n_samples`` MICAE samples (default :data:`DEFAULT_SYNTH_SAMPLES`) of generated wafers.
+    * ``hgcal-synth``: ``n_samples`` MICAE samples (default :data:`DEFAULT_SYNTH_SAMPLES`) of generated wafers,
+      from the generator ``preset`` (:mod:`micae.data.hgcal_presets`: ``legacy``, ``pileup``, ``nopileup``;
+      the physical presets give non-empty wafers of integer CALQ). Other datasets ignore ``preset``.
     * ``econt-csv``: ``path`` to an ECON-T CSV; ``n_samples`` keeps the first ones (default: all).
     * ``digits``: 1797 images in [0, 1], cut into ``tiles`` row-major tiles (``n_parts = tiles``);
       ``layout`` is "image"; ``normalisation`` is not used.
@@ -294,5 +298,10 @@ def load_dataset(
         "input_shape": input_shape,
         "n_parts": int(n_parts),
         "split": tuple(split),
+        "preset": preset,
     }
+    if name == "hgcal-synth":
+        from micae.data.hgcal_presets import check_preset
+
+        check_preset(preset)
     return _LOADERS[name](name, options)

@@ -270,17 +270,42 @@ def _generate_chunk(n: int, rng: np.random.Generator, prm: SynthParams) -> tuple
     return q, aux
 
 
-def generate(n: int, seed: int = 0, params: SynthParams | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Generate ``n`` wafers: ``(charges int32 (n, 48), aux)``.
+def generate(
+    n: int, seed: int = 0, params: SynthParams | None = None, preset: str = "legacy"
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Generate ``n`` wafers: ``(charges int32 (n, 48), aux)``; :func:`generate_with_info` also says how.
 
-    aux: ``energy`` (total shower E in GeV, 0 without shower), ``impact_x``/``impact_y``
+    ``preset`` (:mod:`micae.data.hgcal_presets`): ``legacy`` (default) is the model above with ``params``;
+    ``pileup`` and ``nopileup`` are the physical generator (:mod:`micae.data.hgcal_physics`), which returns
+    ``n`` non-empty wafers of integer CALQ (``params`` must then be None or a ``PhysicsParams``).
+
+    legacy aux: ``energy`` (total shower E in GeV, 0 without shower), ``impact_x``/``impact_y``
     (cm, leading shower; NaN without shower), ``n_showers`` (int).
     """
-    prm = params or SynthParams()
-    prm.check()
+    return generate_with_info(n, seed, params, preset)[:2]
+
+
+def generate_with_info(
+    n: int, seed: int = 0, params=None, preset: str = "legacy"
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict]:
+    """:func:`generate`, plus its provenance record (:func:`describe`, and the empty wafers dropped)."""
+    from micae.data import hgcal_physics, hgcal_presets
+
+    hgcal_presets.check_preset(preset)
     if int(n) != n or n < 0:
         raise ConfigError(f"hgcal-synth: number of wafers must be a non-negative integer, got {n!r}", "pass n >= 0")
-    n = int(n)
+    if preset != "legacy":
+        prm = params if params is not None else hgcal_presets.physics_params(preset)
+        if not isinstance(prm, hgcal_physics.PhysicsParams):
+            raise ConfigError(f"hgcal-synth preset {preset!r} takes PhysicsParams", "pass params=None")
+        charges, aux, info = hgcal_physics.generate(int(n), seed, prm)
+        return charges, aux, {**describe(params, preset), **info}
+    charges, aux = _generate_legacy(int(n), seed, params or SynthParams())
+    return charges, aux, describe(params, preset)
+
+
+def _generate_legacy(n: int, seed: int, prm: SynthParams) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    prm.check()
     n_chunks = max(1, -(-n // _CHUNK))
     streams = np.random.SeedSequence(int(seed)).spawn(n_chunks)
     qs, auxes = [], []
@@ -293,8 +318,16 @@ def generate(n: int, seed: int = 0, params: SynthParams | None = None) -> tuple[
     return np.concatenate(qs), aux
 
 
-def describe(params: SynthParams | None = None) -> dict:
-    """Provenance record of the generator and its parameters."""
-    prm = params or SynthParams()
+def describe(params=None, preset: str = "legacy") -> dict:
+    """Provenance record of the generator: preset, parameters (and, for fitted presets, what they were fitted to)."""
+    from micae.data import hgcal_presets
+
     geo = load_geometry()
-    return {"name": "micae.data.hgcal_synth", "params": asdict(prm), "geometry": geo["provenance"]}
+    if preset == "legacy":
+        prm = asdict(params or SynthParams())
+        return {"name": "micae.data.hgcal_synth", "preset": preset, "params": prm, "geometry": geo["provenance"]}
+    prm = params if params is not None else hgcal_presets.physics_params(preset)
+    out = {"name": "micae.data.hgcal_physics", "preset": preset, "params": prm.to_dict(), "geometry": geo["provenance"]}
+    if params is None and preset in hgcal_presets.FITS:
+        out["fit"] = hgcal_presets.FITS[preset]
+    return out

@@ -130,6 +130,7 @@ class ReportView:
     banners: list[Banner]
     cards: list[Card]
     sections: list[Section]
+    heading: str = ""  # the page title; "" gives "micae firmware report: <name>"
 
 
 # ---------------------------------------------------------------- helpers

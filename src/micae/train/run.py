@@ -48,6 +48,7 @@ def load_run_dataset(cfg: RunConfig):
         tiles=d.get("tiles", 4),
         input_shape=d.get("input_shape"),
         n_parts=d.get("n_parts", 1),
+        preset=d.get("preset") or "legacy",
     )
 
 
