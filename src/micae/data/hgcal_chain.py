@@ -30,8 +30,6 @@ ADC_PER_MIP = FC_PER_MIP / ADC_LSB_FC
 """35.1 ADC counts per MIP: CALQ counts per transverse MIP after the 1/cosh(eta) calibration."""
 DROP_BITS = {"LD": 1, "HD": 3}
 """Bits the HGCROC drops from the TC sum before the 4E3M code."""
-CELLS_PER_TC = {"LD": 4, "HD": 9}
-"""Sensor cells summed into one trigger cell (HD: more than 4 cells per TC)."""
 CAL_FRAC_BITS = 11
 
 

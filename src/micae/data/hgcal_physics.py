@@ -4,8 +4,8 @@ One sample is one CE-E silicon wafer in one bunch crossing. Steps, with units:
 
 1. **Position.** The wafer centre sits at radius ``r`` on a layer at ``z = layer_z_cm``, uniform in area
    between ``eta_range`` (the HGCAL acceptance), with a random orientation; every TC gets its own eta from
-   its position (``asinh(z / r_tc)``). Wafers above ``hd_eta_min`` are HD modules (9 cells per TC, the
-   HGCROC drops 3 bits), the others LD (4 cells, 1 bit).
+   its position (``asinh(z / r_tc)``). Wafers above ``hd_eta_min`` are HD modules (the HGCROC drops 3 bits
+   of the TC sum), the others LD (1 bit); the noise is per TC and the same for both.
 2. **Particle density.** Rates per unit area fall as ``1 / r**2`` at fixed z (a flat dN/deta), so every
    rate below is quoted at eta = 2 and scaled by ``(r(eta=2) / r_tc)**2`` per TC (per wafer for whole-wafer
    counts).
@@ -162,8 +162,9 @@ def _hits(n: int, pos: dict, spread: np.ndarray, rng: np.random.Generator, prm: 
 
 def _showers(
     n: int, pos: dict, density: np.ndarray, rng: np.random.Generator, prm: PhysicsParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(n, 48)`` EM shower deposit in absolute MIP, total shower energy per wafer (GeV) and shower count."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(n, 48)`` EM shower deposit in absolute MIP, total shower energy per wafer (GeV), shower count and the
+    leading shower's impact point ``(n, 2)`` in cm (TC frame; NaN without a shower)."""
     from micae.data.hgcal_synth import _longitudinal_fraction, _wafer_frame, tc_fractions
 
     k = rng.poisson(prm.showers_per_wafer_eta2 * density)
@@ -171,7 +172,7 @@ def _showers(
     s = len(wafer)
     out = np.zeros((n, N_TC))
     if s == 0:
-        return out, np.zeros(n), np.zeros(n, dtype=np.int64)
+        return out, np.zeros(n), np.zeros(n, dtype=np.int64), np.full((n, 2), np.nan)
     et = _pareto(rng, s, prm.shower_et_min_gev, prm.shower_et_index - 1.0)  # dN/dE_T ~ E_T**-index
     energy = et * np.cosh(pos["eta"][wafer])
     centre, radius = _wafer_frame()
@@ -185,7 +186,12 @@ def _showers(
     per_tc *= np.cosh(pos["eta_tc"][wafer])  # absolute MIPs on each TC
     per_tc = np.maximum(per_tc + np.sqrt(per_tc) * rng.standard_normal(per_tc.shape), 0.0)
     np.add.at(out, wafer, per_tc)
-    return out, np.bincount(wafer, weights=energy, minlength=n), np.bincount(wafer, minlength=n)
+    # impact point of each wafer's leading (highest-E_T) shower; NaN without a shower
+    lead = np.full((n, 2), np.nan)
+    order = np.lexsort((et, wafer))  # by wafer, then E_T ascending: the last of each wafer leads
+    last = np.r_[wafer[order][1:] != wafer[order][:-1], True]
+    lead[wafer[order][last]] = impact[order][last]
+    return out, np.bincount(wafer, weights=energy, minlength=n), np.bincount(wafer, minlength=n), lead
 
 
 def readout(mip: np.ndarray, pos: dict, rng: np.random.Generator, prm: PhysicsParams) -> np.ndarray:
@@ -205,9 +211,16 @@ def generate_chunk(n: int, rng: np.random.Generator, prm: PhysicsParams) -> tupl
     # per-wafer activity: the layer depth and the event (jets, pile-up fluctuations), log-normal with mean 1
     spread = np.exp(prm.hit_spread_sigma * rng.standard_normal(n) - prm.hit_spread_sigma**2 / 2)
     density = (_radius(2.0, prm.layer_z_cm) / pos["r"]) ** 2 * spread
-    shower, energy, n_showers = _showers(n, pos, density, rng, prm)
+    shower, energy, n_showers, lead = _showers(n, pos, density, rng, prm)
     calq = readout(_hits(n, pos, spread, rng, prm) + shower, pos, rng, prm)
-    aux = {"eta": pos["eta"], "hd_module": pos["hd"], "energy": energy, "n_showers": n_showers}
+    aux = {
+        "eta": pos["eta"],
+        "hd_module": pos["hd"],
+        "energy": energy,
+        "n_showers": n_showers,
+        "impact_x": lead[:, 0],
+        "impact_y": lead[:, 1],
+    }
     return calq.astype(np.int32), aux
 
 

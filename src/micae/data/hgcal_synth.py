@@ -1,6 +1,11 @@
 """``hgcal-synth``: synthetic HGCAL wafer data on the 48 ECON-T trigger cells.
 
-One sample is one silicon wafer in one CE-E layer, read out as 48 TC charges
+Presets (:mod:`micae.data.hgcal_presets`, ``generate(..., preset=...)``): ``legacy`` is the model described
+below, unchanged so that every run made before the presets reproduces; ``pileup`` and ``nopileup`` are the
+physical generator of :mod:`micae.data.hgcal_physics` (MIP units, the ECON-T readout chain, integer CALQ),
+fitted to the public ECON-T files.
+
+The legacy model. One sample is one silicon wafer in one CE-E layer, read out as 48 TC charges
 (integer ADC-like counts, as in the CALQ columns of the ECON-T CSVs). Model:
 
 1. Showers per wafer: 0 (probability ``p_no_shower``), 2 (``p_two_showers``)

@@ -121,7 +121,7 @@ def colourings(run: dict, n: int) -> list[dict]:
     out = []
     if "label" in aux:
         out.append({"name": "label", "kind": "category", "values": aux["label"]})
-    if "energy" in aux:
+    if "energy" in aux and np.any(np.asarray(aux["energy"]) > 0):  # a generator with showers (not pile-up only)
         out.append(
             {
                 "name": "shower energy",
@@ -131,7 +131,9 @@ def colourings(run: dict, n: int) -> list[dict]:
                 "zero_label": "no shower",
             }
         )
-    if "impact_x" in aux and "impact_y" in aux:
+    if "eta" in aux and np.asarray(aux["eta"]).dtype.kind == "f":  # the physical hgcal-synth presets
+        out.append({"name": "wafer eta", "kind": "value", "values": aux["eta"], "unit": "|eta| of the wafer centre"})
+    if "impact_x" in aux and "impact_y" in aux and np.isfinite(aux["impact_x"]).any():
         out.append(
             {
                 "name": "impact position",
