@@ -9,9 +9,9 @@ from micae.cli.common import DEBUG_HELP, run_cli, version_text
 
 
 def _commands() -> dict[str, ModuleType]:
-    from micae.cli import findings, report, sweep, synth, train
+    from micae.cli import data, findings, report, sweep, synth, train
 
-    return {"train": train, "synth": synth, "report": report, "sweep": sweep, "findings": findings}
+    return {"train": train, "synth": synth, "report": report, "sweep": sweep, "findings": findings, "data": data}
 
 
 def build_parser() -> argparse.ArgumentParser:
