@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from micae.fixed.graph import AffineStage, IntegerEncoder, conv2d_as_matrix
+from micae.fixed.graph import IntegerEncoder
+from micae.fixed.ops import AffineStage, conv2d_as_matrix
 from micae.fixed.types import FixedType
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from micae.fixed.arith import quantize_float, requantize, round_half_even_shift
-from micae.fixed.graph import conv2d_as_matrix
+from micae.fixed.ops import conv2d_as_matrix
 from micae.fixed.types import FixedType
 
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from micae.fixed.arith import requantize
+from micae.fixed.traced import EXACT_MODES, requantize_variable
 from micae.fixed.types import FixedType
-from micae.rtl.rounding import EXACT_MODES, requantize_variable
 
 EXHAUSTIVE_MAX = 1 << 12
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from bench.reference_encoders import conv_dense_encoder
 
-from micae.fixed.graph import AffineStage, IntegerEncoder
+from micae.fixed.graph import IntegerEncoder
+from micae.fixed.ops import AffineStage
 from micae.fixed.types import FixedType
-from micae.rtl import evaluate, simulate_rtl, trace_encoder, write_rtl
-from micae.rtl.rounding import EXACT_MODES
+from micae.rtl import EXACT_MODES, evaluate, simulate_rtl, trace_encoder, write_rtl
 from micae.verify.vectors import build_vector_set, coverage, tie_vectors
 
 needs_iverilog = pytest.mark.skipif(

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from micae.errors import ConfigError, ConstraintError, ToolError
-from micae.fixed.graph import AffineStage, IntegerEncoder
+from micae.fixed.graph import IntegerEncoder
+from micae.fixed.ops import AffineStage
 from micae.fixed.types import FixedType
 from micae.rtl import family_for_part, simulate_rtl, write_rtl, yosys_resources
 from micae.rtl.testbench import pack_bus, parse_sim_output, unpack_bus

@@ -13,7 +13,8 @@ import pytest
 from bench.reference_encoders import conv_dense_encoder
 
 from micae.errors import ConfigError
-from micae.fixed.graph import AffineStage, IntegerEncoder
+from micae.fixed.graph import IntegerEncoder
+from micae.fixed.ops import AffineStage
 from micae.fixed.types import FixedType
 from micae.rtl import evaluate, simulate_rtl, trace_encoder, write_rtl
 from micae.rtl.build import load_manifest

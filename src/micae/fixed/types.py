@@ -48,16 +48,6 @@ class FixedType:
     def max_value(self) -> float:
         return self.max_int * self.lsb
 
-    def hls(self, rounding: str = "RND_CONV", saturation: str = "SAT") -> str:
-        """hls4ml precision string, e.g. ``fixed<9,3,RND_CONV,SAT>``."""
-        base = "fixed" if self.signed else "ufixed"
-        return f"{base}<{self.width},{self.integer},{rounding},{saturation}>"
-
-    def hls_plain(self) -> str:
-        """Precision string without rounding/saturation (truncate, wrap)."""
-        base = "fixed" if self.signed else "ufixed"
-        return f"{base}<{self.width},{self.integer}>"
-
     def describe(self) -> str:
         kind = "signed" if self.signed else "unsigned"
         return f"{kind} {self.width} bits, {self.frac} fractional"
@@ -83,3 +73,25 @@ class FixedType:
 
     def to_dict(self) -> dict:
         return {"width": self.width, "frac": self.frac, "signed": self.signed, "integer": self.integer}
+
+    @classmethod
+    def holding(cls, lo: int, hi: int, frac: int, *, signed: bool | None = None, symmetric: bool = False) -> FixedType:
+        """The narrowest format whose codes include every integer in ``[lo, hi]`` (LSB ``2**-frac``).
+
+        The one rule for "how many bits does this range need" (accumulators, biases, floors, da4ml's
+        port widths). ``signed`` defaults to ``lo < 0``. ``symmetric`` sizes the range as ``[-m, m]``
+        with ``m = max(|lo|, |hi|)`` and at least one magnitude bit: the rule of the accumulator and
+        bias types micae gives hls4ml (a lone ``-2**k`` gets its own bit there, and a constant zero two
+        bits), kept so the precisions stay what they always were.
+        """
+        lo, hi = int(lo), int(hi)
+        if lo > hi:
+            raise ValueError(f"empty range [{lo}, {hi}]")
+        signed = lo < 0 if signed is None else signed
+        if not signed and lo < 0:
+            raise ValueError(f"an unsigned format cannot hold {lo}")
+        if symmetric:
+            m = max(abs(lo), abs(hi))
+            return cls(width=max(m.bit_length(), 1) + int(signed), frac=frac, signed=signed)
+        magnitude = max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length())
+        return cls(width=max(magnitude + int(signed), 1), frac=frac, signed=signed)

@@ -5,7 +5,9 @@ The tensor flowing between layers is described lazily: ``src`` maps each of its
 quantizer's output, or the live inputs), ``-1`` meaning a constant zero. So
 padding, cropping, flatten and reshape cost nothing: they only rewrite ``src``,
 and the next matrix absorbs them. An affine layer stays *pending* until its
-quantizer arrives; then it becomes one :class:`~micae.fixed.graph.AffineStage`.
+quantizer arrives; then it becomes one stage of its op class (:mod:`micae.fixed.ops`).
+Every Keras layer's tensor types are recorded as :class:`~micae.fixed.ops.LayerTypes`
+(the op's own precision rule); :mod:`micae.hls.precision` names and spells them for hls4ml.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from micae.errors import ConstraintError
-from micae.fixed.graph import AffineStage, IntegerEncoder, MaxPoolStage
+from micae.fixed.graph import IntegerEncoder
+from micae.fixed.ops import UNIT_WEIGHT, AffineStage, LayerTypes, MaxPoolStage, RequantizeStage, Stage
 from micae.fixed.types import FixedType
-
-ACTIVATION_SUFFIX = "__activation"
-"""Key of a layer's own quantizer in the precisions (see :data:`micae.hls.precision.ACTIVATION_SUFFIX`)."""
 
 
 @dataclass
@@ -32,18 +32,11 @@ class _Pending:
     bias_frac: int
     meta: dict
     weight_type: FixedType
-    bias_type: FixedType | None
-
-
-def hls_type(t: FixedType, rounding: str | None = None) -> str:
-    """hls4ml precision of a tensor: with rounding and saturation for a quantizer's result, plain otherwise."""
-    if rounding is None:
-        return t.hls_plain()
-    return t.hls("TRN" if rounding == "floor" else "RND_CONV", "SAT")
+    stage: type = AffineStage  # the op class the layer becomes (micae.fixed.ops)
 
 
 class Lowering:
-    """Collects the stages, the input type and the hls4ml precision of every Keras layer."""
+    """Collects the stages, the input type and the types of every Keras layer's tensors."""
 
     def __init__(self, input_shape: tuple[int, ...], input_columns: np.ndarray | None = None) -> None:
         self.input_shape = tuple(int(v) for v in input_shape)
@@ -57,8 +50,8 @@ class Lowering:
         self.pending: _Pending | None = None
         self.deferred_pool: tuple[str, np.ndarray] | None = None
         self.waiting_for_acc: list[str] = []  # layers between an affine layer and its quantizer
-        self.stages: list[AffineStage | MaxPoolStage] = []
-        self.precisions: dict[str, dict] = {}
+        self.stages: list[Stage] = []
+        self.types: dict[tuple[str, bool], LayerTypes] = {}  # (layer, is its own quantizer) -> its types
         self.layers: list[tuple[str, str, str]] = []
 
     # -- helpers -------------------------------------------------------------------------------------------
@@ -73,12 +66,15 @@ class Lowering:
                 "add QActivation(quantized_bits(bits, integer, keep_negative=..., alpha=1)) right after the Input",
             )
 
+    def _record(self, types: LayerTypes) -> None:
+        self.types[(types.layer, types.own_quantizer)] = types
+
     def _record_tensor(self, name: str) -> None:
-        """A layer that passes values through: its hls4ml result type is the type flowing through it."""
+        """A layer that passes values through: its result type is the type flowing through it."""
         if self.pending is not None:
             self.waiting_for_acc.append(name)
         elif self.mat_type is not None:
-            self.precisions[name] = {"result": hls_type(self.mat_type)}
+            self._record(LayerTypes(name, self.mat_type))
 
     # -- ops -----------------------------------------------------------------------------------------------
     def remap(self, name: str, index: np.ndarray, out_shape: tuple[int, ...]) -> None:
@@ -103,9 +99,10 @@ class Lowering:
         out_shape: tuple[int, ...],
         meta: dict,
         weight_type: FixedType,
-        bias_type: FixedType | None,
+        stage: type = AffineStage,
     ) -> None:
-        """``x @ matrix + bias`` on the current tensor; waits for its quantizer."""
+        """``x @ matrix + bias`` on the current tensor; waits for its quantizer. ``stage`` is the op class
+        it becomes (:class:`~micae.fixed.ops.AffineStage` or a subclass such as an average pool)."""
         if self.pending is not None:
             raise ConstraintError(
                 f"layer '{name}' follows '{self.pending.name}' with no quantizer in between",
@@ -117,7 +114,7 @@ class Lowering:
         composed = np.zeros((n_mat, matrix.shape[1]), dtype=np.int64)
         live = self.src >= 0
         np.add.at(composed, self.src[live], matrix[live].astype(np.int64))
-        self.pending = _Pending(name, kind, composed, weight_frac, bias, bias_frac, meta, weight_type, bias_type)
+        self.pending = _Pending(name, kind, composed, weight_frac, bias, bias_frac, meta, weight_type, stage)
         self.src = np.arange(matrix.shape[1])
         self.shape = tuple(int(v) for v in out_shape)
 
@@ -146,7 +143,7 @@ class Lowering:
                 meta={"n_in": self._n_materialized(), "output_shape": list(out_shape)},
             )
             self.stages.append(stage)
-            self.precisions[name] = {"result": hls_type(self.mat_type)}
+            self._record(LayerTypes(name, self.mat_type))
             self.src = np.arange(len(groups))
         self.shape = tuple(int(v) for v in out_shape)
 
@@ -165,15 +162,15 @@ class Lowering:
             full = np.full(self.n, -1, dtype=np.int64)
             full[self.columns] = np.arange(len(self.columns))
             self.src = full
-            self.precisions[name] = {"result": hls_type(t, rounding)}
+            self._record(LayerTypes(name, t, rounding))
             return
         if self.pending is not None:
             self._close(name, t, rounding, clip)
         else:
             self._requantize(name, t, rounding, clip)
         self.mat_type = t
-        own = name in self.precisions  # a QConv2D/QDense's own quantizer: hls4ml makes it "<name>_<act>"
-        self.precisions[f"{name}{ACTIVATION_SUFFIX}" if own else name] = {"result": hls_type(t, rounding)}
+        own = (name, False) in self.types  # the quantizer of a QConv2D/QDense just closed (its activation)
+        self._record(LayerTypes(name, t, rounding, own_quantizer=own))
 
     def _close(self, qname: str, t: FixedType, rounding: str, clip) -> None:
         p = self.pending
@@ -184,7 +181,7 @@ class Lowering:
             bias = np.append(p.bias, 0)[cols]
         else:
             matrix, bias = p.matrix, p.bias
-        stage = AffineStage(
+        stage = p.stage(
             name=p.name,
             kind=p.kind,
             matrix=matrix,
@@ -193,21 +190,16 @@ class Lowering:
             bias_frac=p.bias_frac,
             out=t,
             quantizer_name=qname,
-            meta={"weight_type": p.weight_type.to_dict(), **p.meta},
+            meta=dict(p.meta),
             rounding=rounding,
             clip=clip,
+            weight_type=p.weight_type,
         )
         self.stages.append(stage)
-        acc_t = stage.acc_type(in_t)
-        acc = hls_type(acc_t)
-        entry = {"weight": hls_type(p.weight_type), "accum": acc, "result": acc}
-        if p.kind == "avgpool":  # hls4ml sums the window in accum_t, then divides: room for the sum
-            entry["accum"] = hls_type(FixedType(acc_t.width + p.weight_frac, acc_t.frac, True))
-        entry["bias"] = hls_type(_holding(stage.bias, p.bias_frac))
-        self.precisions[p.name] = entry
-        self.precisions[f"{p.name}_linear"] = {"result": acc}
-        for layer in self.waiting_for_acc:
-            self.precisions[layer] = {"result": acc}
+        types = stage.layer_types(in_t)  # the op's precision rule
+        self._record(types)
+        for layer in self.waiting_for_acc:  # reshapes and pools before the quantizer carry the accumulator
+            self._record(LayerTypes(layer, types.result))
         self.waiting_for_acc = []
         self.pending = None
         if self.deferred_pool is not None:
@@ -223,7 +215,7 @@ class Lowering:
         live = self.src >= 0
         matrix[self.src[live], np.flatnonzero(live)] = 1
         self.stages.append(
-            AffineStage(
+            RequantizeStage(
                 name=name,
                 kind="requantize",
                 matrix=matrix,
@@ -232,7 +224,6 @@ class Lowering:
                 bias_frac=0,
                 out=t,
                 quantizer_name=name,
-                meta={"weight_type": FixedType(2, 0, True).to_dict()},
                 rounding=rounding,
                 clip=clip,
             )
@@ -272,8 +263,8 @@ class Lowering:
             matrix = np.zeros((n_mat, n), dtype=np.int64)
             live = self.src >= 0
             matrix[self.src[live], np.flatnonzero(live)] = 1
-            one = FixedType(2, 0, True)
-            self.pending = _Pending(name, "requantize", matrix, 0, np.zeros(n, np.int64), 0, {}, one, None)
+            zeros = np.zeros(n, np.int64)
+            self.pending = _Pending(name, "requantize", matrix, 0, zeros, 0, {}, UNIT_WEIGHT, RequantizeStage)
             self.src = np.arange(n)
         p = self.pending
         if frac > p.bias_frac:
@@ -288,9 +279,8 @@ class Lowering:
         t = self.mat_type
         if t.frac <= 0:
             return  # already integers
-        lo, hi = t.min_int >> t.frac, t.max_int >> t.frac
-        width = max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length()) + int(t.signed)
-        self.quantizer(name, FixedType(max(width, 1), 0, t.signed), rounding="floor")
+        out = FixedType.holding(t.min_int >> t.frac, t.max_int >> t.frac, 0, signed=t.signed)
+        self.quantizer(name, out, rounding="floor")
 
     def clip(self, name: str, value: float, upper: bool) -> None:
         """``tf.math.minimum`` (``upper``) / ``maximum`` by a constant on the grid of the current values."""
@@ -309,7 +299,7 @@ class Lowering:
         lo, hi = last.clip if last.clip is not None else (last.out.min_int, last.out.max_int)
         clip = (lo, min(hi, int(code))) if upper else (max(lo, int(code)), hi)
         self.stages[-1] = replace(last, clip=clip)
-        self.precisions[name] = {"result": hls_type(last.out)}
+        self._record(LayerTypes(name, last.out))
 
     # -- result --------------------------------------------------------------------------------------------
     def finish(self, name: str) -> IntegerEncoder:
@@ -336,13 +326,6 @@ class Lowering:
             input_quantizer_name=self.input_quantizer,
             stages=tuple(self.stages),
             input_columns=None if full else tuple(int(c) for c in self.columns),
-            layer_precisions=tuple(self.precisions.items()),
+            layer_types=tuple(self.types.values()),
             layers=tuple(self.layers),
         )
-
-
-def _holding(codes: np.ndarray, frac: int) -> FixedType:
-    """The narrowest signed type holding every code exactly at ``2**-frac``."""
-    lo, hi = int(codes.min(initial=0)), int(codes.max(initial=0))
-    width = max(abs(lo).bit_length(), abs(hi).bit_length()) + 1
-    return FixedType(width=max(width, 2), frac=frac, signed=True)

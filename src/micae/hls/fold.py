@@ -20,6 +20,7 @@ import numpy as np
 from micae.errors import ConstraintError
 from micae.fixed.graph import IntegerEncoder
 from micae.fixed.types import FixedType
+from micae.hls.precision import hls_precision
 
 EPS = 2.0**-10
 
@@ -69,7 +70,7 @@ def _offset_layer(keras_model, encoder: IntegerEncoder, layer, x):
     value = _constant(keras_model, layer) * (-1 if fn == "math.subtract" else 1)
     types = dict(zip([s.name for s in encoder.stages], encoder.stage_input_types()))
     stage = next(s for s in encoder.stages if s.name == layer.name)
-    result = stage.acc_type(types[layer.name]).hls_plain()
+    result = hls_precision(stage.acc_type(types[layer.name]))
     return _bias_layer(x, layer.name.replace(".", "_"), value, result, stage.bias_frac)
 
 
@@ -89,18 +90,17 @@ def fold_tail(keras_model, encoder: IntegerEncoder) -> tuple[object, dict[str, d
             f"the output tail of '{encoder.name}' scales the latent; hls4ml can only take floor/minimum tails",
             "write it as minimum(floor(z * 2**k) / 2**k, bound)",
         )
-    stage = encoder.stages[-1]
+    q = encoder.stages[-1].quantizer
     out, f = encoder.latent_type, encoder.latent_type.frac
-    lo, hi = stage.lo_code, stage.hi_code
-    natural_lo = out.min_int if stage.clip is None or stage.clip[0] <= out.min_int else None
-    n = max((hi - lo).bit_length(), 1)
+    lo, hi = q.lo_code, q.hi_code
+    natural_lo = out.min_int if q.clip is None or q.clip[0] <= out.min_int else None
+    n = FixedType.holding(0, hi - lo, f, signed=False).width  # bits that span the codes [lo, hi]
     offset = (1 << n) - 1 - hi
     if natural_lo is None and lo + offset != 0:
         raise ConstraintError(
             f"the output tail of '{encoder.name}' clips at both ends ({lo}, {hi}), which hls4ml cannot express",
             "clip with minimum only, or make the clipped range a power of two",
         )
-    rounding = "TRN" if stage.rounding == "floor" else "RND_CONV"
     base = keras_model.layers[tail_start - 1].name
     x_in = tf.keras.Input(shape=keras_model.input_shape[1:], name=keras_model.layers[0].name)
     x = x_in
@@ -113,14 +113,14 @@ def fold_tail(keras_model, encoder: IntegerEncoder) -> tuple[object, dict[str, d
             x = layer(x)
     if not tail:
         pass
-    elif stage.clip is None or hi >= out.max_int:
+    elif q.clip is None or hi >= out.max_int:
         name = f"{base}_trunc"
         x = tf.keras.layers.Activation("linear", name=name)(x)
-        precisions[name] = {"result": out.hls(rounding, "SAT")}
+        precisions[name] = {"result": hls_precision(out, q.rounding)}
     else:
         shifted = FixedType(n, f, False)
-        x, p1 = _bias_layer(x, f"{base}_elink_shift", offset * 2.0**-f, shifted.hls(rounding, "SAT"), f)
-        x, p2 = _bias_layer(x, f"{base}_elink_unshift", -offset * 2.0**-f, out.hls_plain(), f)
+        x, p1 = _bias_layer(x, f"{base}_elink_shift", offset * 2.0**-f, hls_precision(shifted, q.rounding), f)
+        x, p2 = _bias_layer(x, f"{base}_elink_unshift", -offset * 2.0**-f, hls_precision(out), f)
         precisions.update(p1)
         precisions.update(p2)
     return tf.keras.Model(x_in, x, name=keras_model.name), precisions
@@ -142,8 +142,7 @@ def _bias_layer(x, name: str, bias: float, result: str, frac: int):
         ]
     )
     code = int(round(abs(bias) * 2.0**frac))
-    width = max(code.bit_length(), 1) + 1
-    bias_t = FixedType(width, frac, True)
+    bias_t = FixedType.holding(0, code, frac, signed=True, symmetric=True)
     if not math.isclose(bias_t.to_float(np.array([code]))[0], abs(bias)):
         raise AssertionError("offset off its grid")
-    return y, {name: {"scale": "ufixed<1,1>", "bias": bias_t.hls_plain(), "result": result}}
+    return y, {name: {"scale": "ufixed<1,1>", "bias": hls_precision(bias_t), "result": result}}

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from micae.errors import ConstraintError
-from micae.fixed.graph import AffineStage, IntegerEncoder
+from micae.fixed.graph import IntegerEncoder
+from micae.fixed.ops import AffineStage
 from micae.log import info
 
 FLOAT32_MANTISSA_BITS = 24

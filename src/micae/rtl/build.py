@@ -85,7 +85,7 @@ def write_rtl(
     ``vectors_in``/``vectors_out`` are integer codes (n, n_inputs)/(n, n_latent);
     ``None`` builds a stress set (ties, saturation, random) and its expected
     latents from the integer model. ``rounding`` is one of
-    :data:`micae.rtl.rounding.ROUNDING_MODES`: the exact ``half_even`` (default),
+    :data:`micae.fixed.traced.ROUNDING_MODES`: the exact ``half_even`` (default),
     ``half_even_tiemux`` and ``half_even_textbook`` constructions, or the
     deliberately wrong ``half_up`` / ``da4ml_native`` (to prove the checks catch
     them, and as the benchmark baseline). ``solver_options`` go to da4ml's CMVM

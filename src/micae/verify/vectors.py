@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from micae.fixed.arith import floor_shift, round_half_even_shift
 from micae.fixed.graph import IntegerEncoder
 
 
@@ -86,12 +85,8 @@ def tie_mask(encoder: IntegerEncoder, codes: np.ndarray, accs: list[np.ndarray] 
     masks = []
     accs = encoder.accumulators(codes) if accs is None else accs
     for stage, in_t, acc in zip(encoder.stages, encoder.stage_input_types(), accs):
-        shift = stage.acc_frac(in_t) - stage.out.frac
-        if shift <= 0 or stage.rounding != "half_even":  # a floor (truncation) has no ties
-            masks.append(np.zeros_like(acc, dtype=bool))
-            continue
-        rem = acc & ((np.int64(1) << shift) - 1)
-        masks.append(rem == (np.int64(1) << (shift - 1)))
+        q = stage.quantizer
+        masks.append(np.zeros_like(acc, dtype=bool) if q is None else q.ties(acc, stage.acc_frac(in_t)))
     return masks
 
 
@@ -116,11 +111,11 @@ def tie_vectors(
         masks = tie_mask(encoder, trial, accs)
         keep = np.zeros(len(trial), dtype=bool)
         for s_idx, (stage, in_t, mask, acc) in enumerate(zip(encoder.stages, encoder.stage_input_types(), masks, accs)):
-            shift = stage.acc_frac(in_t) - stage.out.frac
-            if shift <= 0 or stage.rounding != "half_even":
+            q = stage.quantizer
+            if q is None or not q.can_tie(stage.acc_frac(in_t)):
                 continue
-            floor = acc >> shift
-            inside = (floor >= stage.lo_code) & (floor < stage.hi_code)
+            floor = acc >> (stage.acc_frac(in_t) - q.out.frac)
+            inside = (floor >= q.lo_code) & (floor < q.hi_code)
             real = mask & inside
             for r, c in zip(*np.nonzero(real)):
                 key = (s_idx, int(c), int(floor[r, c] & 1))
@@ -141,17 +136,18 @@ def coverage(encoder: IntegerEncoder, codes: np.ndarray) -> list[dict]:
     accs = encoder.accumulators(codes)
     masks = tie_mask(encoder, codes, accs)
     for stage, in_t, acc, mask in zip(encoder.stages, encoder.stage_input_types(), accs, masks):
-        shift = stage.acc_frac(in_t) - stage.out.frac
-        rounded = floor_shift(acc, shift) if stage.rounding == "floor" else round_half_even_shift(acc, shift)
+        q = stage.quantizer  # None: a max-pool, which neither rounds nor saturates
+        rounded = acc if q is None else q.rounded(acc, stage.acc_frac(in_t))
+        lo, hi = (stage.out.min_int, stage.out.max_int) if q is None else (q.lo_code, q.hi_code)
         out.append(
             {
                 "stage": stage.name,
                 "quantizer": stage.quantizer_name,
                 "tie_values": int(mask.sum()),
                 "vectors_with_ties": int(mask.any(axis=1).sum()),
-                "saturated_high": int((rounded > stage.hi_code).sum()),
-                "saturated_low": int((rounded < stage.lo_code).sum()),
-                "vectors_saturating": int(((rounded > stage.hi_code) | (rounded < stage.lo_code)).any(axis=1).sum()),
+                "saturated_high": int((rounded > hi).sum()),
+                "saturated_low": int((rounded < lo).sum()),
+                "vectors_saturating": int(((rounded > hi) | (rounded < lo)).any(axis=1).sum()),
             }
         )
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from micae.errors import ConstraintError
-from micae.fixed.graph import conv2d_as_matrix
+from micae.fixed.ops import conv2d_as_matrix
 from micae.graph.registry import handler
 from micae.models.quantizers import fixed_type_of
 
@@ -82,7 +82,7 @@ def q_affine(step, low) -> None:
                 f"layer '{layer.name}': QDense on a {len(low.shape)}-D tensor", "put Flatten before the QDense"
             )
         matrix, bias_full, out_shape, meta, kind = kernel, bias, (kernel.shape[1],), {}, "dense"
-    low.affine(step.name, kind, matrix, k_type.frac, bias_full, bias_frac, out_shape, meta, k_type, b_type)
+    low.affine(step.name, kind, matrix, k_type.frac, bias_full, bias_frac, out_shape, meta, k_type)
     low.layers.append((step.name, step.cls, kind))
     own = own_quantizer(layer)
     if own is not None:

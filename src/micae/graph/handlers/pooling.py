@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from micae.errors import ConstraintError
-from micae.fixed.types import FixedType
+from micae.fixed.ops import UNIT_WEIGHT, AvgPoolStage
 from micae.graph.registry import handler
 
 
@@ -83,8 +83,6 @@ def average_pooling(step, low) -> None:
         matrix[g, j] = 1
     shift = area.bit_length() - 1
     meta = {"pool_size": list(pool), "strides": list(strides), "output_shape": list(out_shape)}
-    one = FixedType(2, 0, True)
-    low.affine(
-        step.name, "avgpool", matrix, shift, np.zeros(len(groups), dtype=np.int64), 0, out_shape, meta, one, None
-    )
+    zeros = np.zeros(len(groups), dtype=np.int64)
+    low.affine(step.name, "avgpool", matrix, shift, zeros, 0, out_shape, meta, UNIT_WEIGHT, stage=AvgPoolStage)
     low.layers.append((step.name, step.cls, f"average-pool {pool[0]}x{pool[1]}"))

@@ -1,4 +1,6 @@
-"""QKeras requantization (round half to even, saturate) built from da4ml's traced operations.
+"""The integer primitives of :mod:`micae.fixed.arith` as da4ml traced operations (the RTL of every op).
+
+QKeras requantization (round half to even, saturate) built from da4ml's traced operations.
 
 da4ml only rounds by truncation (``TRN``) or half-up (``RND``), so convergent
 rounding is assembled from its operations. ``acc`` has LSB ``eps = 2**-f_acc``,
@@ -32,7 +34,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from da4ml.trace import FixedVariable, FixedVariableArray
+import numpy as np
+from da4ml.trace import FixedVariable, FixedVariableArray  # da4ml's public tracing API
 
 from micae.fixed.arith import requantize
 from micae.fixed.types import FixedType
@@ -55,13 +58,11 @@ def _frac_bits(v: FixedVariable) -> int:
     return int(v.kif[2])
 
 
-def _const(value: Decimal, like: FixedVariable) -> FixedVariable:
+def const(value: Decimal, like: FixedVariable) -> FixedVariable:
     return FixedVariable.from_const(value, hwconf=like.hwconf)
 
 
-def _if_negative(
-    key: FixedVariable, a: FixedVariable | Decimal, b: FixedVariable | Decimal, low, high
-) -> FixedVariable:
+def if_negative(key: FixedVariable, a: FixedVariable | Decimal, b: FixedVariable | Decimal, low, high) -> FixedVariable:
     """``a if key < 0 else b``, known to lie in ``[low, high]``.
 
     da4ml's ``msb_mux`` tests the stored MSB; for a variable stored negated
@@ -71,8 +72,8 @@ def _if_negative(
     The result's step must be the finer of the two inputs' steps: da4ml's
     codegen aligns the output LSB with the finer input.
     """
-    a = a if isinstance(a, FixedVariable) else _const(a, key)
-    b = b if isinstance(b, FixedVariable) else _const(b, key)
+    a = a if isinstance(a, FixedVariable) else const(a, key)
+    b = b if isinstance(b, FixedVariable) else const(b, key)
     if key.high < 0:
         return a
     if key.low >= 0:
@@ -84,7 +85,7 @@ def _if_negative(
     return key.msb_mux(a, b, qint)
 
 
-def _floor_to(v: FixedVariable, f: int) -> FixedVariable:
+def floor_to(v: FixedVariable, f: int) -> FixedVariable:
     """``floor(v * 2**f) * 2**-f``: dropping low bits is free wiring in da4ml (a ``wrap``).
 
     The integer bits asked for are generous (da4ml clamps them to what the
@@ -97,23 +98,23 @@ def _floor_to(v: FixedVariable, f: int) -> FixedVariable:
 
 def _round_half_even_tiemux(t: FixedVariable, f_out: int, f_acc: int) -> FixedVariable:
     """Half-even rounding of ``acc`` to ``f_out`` bits, given ``t = acc + 2**-(f_out+1)``."""
-    up = _floor_to(t, f_out)  # floor(t): round half up
-    even = _floor_to(t, f_out - 1)  # floor(t) with the LSB cleared
+    up = floor_to(t, f_out)  # floor(t): round half up
+    even = floor_to(t, f_out - 1)  # floor(t) with the LSB cleared
     low = t.quantize(0, -f_out, f_acc)  # the dropped bits of t, unsigned
     if low.low == low.high:  # the dropped bits are constant: always a tie (zero) or never
         return even if low.low == 0 else up
     tie = low - _pow2(-f_acc)  # negative iff the dropped bits are all zero
-    return _if_negative(tie, even, up, min(up.low, even.low), max(up.high, even.high))
+    return if_negative(tie, even, up, min(up.low, even.low), max(up.high, even.high))
 
 
-def _saturate(y: FixedVariable, src: FixedVariable, out: FixedType) -> FixedVariable:
+def saturate(y: FixedVariable, src: FixedVariable, out: FixedType) -> FixedVariable:
     """Clip ``y`` to ``out``'s range; the overflow tests read ``src``, which floors to ``y``'s high bits."""
     lsb = _pow2(-out.frac)
     lo_v, hi_v = out.min_int * lsb, out.max_int * lsb
     if y.low >= hi_v:
-        return _const(hi_v, y)
+        return const(hi_v, y)
     if y.high <= lo_v:
-        return _const(lo_v, y)
+        return const(lo_v, y)
     # p: the first bit position that lies outside the output range (2**p = max + lsb).
     p = out.width - out.frac - (1 if out.signed else 0)
     bound = _pow2(p)
@@ -121,11 +122,11 @@ def _saturate(y: FixedVariable, src: FixedVariable, out: FixedType) -> FixedVari
     if not out.signed and y.low < 0:
         y = y.relu()
     if y.high > hi_v:
-        hi_key = _floor_to(src, -p) - bound  # negative iff src < 2**p iff no overflow
-        y = _if_negative(hi_key, y, hi_v, min(y.low, hi_v), hi_v)
+        hi_key = floor_to(src, -p) - bound  # negative iff src < 2**p iff no overflow
+        y = if_negative(hi_key, y, hi_v, min(y.low, hi_v), hi_v)
     if need_low:
-        lo_key = _floor_to(src, -p) + bound  # negative iff src < -2**p iff underflow
-        y = _if_negative(lo_key, lo_v, y, lo_v, y.high)
+        lo_key = floor_to(src, -p) + bound  # negative iff src < -2**p iff underflow
+        y = if_negative(lo_key, lo_v, y, lo_v, y.high)
     return y
 
 
@@ -139,29 +140,29 @@ def requantize_variable(acc: FixedVariable, out: FixedType, rounding: str = "hal
         code = int(acc.low * _pow2(f_c))
         exact = rounding in EXACT_MODES
         val = int(requantize(code, f_c, out)) if exact else _round_const_up(code, f_c, out)
-        return _const(val * _pow2(-f_out), acc)
+        return const(val * _pow2(-f_out), acc)
     k = int(out.signed)
     if rounding == "da4ml_native":
         return acc.quantize(k, out.width - out.frac - k, f_out, "SAT", "RND")
     f_acc = _frac_bits(acc)
     if f_acc <= f_out:  # already on the output grid: only saturation
-        return _saturate(acc, acc, out)
+        return saturate(acc, acc, out)
     if rounding == "half_up":
         t = acc + _pow2(-f_out - 1)
-        return _saturate(_floor_to(t, f_out), t, out)
+        return saturate(floor_to(t, f_out), t, out)
     if rounding == "half_even_tiemux":
         t = acc + _pow2(-f_out - 1)
         y = _round_half_even_tiemux(t, f_out, f_acc)
         # floor(t / 2**p) equals floor(y / 2**p) unless the cleared LSB is itself
         # an overflow-tested bit (a 1-bit signed output); then test y.
         lsb_tested = out.signed and out.width == 1
-        return _saturate(y, y if lsb_tested else t, out)
+        return saturate(y, y if lsb_tested else t, out)
     eps = _pow2(-f_acc)
     kept_lsb = acc.quantize(0, 1 - f_out, f_out)  # b * 2**-f_out: bit f_out of floor(acc)
     t = (acc + (_pow2(-f_out - 1) - eps)) + (kept_lsb >> (f_acc - f_out))
     if rounding == "half_even_textbook":
         return t.quantize(k, out.width - out.frac - k, f_out, "SAT", "TRN")
-    return _saturate(_floor_to(t, f_out), t, out)
+    return saturate(floor_to(t, f_out), t, out)
 
 
 def _round_const_up(code: int, frac: int, out: FixedType) -> int:
@@ -175,8 +176,22 @@ def _round_const_up(code: int, frac: int, out: FixedType) -> int:
 
 def requantize_array(acc: FixedVariableArray, out: FixedType, rounding: str = "half_even") -> FixedVariableArray:
     """Element-wise :func:`requantize_variable` over a traced array."""
-    flat = [requantize_variable(v, out, rounding) for v in acc._vars.ravel()]
-    vars_ = acc._vars.copy().ravel()
-    for j, v in enumerate(flat):
-        vars_[j] = v
-    return FixedVariableArray(vars_.reshape(acc.shape), acc.solver_options)
+    return map_elements(acc, lambda v: requantize_variable(v, out, rounding))
+
+
+def elements(arr: FixedVariableArray) -> list[FixedVariable]:
+    """The traced variables of ``arr``, flat (row-major)."""
+    flat = arr.ravel()
+    return [flat[j] for j in range(len(flat))]
+
+
+def from_elements(values: list, like: FixedVariableArray) -> FixedVariableArray:
+    """A flat traced array of ``values`` (variables; a constant needs at least one variable beside it)."""
+    vars_ = np.empty(len(values), dtype=object)
+    vars_[:] = values
+    return FixedVariableArray(vars_, like.solver_options)
+
+
+def map_elements(arr: FixedVariableArray, fn) -> FixedVariableArray:
+    """``fn`` applied to every traced variable of ``arr`` (shape kept)."""
+    return from_elements([fn(v) for v in elements(arr)], arr).reshape(*arr.shape)
