@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from da4ml.cmvm.types import Pipeline
 
+from micae.da4ml_api import load_pipeline
 from micae.rtl import emit
 from micae.rtl.build import write_rtl
 from micae.rtl.delay_model import CELL_DELAYS, corrected_model, fit_routing, model_for
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows[flow] = run(enc, traced, root / flow, args, cutoff=cut)
             m = rows.get("micae")
             if args.refine and m and not m["met"]:
-                pipe = Pipeline.load(root / "micae" / "da4ml_pipeline.json")
+                pipe = load_pipeline(root / "micae" / "da4ml_pipeline.json")
                 model = corrected_model(model_for(args.family), pipe, m["measured_period_ns"])
                 print(f"[micae-refined] {model}", file=sys.stderr, flush=True)
                 rows["refined"] = run(enc, traced, root / "refined", args, model=model)

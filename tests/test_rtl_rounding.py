@@ -25,7 +25,7 @@ def _graph(acc_t: FixedType, out: FixedType, rounding: str, negate: bool, bias_c
     x = FixedVariableArray.from_kif(
         np.array([k]), np.array([acc_t.width - acc_t.frac - k]), np.array([acc_t.frac]), hwconf=HWConfig(1, -1, -1)
     )
-    v = x._vars[0]
+    v = x[0]
     acc = (-v if negate else v) + float(bias_code) * 2.0**-acc_t.frac
     y = requantize_variable(acc, out, rounding)
     return comb_trace(x, [y])
@@ -117,7 +117,7 @@ def test_constant_accumulator_folds(value):
     """All-zero weight columns leave a constant (the bias): it is rounded at trace time."""
     out = FixedType(6, 2, True)
     x = FixedVariableArray.from_kif(np.array([0]), np.array([4]), np.array([0]), hwconf=HWConfig(1, -1, -1))
-    c = x._vars[0] * 0 + value
+    c = x[0] * 0 + value
     y = requantize_variable(c, out)
     assert y.low == y.high
     assert int(float(y.low) * 4) == int(requantize(np.array([int(value * 8)]), 3, out)[0])

@@ -37,6 +37,7 @@ from decimal import Decimal
 import numpy as np
 from da4ml.trace import FixedVariable, FixedVariableArray  # da4ml's public tracing API
 
+from micae.da4ml_api import stored_negated
 from micae.fixed.arith import requantize
 from micae.fixed.types import FixedType
 
@@ -65,9 +66,9 @@ def const(value: Decimal, like: FixedVariable) -> FixedVariable:
 def if_negative(key: FixedVariable, a: FixedVariable | Decimal, b: FixedVariable | Decimal, low, high) -> FixedVariable:
     """``a if key < 0 else b``, known to lie in ``[low, high]``.
 
-    da4ml's ``msb_mux`` tests the stored MSB; for a variable stored negated
-    (negative ``_factor``) it tests ``key > 0`` instead, which is wrong at
-    ``key == 0``. Such keys are first turned into ``-key - lsb`` (stored
+    da4ml 0.5's ``msb_mux`` tests the stored MSB; for a variable stored negated
+    (:func:`micae.da4ml_api.stored_negated`) it tests ``key > 0`` instead, which is
+    wrong at ``key == 0``. Such keys are first turned into ``-key - lsb`` (stored
     positive; ``>= 0`` exactly when ``key < 0``) and the branches swapped.
     The result's step must be the finer of the two inputs' steps: da4ml's
     codegen aligns the output LSB with the finer input.
@@ -78,8 +79,9 @@ def if_negative(key: FixedVariable, a: FixedVariable | Decimal, b: FixedVariable
         return a
     if key.low >= 0:
         return b
-    qint = (low, high, min(a.step, b.step))
-    if key._factor < 0:
+    # floats, as da4ml 0.6 takes them; exact (fixed-point values), so da4ml 0.5's Decimals are the same
+    qint = (float(low), float(high), float(min(a.step, b.step)))
+    if stored_negated(key):
         flipped = (-key) - key.step
         return flipped.msb_mux(b, a, qint)
     return key.msb_mux(a, b, qint)

@@ -93,5 +93,5 @@ class FixedType:
         if symmetric:
             m = max(abs(lo), abs(hi))
             return cls(width=max(m.bit_length(), 1) + int(signed), frac=frac, signed=signed)
-        magnitude = max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length())
+        magnitude = max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length() if hi > 0 else 0)
         return cls(width=max(magnitude + int(signed), 1), frac=frac, signed=signed)

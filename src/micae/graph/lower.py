@@ -12,6 +12,7 @@ Every Keras layer's tensor types are recorded as :class:`~micae.fixed.ops.LayerT
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -134,17 +135,24 @@ class Lowering:
             self.deferred_pool = (name, np.asarray(groups, dtype=np.int64))
             self.waiting_for_acc.append(name)
             self.src = np.arange(len(groups))
+            self.shape = tuple(int(v) for v in out_shape)
         else:
-            src = np.append(self.src, -1)
-            stage = MaxPoolStage(
-                name=name,
-                groups=src[groups],
-                out=self.mat_type,
-                meta={"n_in": self._n_materialized(), "output_shape": list(out_shape)},
+            meta = {"n_in": self._n_materialized(), "output_shape": list(out_shape)}
+            self.add_stage(name, lambda src, t: MaxPoolStage(name, np.append(src, -1)[groups], t, meta=meta), out_shape)
+
+    def add_stage(self, name: str, build: Callable[[np.ndarray, FixedType], Stage], out_shape: tuple[int, ...]) -> None:
+        """A stage on quantized values, of any kind: ``build(src, in_type)`` makes it from the current tensor
+        (``src[j]``: the materialized value element ``j`` reads, ``-1`` a zero) and the values' type."""
+        if self.pending is not None or self.deferred_pool is not None or self.mat_type is None:
+            raise ConstraintError(
+                f"layer '{name}' reads values that are not quantized yet", "put a QActivation quantizer before it"
             )
-            self.stages.append(stage)
-            self._record(LayerTypes(name, self.mat_type))
-            self.src = np.arange(len(groups))
+        in_type = self.mat_type
+        stage = build(self.src.copy(), in_type)
+        self.stages.append(stage)
+        self._record(stage.layer_types(in_type))
+        self.mat_type = stage.out
+        self.src = np.arange(stage.n_out)
         self.shape = tuple(int(v) for v in out_shape)
 
     def quantizer(

@@ -135,7 +135,8 @@ def _problems(encoder: IntegerEncoder, taken: list[str]) -> list[str]:
 
 def _depth(encoder: IntegerEncoder) -> dict:
     kinds = [s.kind for s in encoder.stages]
-    return {k: kinds.count(k) for k in ("conv2d", "dense", "avgpool", "maxpool", "requantize")}
+    known = ("conv2d", "dense", "avgpool", "maxpool", "requantize")
+    return {k: kinds.count(k) for k in known + tuple(k for k in dict.fromkeys(kinds) if k not in known)}
 
 
 def extract_encoder(model, *, name: str | None = None, allow_inexact: bool = False, **cut) -> GuardReport:

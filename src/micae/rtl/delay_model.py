@@ -21,9 +21,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
-from da4ml.cmvm.types import CombLogic, Op, Pipeline, _minimal_kif
+from da4ml.cmvm import CombLogic, Op
 from da4ml.trace import to_pipeline
 
+from micae.da4ml_api import Pipeline, kif_width, one_stage
 from micae.errors import ConfigError
 
 ADD_OPS = frozenset({0, 1, 4, -3})  # add, sub, constant add, negate-and-quantize: one carry chain each
@@ -62,15 +63,13 @@ def op_delay_ns(op: Op, model: DelayModel) -> float:
     if op.opcode in FREE_OPS:
         return 0.0
     if op.opcode in ADD_OPS:
-        bits = sum(int(v) for v in _minimal_kif(op.qint))
-        return model.t_adder + model.t_bit * bits
+        return model.t_adder + model.t_bit * kif_width(op.qint)
     if op.opcode == -6:  # mux with a negated input: an adder and a LUT
-        bits = sum(int(v) for v in _minimal_kif(op.qint))
-        return model.t_adder + model.t_bit * bits + model.t_lut
+        return model.t_adder + model.t_bit * kif_width(op.qint) + model.t_lut
     if op.opcode in LUT_OPS:
         return model.t_lut
     if op.opcode == 7:  # multiplier: not emitted by the CMVM route; priced as a chain of adders
-        bits = sum(int(v) for v in _minimal_kif(op.qint))
+        bits = kif_width(op.qint)
         return bits * (model.t_adder + model.t_bit * bits)
     raise ConfigError(f"da4ml opcode {op.opcode} has no delay in model {model.name!r}", "extend micae.rtl.delay_model")
 
@@ -187,7 +186,7 @@ def pipeline_for_clock(comb: CombLogic, model: DelayModel, clock_ns: float) -> t
     budget = _balanced_budget(comb, model, floor_ns, budget, n)
     times = arrival_times(comb, model, budget)
     timed = comb._replace(ops=[op._replace(latency=t) for op, t in zip(comb.ops, times)])
-    pipe = to_pipeline(timed, budget, retiming=False, verbose=False) if n > 1 else Pipeline((comb,))
+    pipe = to_pipeline(timed, budget, retiming=False, verbose=False) if n > 1 else one_stage(comb)
     delays = stage_delays(comb, model, budget)
     period = max(delays)
     return pipe, {

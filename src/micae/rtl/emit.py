@@ -2,10 +2,11 @@
 
 da4ml cuts the combinational graph into stages of at most ``latency_cutoff``
 adder levels (``to_pipeline``, with retiming) and writes one module per stage
-plus a module that registers every stage input and the output
-(``pipeline_logic_gen``). Its buses are packed: each element is only as wide
-as its value range needs and unused elements are absent. The top module here
-turns that into fixed-width flat buses in the encoder's own codes.
+plus a module that registers every stage input and the output (its public
+``VerilogModel``, written into a scratch folder; micae keeps those modules and
+the primitives they instantiate). Its buses are packed: each element is only as
+wide as its value range needs and unused elements are absent. The top module
+here turns that into fixed-width flat buses in the encoder's own codes.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from da4ml.cmvm.types import CombLogic, Pipeline
-from da4ml.codegen.rtl import verilog as da4ml_verilog
-from da4ml.codegen.rtl.verilog import pipeline_logic_gen
+from da4ml.cmvm import CombLogic
+from da4ml.codegen import VerilogModel
 from da4ml.trace import to_pipeline
 
+from micae.da4ml_api import Pipeline, one_stage
 from micae.fixed.types import FixedType
-from micae.rtl.trace import TracedEncoder, port_kifs
+from micae.rtl.trace import TracedEncoder
 
 TIMESCALE = "`timescale 1 ns / 1 ps"
 ADDER_LEVELS_PER_NS = 1.0
@@ -33,8 +35,6 @@ does not meet it (reference encoder: 50-95 MHz on ECP5/Nexus, bench/README.md).
 ``write_rtl(..., family=...)`` cuts from a calibrated delay model instead
 (:mod:`micae.rtl.delay_model`); this rule stays the default and the baseline."""
 
-_PRIMITIVES_DIR = Path(da4ml_verilog.__file__).parent / "source"
-
 
 def cutoff_for_clock(clock_ns: float) -> int:
     """Adder levels per pipeline stage for a target clock period."""
@@ -44,7 +44,7 @@ def cutoff_for_clock(clock_ns: float) -> int:
 def make_pipeline(comb: CombLogic, latency_cutoff: float) -> Pipeline:
     """Registers every ``latency_cutoff`` adder levels; a cutoff <= 0 means one stage."""
     if latency_cutoff <= 0:
-        return Pipeline((comb,))
+        return one_stage(comb)
     return to_pipeline(comb, latency_cutoff, retiming=True, verbose=False)
 
 
@@ -73,9 +73,14 @@ def _layout(kifs: list[tuple[int, int, int]], frac: int) -> tuple[list[PortEleme
     return elems, lsb
 
 
+def _kifs(array) -> list[tuple[int, int, int]]:
+    """da4ml's per-element ``(keep_negative, integer, fractional)`` bits (``(3, n)``); width 0 means absent."""
+    return [tuple(int(v) for v in column) for column in array.T]
+
+
 def input_layout(traced: TracedEncoder, pipe: Pipeline) -> tuple[list[PortElement], int]:
     t = traced.input_type
-    elems, width = _layout(port_kifs(pipe.inp_qint), t.frac)
+    elems, width = _layout(_kifs(pipe.solutions[0].inp_kifs), t.frac)
     for e in elems:
         if e.packed_width and (e.packed_width != t.width or e.shift != 0):
             raise AssertionError(f"da4ml re-typed input {e.index}; expected {t.describe()}")
@@ -84,7 +89,7 @@ def input_layout(traced: TracedEncoder, pipe: Pipeline) -> tuple[list[PortElemen
 
 def output_layout(traced: TracedEncoder, pipe: Pipeline) -> tuple[list[PortElement], int]:
     t = traced.latent_type
-    elems, width = _layout(port_kifs(pipe.out_qint), t.frac)
+    elems, width = _layout(_kifs(pipe.solutions[-1].out_kifs), t.frac)
     for e in elems:
         if e.packed_width and (e.shift < 0 or e.packed_width + e.shift > t.width):
             raise AssertionError(f"latent {e.index} of da4ml's output does not fit {t.describe()}")
@@ -184,23 +189,34 @@ endmodule
 """
 
 
-def _used_primitives(codes: dict[str, str]) -> list[Path]:
-    text = "\n".join(codes.values())
+def _used_primitives(modules: list[Path], primitives: list[Path]) -> list[Path]:
+    text = "\n".join(path.read_text() for path in modules)
     used = []
-    for path in sorted(_PRIMITIVES_DIR.glob("*.v")):
+    for path in sorted(primitives):
         if re.search(rf"(^|[;\s]){re.escape(path.stem)}\s+#\(", text, flags=re.M):
             used.append(path)
     return used
 
 
 def write_datapath(pipe: Pipeline, core: str, out_dir: Path) -> list[str]:
-    """da4ml's pipelined modules and the primitives they instantiate; returns the file names written."""
-    codes = pipeline_logic_gen(pipe, core, print_latency=False, timescale=TIMESCALE)
+    """da4ml's pipelined modules and the primitives they instantiate; returns the file names written.
+
+    da4ml's ``VerilogModel`` writes a whole project (``src/<core>.v``, ``src/<core>_stage<k>.v``,
+    its primitives in ``src/static/``, build scripts, an I/O wrapper, a C++ binder); micae keeps
+    the datapath modules and the primitives they use, byte for byte (timescale 1 ns / 1 ps, as
+    :data:`TIMESCALE`).
+    """
     files = []
-    for path in _used_primitives(codes):
-        shutil.copyfile(path, out_dir / path.name)
-        files.append(path.name)
-    for name in sorted(codes, key=lambda n: (n == core, n)):
-        (out_dir / f"{name}.v").write_text(codes[name])
-        files.append(f"{name}.v")
+    with tempfile.TemporaryDirectory(prefix="micae_da4ml_") as tmp:
+        VerilogModel(pipe, core, tmp, print_latency=False).write()
+        src = Path(tmp) / "src"
+        modules = [src / f"{core}.v"] + sorted(src.glob(f"{core}_stage*.v"))
+        for path in _used_primitives(modules, list((src / "static").glob("*.v"))):
+            shutil.copyfile(path, out_dir / path.name)
+            files.append(path.name)
+        for path in sorted(modules, key=lambda p: (p.stem == core, p.stem)):
+            shutil.copyfile(path, out_dir / path.name)
+            files.append(path.name)
+    if not files or not (out_dir / f"{core}.v").read_text().startswith(TIMESCALE):
+        raise AssertionError(f"da4ml's VerilogModel did not write the expected {core}.v")
     return files

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from da4ml.cmvm.types import CombLogic, QInterval, _minimal_kif
+from da4ml.cmvm import CombLogic
 from da4ml.trace import FixedVariableArray, HWConfig, comb_trace
 
 from micae.errors import ConstraintError
@@ -126,11 +126,6 @@ def trace_encoder(
         x = stage.trace(x, rounding)
     comb = comb_trace(x_in, x)
     return TracedEncoder(encoder.name, comb, t, encoder.latent_type, rounding, options)
-
-
-def port_kifs(qints: list[QInterval]) -> list[tuple[int, int, int]]:
-    """da4ml's per-element ``(keep_negative, integer, fractional)`` bits; width 0 means absent."""
-    return [tuple(int(v) for v in _minimal_kif(q)) for q in qints]
 
 
 def evaluate(traced: TracedEncoder, x_codes: np.ndarray, n_threads: int = 0) -> np.ndarray:

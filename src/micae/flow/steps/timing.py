@@ -87,13 +87,12 @@ def _pnr(ctx: FlowContext, work: str) -> dict:
 
 def _recut(ctx: FlowContext, model, entry: dict):
     """Cut the RTL again with the delay model (``model``, else the family's) corrected to ``entry``'s period."""
-    from da4ml.cmvm.types import Pipeline
-
+    from micae.da4ml_api import load_pipeline
     from micae.flow.steps.rtl import cut_rtl
     from micae.log import info
     from micae.rtl.delay_model import corrected_model, model_for
 
-    pipe = Pipeline.load(ctx.rtl_dir / "da4ml_pipeline.json")
+    pipe = load_pipeline(ctx.rtl_dir / "da4ml_pipeline.json")
     model = corrected_model(model_for(model or ctx.request.pnr), pipe, float(entry["period_ns"]))
     info(
         f"timing closure: {entry['period_ns']:.2f} ns measured against {ctx.request.options.clock_ns} ns; "
