@@ -105,7 +105,7 @@ def _formats(m: dict) -> list:
     stages = m.get("stages") or []
     if stages:
         head = ["layer", "kind", "quantizer", "accumulator bits", "output bits", "output frac bits"]
-        head.append("non-zero weights (unrolled)")
+        head += ["non-zero weights (unrolled)", "operation"]
         rows = [
             [
                 s["layer"],
@@ -115,6 +115,7 @@ def _formats(m: dict) -> list:
                 num(s["out_type"]["width"]),
                 num(s["out_type"].get("frac")),
                 num(s.get("unrolled_nonzero_weights")),
+                s.get("summary", ""),  # the stage's one-line description (micae.fixed.ops)
             ]
             for s in stages
         ]
