@@ -1,4 +1,4 @@
-"""``micae``: one command, one subcommand per job (train, synth, report, sweep, findings, data)."""
+"""``micae``: one command, one subcommand per job (train, synth, evaluate, report, sweep, findings, data)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from micae.cli.common import DEBUG_HELP, run_cli, version_text
 
 
 def _commands() -> dict[str, ModuleType]:
-    from micae.cli import data, findings, report, sweep, synth, train
+    from micae.cli import data, evaluate, findings, report, sweep, synth, train
 
-    return {"train": train, "synth": synth, "report": report, "sweep": sweep, "findings": findings, "data": data}
+    return {
+        "train": train,
+        "synth": synth,
+        "evaluate": evaluate,
+        "report": report,
+        "sweep": sweep,
+        "findings": findings,
+        "data": data,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:

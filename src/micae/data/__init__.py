@@ -123,6 +123,8 @@ def _from_tc(
     values, scale = normalise(charges, normalisation)
     aux["norm_scale"] = scale
     aux.update(_module_sums(charges, scale))
+    if _integer(charges):  # the raw CALQ, for the chip's algorithms (normalisation may have truncated bits)
+        aux["calq"] = charges.astype(np.int32)
     n_samples = len(values) // n_parts
     if n_samples == 0:
         raise DataError(
@@ -131,7 +133,7 @@ def _from_tc(
         )
     m = n_samples * n_parts
     x = arrange(values[:m], layout).reshape(n_samples, n_parts, *shape)
-    aux = {k: (v[:m].reshape(n_samples, n_parts) if n_parts > 1 else v[:m]) for k, v in aux.items()}
+    aux = {k: (v[:m].reshape(n_samples, n_parts, *v.shape[1:]) if n_parts > 1 else v[:m]) for k, v in aux.items()}
     norm_desc = {
         "sumlog2": "each wafer divided by 2**floor(log2(sum of its 48 charges)); values in [0, 2)",
         "chip": "the ECON-T chip's converter: floor(CALQ * 2**(7 - msb(sum))) / 128, truncated; values in [0, 2)",
@@ -163,6 +165,15 @@ def _module_sums(charges: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray
     return {"module_sum_code": code, "module_sum": (SUM_5E4M.decode(code) / scale).astype(np.float32)}
 
 
+def _integer(charges: np.ndarray) -> bool:
+    """Non-negative integer charges that fit the chip's 22-bit CALQ (int32 keeps them exactly)."""
+    c = np.asarray(charges)
+    if not c.size:
+        return False
+    ints = c.dtype.kind in "iu" or bool(np.all(c == np.floor(c)))
+    return ints and c.min() >= 0 and c.max() < 2**22
+
+
 def _load_hgcal_synth(name: str, o: dict) -> Dataset:
     from micae.data import hgcal_synth
 
@@ -172,7 +183,7 @@ def _load_hgcal_synth(name: str, o: dict) -> Dataset:
     return _from_tc(name, charges, aux, meta={"generator": info}, dropped_before=dropped, **_tc_options(o))
 
 
-RESERVED_AUX = ("norm_scale",)
+RESERVED_AUX = ("norm_scale", "calq", "module_sum", "module_sum_code")
 """aux keys micae writes itself; a metadata column may not take these names."""
 
 

@@ -260,10 +260,12 @@ def _parse_meta(lines: list[str], col: int) -> np.ndarray:
 # ---------------------------------------------------------------- entry points
 
 
-def read_econt_csv(path: str | Path, max_rows: int | None = None) -> EcontCsv:
+def read_econt_csv(path: str | Path, max_rows: int | None = None, *, keep_zero_rows: bool = False) -> EcontCsv:
     """Read an ECON-T CSV (with a CALQ header or without one): charges, metadata columns and provenance.
 
     ``max_rows`` keeps only the first so many non-zero rows (after dropping the all-zero ones).
+    ``keep_zero_rows``: keep every row in file order (``micae evaluate`` selects rows by their place in the
+    file; the chip sees empty bunch crossings too), still counting the zero-sum ones in ``rows_dropped_zero_sum``.
     """
     path = Path(path)
     lines, ends_nl = _lines(path, _read_text(path))
@@ -278,8 +280,9 @@ def read_econt_csv(path: str | Path, max_rows: int | None = None) -> EcontCsv:
             f"{path}: all {len(charges)} rows have zero total charge", "pass a file with at least one non-empty wafer"
         )
     stop = None if max_rows is None else int(max_rows)
-    charges = charges[keep][:stop]
-    columns = {k: v[keep][:stop] for k, v in columns.items()}
+    rows = slice(None) if keep_zero_rows else keep
+    charges = charges[rows][:stop]
+    columns = {k: v[rows][:stop] for k, v in columns.items()}
     info = {
         "path": str(path.resolve()),
         "sha256": file_sha256(path),
@@ -294,11 +297,13 @@ def read_econt_csv(path: str | Path, max_rows: int | None = None) -> EcontCsv:
     return EcontCsv(charges=charges, columns=columns, info=info)
 
 
-def load_econt_csv(path: str | Path, max_rows: int | None = None) -> tuple[np.ndarray, dict]:
+def load_econt_csv(
+    path: str | Path, max_rows: int | None = None, *, keep_zero_rows: bool = False
+) -> tuple[np.ndarray, dict]:
     """Read TC charges ``(N, 48)`` float64 from an ECON-T CSV; zero-sum rows dropped.
 
     ``max_rows`` keeps only the first so many non-zero rows. Returns ``(charges, info)``; the metadata
     columns of a header file are in :func:`read_econt_csv`'s result.
     """
-    table = read_econt_csv(path, max_rows=max_rows)
+    table = read_econt_csv(path, max_rows=max_rows, keep_zero_rows=keep_zero_rows)
     return table.charges, table.info
