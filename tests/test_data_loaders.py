@@ -223,7 +223,12 @@ def test_hgcal_synth_dataset_shapes_and_determinism():
         "norm_scale",
         "module_sum",  # integer charges: the chip's 5E4M module sum, decoded and normalised
         "module_sum_code",
+        "calq",  # the raw integer CALQ, for the chip's algorithms
     }
+    # the raw integer CALQ rides along (for the chip's algorithms): normalised, it gives the model input
+    calq = a.aux["train"]["calq"]
+    assert calq.dtype == np.int32 and calq.shape == (160, 48)
+    np.testing.assert_allclose(calq.sum(axis=1) / a.aux["train"]["norm_scale"], sums, rtol=1e-6)
     assert a.meta["seed"] == 5 and a.meta["generator"]["name"] == "micae.data.hgcal_synth"
     assert a.meta["normalisation"]["method"] == "sumlog2" and a.meta["sizes"]["test"] == 20
 

@@ -228,7 +228,7 @@ def test_emd_against_charge_with_econt_baselines(tmp_path):
     assert "![mean EMD against wafer charge](plots/emd_vs_charge.png)" in md
     assert "total charge per wafer (ADC counts)" in text
     labels = [r[0] for r in _html_rows(text, "model")]
-    assert labels[-3:] == ["Best Choice (BC)", "Super Trigger Cells (STC)", "Threshold"]
+    assert labels[-3:] == ["BC, equal-bit (micae)", "STC, equal-bit (micae)", "threshold, equal-bit (micae)"]
     assert [r[0] for r in _md_table(md, "model")] == labels
     check_page(tmp_path / "fw" / "report.html", expect_images=True)
 

@@ -59,8 +59,8 @@ def test_report_table_reads_the_stored_bins():
         "wafer_wins": {"stc": {"better": 0.208, "worse": 0.792, "tie": 0.0, "n": 7}},
     }
     table, text = occupancy_blocks(metrics)
-    assert table.head == ["lit cells per wafer", "wafers", "quantized (QAT)", "PCA (tied)", "Super Trigger Cells (STC)"]
+    assert table.head == ["lit cells per wafer", "wafers", "quantized (QAT)", "PCA (tied)", "STC, equal-bit (micae)"]
     assert table.rows == [["0-11", "7", "0.97 / 0.9", "1.4 / 1.3", "0.37 / 0.33"]]
     said = "".join(s.text for s in text.spans)
-    assert "Super Trigger Cells (STC) on 20.8% (worse on 79.2%)" in said
+    assert "STC, equal-bit (micae) on 20.8% (worse on 79.2%)" in said
     assert occupancy_blocks({"quantized": {"emd_mean": 0.8}}) == []

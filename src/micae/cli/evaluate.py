@@ -18,7 +18,11 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="the training run folder (micae train's output, e.g. models/econt)")
+    p.add_argument(
+        "--model",
+        help="the training run folder (micae train's output, e.g. models/econt); without it, the chip's "
+        "algorithms only (then --out is needed)",
+    )
     p.add_argument("--data", type=Path, help="the data file (an ECON-T CSV of CALQ_0..47, or an .npz of (N, 48) CALQ)")
     p.add_argument(
         "--dataset",

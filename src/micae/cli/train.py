@@ -104,7 +104,9 @@ def option_flags(a: argparse.Namespace | None = None) -> dict[str, str]:
 
 
 def format_metrics_table(metrics: dict) -> str:
-    rows = [("quantized (QAT)", metrics["quantized"])] + [(name, m) for name, m in metrics["baselines"].items()]
+    equal_bit = {"bc": "bc (equal-bit)", "stc": "stc (equal-bit)", "threshold": "thr (equal-bit)"}
+    rows = [("quantized (QAT)", metrics["quantized"])]
+    rows += [(equal_bit.get(name, name), m) for name, m in metrics["baselines"].items()]
     has_emd = "emd_mean" in metrics["quantized"]
     head = f"{'model':<18}{'test MSE':>12}" + (f"{'EMD mean':>10}{'EMD median':>12}" if has_emd else "")
     lines = [head, "-" * len(head)]
@@ -113,6 +115,10 @@ def format_metrics_table(metrics: dict) -> str:
         if has_emd:
             line += f"{m['emd_mean']:>10.3f}{m['emd_median']:>12.3f}"
         lines.append(line)
+    for L, algos in (metrics.get("elinks") or {}).items():
+        shown = [n for n in ("ae", "bc", "stc4", "stc16", "threshold") if n in algos]
+        said = ", ".join(f"{n} {algos[n]['emd_mean']:.3f}" for n in shown)
+        lines.append(f"the chip's algorithms at L = {L} on the test split (mean EMD): {said}")
     from micae.train.shared import describe_budget
 
     lines.append(f"{describe_budget(metrics['bit_budget'])}; {metrics['n_parts']} encoder(s)")

@@ -133,18 +133,22 @@ def reconstruct(run: RunModels, name: str, calq: np.ndarray) -> np.ndarray:
 
 
 def describe(run: RunModels, name: str) -> str:
-    L = run.elinks
+    return description(name, run.path.name, run.elinks, run.normalisation, run.layout, run.takes_module_sum(name))
+
+
+def description(name: str, run_name: str, elinks: int, normalisation: str, layout: str, module_sum: bool) -> str:
+    """One line: which model, at which L, how its input is normalised, and the frame it is charged."""
     kind = "QAT encoder" if name == "ae" else "float twin (same architecture, unquantised)"
     frame = (
-        f"frame 5 header + 9 sum + 16 x {ae_latent_bits(L)} latent + 2 spare = {ae_frame_bits(L)} bits"
+        f"frame 5 header + 9 sum + 16 x {ae_latent_bits(elinks)} latent + 2 spare = {ae_frame_bits(elinks)} bits"
         if name == "ae"
-        else f"scored at the QAT frame's {ae_frame_bits(L)} bits, though its latents are floats"
+        else f"charged the QAT frame's {ae_frame_bits(elinks)} bits, though its latents are floats"
     )
-    summed = "; the decoder also reads the decoded 5E4M module sum" if run.takes_module_sum(name) else ""
+    summed = "; the decoder also reads the decoded 5E4M module sum" if module_sum else ""
+    file = MODEL_FILES.get(name, name)
     return (
-        f"autoencoder of run {run.path.name}: {kind} ({MODEL_FILES[name]}) at L = {L}, input normalised "
-        f"{run.normalisation} in layout {run.layout}, decoded off-detector and scaled back by the wafer's "
-        f"normalisation scale{summed}; {frame}"
+        f"autoencoder of run {run_name}: {kind} ({file}) at L = {elinks}, input normalised {normalisation} in "
+        f"layout {layout}, decoded off-detector and scaled back by the wafer's normalisation scale{summed}; {frame}"
     )
 
 

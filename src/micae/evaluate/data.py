@@ -171,7 +171,9 @@ def _synth(req: DataRequest, run) -> EvalData:
     charges = _generate(n, seed, preset)
     span = select_rows(req.rows, len(charges))
     same = own and seed == run_seed and (preset or "legacy") == (_preset(run) or "legacy")
-    if same:
+    if run is None:
+        seen = ("unknown", "no run given")
+    elif same:
         seen = ("partly", "the run trained on wafers of this generator with the same seed and preset")
     elif own:
         seen = ("no", "a generator seed or preset other than the run's own")

@@ -30,7 +30,10 @@ def definitions() -> Definitions:
             "per wafer, the mean over its 48 cells of ((reconstruction - CALQ) / true wafer sum)^2, then the mean "
             "over wafers: one unit (fractions of the wafer's charge) for every algorithm and the autoencoder"
         ),
-        energy_kept="per wafer sum(reconstruction) / sum(CALQ), then the mean over wafers",
+        energy_kept=(
+            "per wafer sum(reconstruction) / sum(CALQ), then the mean over wafers (the chip's codes decode to the "
+            "lower bin edge, so at most 1; the autoencoder's can exceed 1)"
+        ),
         lossless=(
             "lossless_fraction: every one of the 48 cells decodes to its integer CALQ (autoencoder: after rounding "
             "to the nearest integer); lossless_sel_fraction: every lit cell reaches the output at its own position "

@@ -83,15 +83,24 @@ def summary_table(ev: Evaluation) -> Table:
     return Table(head, rows, numeric=set(range(1, len(head))), tones=tones)
 
 
+def algorithm_table(algos: dict[str, AlgorithmResult]) -> Table:
+    """Every figure of every algorithm at one e-link count (the autoencoder's rows highlighted)."""
+    rows = [_row(name, r) for name, r in algos.items()]
+    tones = ["good" if r.family == "autoencoder" else "" for r in algos.values()]
+    return Table(HEAD, rows, numeric=set(range(2, len(HEAD))), tones=tones)
+
+
+def unit_note(cost: float) -> str:
+    return UNIT_NOTE.format(cost=cost)
+
+
 def elinks_tables(ev: Evaluation) -> list:
     blocks: list = []
     for L, algos in sorted(ev.elinks.items()):
         n16 = next(iter(algos.values())).lit_ge16.n
         blocks.append(Heading(f"L = {L} e-links ({32 * L} bits per bunch crossing; {n16} wafers with >= 16 lit)"))
-        rows = [_row(name, r) for name, r in algos.items()]
-        tones = ["good" if r.family == "autoencoder" else "" for r in algos.values()]
-        blocks.append(Table(HEAD, rows, numeric=set(range(2, len(HEAD))), tones=tones))
-    blocks.append(note(UNIT_NOTE.format(cost=ev.definitions.empty_reconstruction_emd)))
+        blocks.append(algorithm_table(algos))
+    blocks.append(note(unit_note(ev.definitions.empty_reconstruction_emd)))
     return blocks
 
 

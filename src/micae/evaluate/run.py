@@ -61,18 +61,20 @@ def run_info(run: RunModels, elinks: list[int]) -> RunInfo:
 class Prepared:
     """The run, the wafers and the e-link counts, before anything is scored."""
 
-    run: RunModels
+    run: RunModels | None
     data: EvalData
     elinks: list[int]
 
 
-def prepare(run_dir: str | Path, request: DataRequest, elinks: Iterable[int] | None = None) -> Prepared:
-    """Open the run and read the data (every input error surfaces here, before the slow part)."""
-    run = open_run(run_dir)
+def prepare(run_dir: str | Path | None, request: DataRequest, elinks: Iterable[int] | None = None) -> Prepared:
+    """Open the run (None: the chip's algorithms only) and read the data; every input error surfaces here,
+    before the slow part."""
+    run = open_run(run_dir) if run_dir is not None else None
     wanted = check_elinks_list(elinks) if elinks is not None else None
     if wanted == []:
         raise ConfigError("--elinks lists no e-link count", "pass e.g. --elinks 2,3,4,5")
-    ls = wanted or check_elinks_list([*DEFAULT_ELINKS, *([run.elinks] if run.elinks else [])])
+    own = [run.elinks] if run is not None and run.elinks else []
+    ls = wanted or check_elinks_list([*DEFAULT_ELINKS, *own])
     data = load_data(request, run)
     if data.n_nonempty == 0:
         raise DataError(f"{data.info['description']}: every selected wafer is all zero", "select rows with charge")
@@ -85,8 +87,8 @@ def score_prepared(p: Prepared) -> Outcome:
     keep = p.data.calq_rows.sum(axis=1) > 0
     calq = p.data.calq_rows[keep]
     info(f"evaluating on {p.data.info['description']}: {len(calq)} non-empty wafers, L = {p.elinks}")
-    run_meta = run_info(p.run, p.elinks)
-    ae = {p.run.elinks: autoencoder_candidates(p.run, calq)} if run_meta.autoencoders else {}
+    run_meta = run_info(p.run, p.elinks) if p.run is not None else None
+    ae = {p.run.elinks: autoencoder_candidates(p.run, calq)} if run_meta and run_meta.autoencoders else {}
     block = elinks_block(p.data.calq_rows, p.elinks, ae)
     evaluation = Evaluation(
         micae_version=__version__,
@@ -105,7 +107,7 @@ def score_prepared(p: Prepared) -> Outcome:
     return Outcome(evaluation, block, p.data.stem)
 
 
-def evaluate(run_dir: str | Path, request: DataRequest, elinks: Iterable[int] | None = None) -> Outcome:
+def evaluate(run_dir: str | Path | None, request: DataRequest, elinks: Iterable[int] | None = None) -> Outcome:
     """:func:`prepare` then :func:`score_prepared` (no files written)."""
     return score_prepared(prepare(run_dir, request, elinks))
 
@@ -137,7 +139,7 @@ def _write_per_wafer(path: Path, block: Block) -> None:
 
 
 def run_evaluate(
-    run_dir: str | Path,
+    run_dir: str | Path | None,
     request: DataRequest,
     *,
     elinks: Iterable[int] | None = None,
@@ -147,6 +149,8 @@ def run_evaluate(
     """The whole command: inputs checked and the output refused (without --force) before anything is scored."""
     from micae.outputs import staging_path
 
+    if run_dir is None and out is None:
+        raise ConfigError("without --model there is no run folder to write into", "pass --out DIR")
     prepared = prepare(run_dir, request, elinks)
     target = Path(out) if out is not None else default_out(run_dir, prepared.data.stem)
     if (target.exists() or staging_path(target).exists()) and not force:

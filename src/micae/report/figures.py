@@ -20,9 +20,9 @@ MODEL_LABELS = {
     "float": "float twin",
     "pca_tied": "PCA (tied)",
     "pca_joint": "PCA (joint)",
-    "bc": "Best Choice (BC)",
-    "stc": "Super Trigger Cells (STC)",
-    "threshold": "Threshold",
+    "bc": "BC, equal-bit (micae)",
+    "stc": "STC, equal-bit (micae)",
+    "threshold": "threshold, equal-bit (micae)",
 }
 MODEL_COLOURS = {
     "quantized": "tab:blue",

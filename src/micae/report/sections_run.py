@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from micae.report import run_data
-from micae.report.blocks import Bullets, Details, Figure, Span, Table, note, num, percent
+from micae.report.blocks import Bullets, Details, Figure, Heading, Span, Table, note, num, percent
 from micae.report.figures import model_label
 
 METRIC_NAMES = {
@@ -42,17 +42,44 @@ def _quality_note(metrics: dict) -> str:
     )
     present = [model_label(m) for m in NON_ML if m in models]
     if present:
-        text += f" {', '.join(present)}: ECON-T's non-ML algorithms, run on the same test wafers."
+        text += (
+            f" {', '.join(present)}: micae's own equal-bit forms of ECON-T's non-ML algorithms (a third family), "
+            "sized to the encoder's latent bits and run on its 8-bit input codes of the same test wafers; the "
+            "chip's own forms are in the table above when the run kept integer charges."
+        )
     if "emd_mean" not in (metrics.get("quantized") or {}):
         text += " EMD applies to HGCAL wafers only, so it is not shown."
     return text
 
 
+def chip_blocks(metrics: dict) -> list:
+    """The autoencoder against the chip's algorithms at the run's e-link count (metrics.json ``elinks``)."""
+    from micae.evaluate.page import algorithm_table, unit_note
+    from micae.evaluate.schema import AlgorithmResult
+    from micae.metrics.emd import empty_reconstruction_cost
+
+    block = metrics.get("elinks") or {}
+    if not block:
+        return []
+    about = metrics.get("elinks_about") or {}
+    L, algos = next(iter(block.items()))
+    table = algorithm_table({n: AlgorithmResult.model_validate(r) for n, r in algos.items()})
+    text = (
+        f"The run's autoencoder against the ECON-T chip's algorithms as the chip sends them at L = {L} e-links "
+        f"({about.get('elinks_source', '')}), and the literature's forms, on {about.get('data', 'the test split')}. "
+        + unit_note(empty_reconstruction_cost())
+        + " micae evaluate gives the same table on any data file and at every L."
+    )
+    return [Heading(f"Against the chip's algorithms at L = {L} e-links"), table, note(text)]
+
+
 def quality(run: dict, figs: dict, plot_dir: Path) -> list:
     metrics = run_data.run_metrics(run)
-    blocks: list = []
+    blocks: list = chip_blocks(metrics)
     table = metrics_table(metrics)
     if table:
+        if blocks:
+            blocks.append(Heading("Against the float twin, PCA and micae's equal-bit baselines (normalised units)"))
         blocks += [table, note(_quality_note(metrics))]
     fig = figs.get("metric_histograms")
     if fig:

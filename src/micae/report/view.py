@@ -169,9 +169,12 @@ def _quality_card(run: dict | None) -> Card | None:
     key = "emd_mean" if "emd_mean" in q else "mse"
     base = metrics.get("baselines") or {}
     vs = ", ".join(
-        f"{model_label(m)} {num(base[m].get(key))}"
-        for m in ("float", "pca_tied", "bc")
-        if isinstance(base.get(m), dict)
+        f"{model_label(m)} {num(base[m].get(key))}" for m in ("float", "pca_tied") if isinstance(base.get(m), dict)
     )
+    chip = next(iter((metrics.get("elinks") or {}).items()), None)
+    if key == "emd_mean" and chip and isinstance(chip[1].get("bc"), dict):
+        vs += f"{', ' if vs else ''}chip BC at L = {chip[0]} {num(chip[1]['bc'].get('emd_mean'))}"
+    elif isinstance(base.get("bc"), dict):
+        vs += f"{', ' if vs else ''}{model_label('bc')} {num(base['bc'].get(key))}"
     title = "quantized model, " + ("mean EMD" if key == "emd_mean" else "test MSE")
     return Card(title, num(q.get(key)), f"vs {vs}" if vs else "")

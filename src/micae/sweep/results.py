@@ -9,6 +9,18 @@ from pathlib import Path
 
 from micae.sweep.layout import PointPaths
 
+CHIP_COLUMNS = [
+    "elinks",
+    "ae_emd_ge16",
+    "chip_bc_emd_mean",
+    "chip_bc_emd_ge16",
+    "chip_stc4_emd_mean",
+    "chip_stc4_emd_ge16",
+    "chip_stc16_emd_mean",
+    "chip_threshold_emd_mean",
+]
+"""The run's e-link count and, on its test split at that L (metrics.json ``elinks``), the autoencoder's EMD on
+wafers with >= 16 lit cells and the chip's Best Choice, STC4, STC16 and Threshold-Sum (mean, and >= 16 lit)."""
 METRIC_COLUMNS = [
     "test_mse",
     "emd_mean",
@@ -21,6 +33,7 @@ METRIC_COLUMNS = [
     "pca_joint_emd_mean",
     "compression",
     "latent_bits",
+    *CHIP_COLUMNS,
 ]
 HW_COLUMNS = ["LUT", "FF", "DSP", "cycles", "ns", "ns_source", "route", "weights_nz", "mismatches"]
 
@@ -97,6 +110,28 @@ def metric_cells(metrics: dict | None) -> dict:
             cells[f"{name}_emd_mean"] = m.get("emd_mean", "")
     cells["compression"] = metrics.get("compression_factor", "")
     cells["latent_bits"] = (metrics.get("bit_budget") or {}).get("micae_latent_bits", "")
+    cells.update(chip_cells(metrics))
+    return cells
+
+
+def chip_cells(metrics: dict) -> dict:
+    """:data:`CHIP_COLUMNS` from metrics.json's ``elinks`` block (empty cells for runs without it)."""
+    cells = {k: "" for k in CHIP_COLUMNS}
+    block = metrics.get("elinks") or {}
+    if not block:
+        return cells
+    L, algos = next(iter(block.items()))
+    cells["elinks"] = int(L)
+
+    def get(name: str, key: str):
+        r = algos.get(name) or {}
+        return r.get("emd_mean", "") if key == "mean" else ((r.get("lit_ge16") or {}).get("emd_mean") or "")
+
+    cells["ae_emd_ge16"] = get("ae", "ge16")
+    for name in ("bc", "stc4", "stc16", "threshold"):
+        cells[f"chip_{name}_emd_mean"] = get(name, "mean")
+    for name in ("bc", "stc4"):
+        cells[f"chip_{name}_emd_ge16"] = get(name, "ge16")
     return cells
 
 
@@ -173,8 +208,17 @@ def format_table(rows: list[dict], grid_keys: list[str], labels: dict[str, str])
         "s",
         "front",
     ]
+    chip = any(r.get("elinks") not in ("", None) for r in rows)
+    if chip:
+        heads[heads.index("PCA EMD") + 1 : heads.index("PCA EMD") + 1] = ["L", "BC", "STC4", "thr"]
     table = []
     for r in rows:
+        chip_cols = [
+            num(r.get("elinks")),
+            num(r.get("chip_bc_emd_mean"), ".3f"),
+            num(r.get("chip_stc4_emd_mean"), ".3f"),
+            num(r.get("chip_threshold_emd_mean"), ".3f"),
+        ]
         table.append(
             [_cell(r.get(k)) for k in grid_keys]
             + [
@@ -184,6 +228,7 @@ def format_table(rows: list[dict], grid_keys: list[str], labels: dict[str, str])
                 num(r.get("emd_median"), ".3f"),
                 num(r.get("float_emd_mean"), ".3f"),
                 num(r.get("pca_tied_emd_mean"), ".3f"),
+                *(chip_cols if chip else []),
                 num(r.get("compression"), ".2f"),
                 num(r.get("LUT")),
                 num(r.get("FF")),
@@ -206,6 +251,11 @@ def format_table(rows: list[dict], grid_keys: list[str], labels: dict[str, str])
     cost = "LUTs" if cost_key(rows) == "LUT" else "nonzero weights (proxy: no LUT numbers)"
     q = "EMD" if quality_key(rows) == "emd_mean" else "MSE"
     lines.append(f"front (*): Pareto-optimal in {q} vs {cost} or {q} vs latency ({latency_key(rows)})")
+    if chip:
+        lines.append(
+            "L, BC, STC4, thr: each run's e-link count and the chip's Best Choice, STC4 and Threshold-Sum there, "
+            "mean EMD on the same test wafers (metrics.json elinks; EMD in half a trigger-cell pitch)"
+        )
     return "\n".join(lines)
 
 

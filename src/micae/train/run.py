@@ -248,6 +248,7 @@ def evaluate_models(cfg: RunConfig, ds, trained: dict) -> dict:
     recons.update(base)
     metrics = {name: reconstruction_metrics(x, r, ds.layout) for name, r in recons.items()}
     extra = _wafer_class_summaries(x, metrics)
+    extra.update(_chip_comparison(cfg, ds, recons))
     lat = encoder.predict(x.reshape(-1, *ds.input_shape), batch_size=4096, verbose=0)
     lat_t = spec.latent_quant.fixed_type()
     if spec.output_bits:  # the rails of what leaves the encoder: the eLink tail's grid
@@ -281,6 +282,19 @@ def _elink_context(budget: dict) -> dict:
     if budget.get("elinks") is None:
         return {}
     return {"elinks": budget["elinks"], "latent_bits": budget["latent_bits_each"]}
+
+
+def _chip_comparison(cfg: RunConfig, ds, recons: dict) -> dict:
+    """The ``elinks`` block (:mod:`micae.evaluate.training`): the run's autoencoder and the chip's algorithms
+    at the run's e-link count on the test split, in CALQ units ({} without integer CALQ or an HGCAL layout)."""
+    from micae.evaluate.training import test_split_block
+
+    info("scoring the chip's algorithms at the run's e-link count on the test split")
+    found = test_split_block(cfg, ds, recons)
+    if found is None:
+        return {}
+    block, about = found
+    return {"elinks": block.results, "elinks_about": about}
 
 
 def _wafer_class_summaries(x: np.ndarray, metrics: dict) -> dict:
@@ -321,6 +335,10 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
     ``baseline_bit_budgets`` says what each ECON-T algorithm sends per wafer; ``compression_factor``
     (values) and ``bit_ratio`` (bits) repeat the headline figures of ``bit_budget``. On HGCAL layouts
     ``emd_by_occupancy`` and ``wafer_wins`` say where each algorithm wins (:mod:`micae.metrics.wafer_classes`).
+    With integer charges, ``elinks`` holds the run's autoencoder (``ae``, ``ae_float``) and the chip's algorithms
+    at the run's e-link count on the test split in CALQ units, in the form of evaluation.json's ``elinks``
+    (:class:`micae.evaluate.schema.AlgorithmResult`); ``elinks_about`` says on what. The ``bc``, ``stc`` and
+    ``threshold`` baselines are micae's equal-bit forms on the encoder's input codes, not the chip's.
     The per-sample arrays ``<model>__mse`` and ``<model>__emd`` are in ``test_evaluation.npz``.
     """
     from micae.train.evaluate import public
@@ -340,6 +358,7 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
         "baselines": {k: public(v) for k, v in m.items() if k != "quantized"},
         "baseline_bit_budgets": evaluation["baseline_bit_budgets"],
         **{k: evaluation[k] for k in ("emd_by_occupancy", "wafer_wins") if k in evaluation},
+        **_elinks_summary(evaluation),
         "compression_factor": budget["compression_factor"],
         "bit_ratio": budget["bit_ratio"],
         "bit_budget": budget,
@@ -350,6 +369,14 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
         "dataset_meta": jsonable(ds.meta, max_array=64),
     }
+
+
+def _elinks_summary(evaluation: dict) -> dict:
+    """metrics.json's ``elinks`` (as evaluation.json's: L -> name -> figures) and ``elinks_about``."""
+    if "elinks" not in evaluation:
+        return {}
+    block = {str(L): {n: r.model_dump() for n, r in algos.items()} for L, algos in evaluation["elinks"].items()}
+    return {"elinks": block, "elinks_about": evaluation["elinks_about"]}
 
 
 def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Path, seconds: float) -> dict:
