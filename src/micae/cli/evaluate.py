@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from micae.cli.common import quiet_tensorflow, run_cli
+from micae.cli.common import add_debug, quiet_tensorflow, run_cli
 
 SUMMARY = "score a trained run and the chip's algorithms (BC, STC, Threshold-Sum, ...) on any data, per e-link count"
 DESCRIPTION = (
@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, help="generator seed of the fresh wafers (default: the run's seed + 1)")
     p.add_argument("--out", type=Path, help="output folder (default <run>/evaluation/<data stem>/)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
 
 
 def parse_elinks(text: str | None) -> list[int] | None:
