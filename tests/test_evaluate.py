@@ -269,7 +269,10 @@ def run_dir(tmp_path_factory):
     from micae.train.config import load_config
     from micae.train.run import train_run
 
-    over = {"dataset.n_samples": 3000, "train.epochs": 2, "train.batch_size": 128, "train.patience": 5}
+    # sumlog2 (lossless) so that the training's normalised-unit EMD and evaluate's CALQ-unit EMD must agree;
+    # under the chip's truncating normalisation the training compares with the truncated input instead
+    over = {"dataset.n_samples": 3000, "dataset.normalisation": "sumlog2", "train.epochs": 2}
+    over |= {"train.batch_size": 128, "train.patience": 5}
     out, _ = train_run(load_config("models/econt.yaml", over), tmp_path_factory.mktemp("runs"), force=True)
     return out
 
@@ -283,15 +286,15 @@ def test_run_on_its_test_split_matches_its_metrics(run_dir):
     ev = load_evaluation(out)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     L = ev.run.elinks
-    assert L == 5 and "inferred" in ev.run.elinks_source  # 16 x 9-bit latents: the 5-e-link frame
+    assert L == 2 and ev.run.elinks_source.startswith("econt.elinks")  # models/econt.yaml: the 2-e-link frame
     assert (ev.data.split, ev.data.generated, ev.data.seen_in_training) == ("test", True, "no")
     assert ev.data.wafers_evaluated == metrics["test_samples"]
     ae = ev.elinks[L]["ae"]
     # same wafers, same model: CALQ units and the training's normalised units give the same EMD
     assert ae.emd_mean == pytest.approx(metrics["quantized"]["emd_mean"], rel=1e-9)
     assert ev.elinks[L]["ae_float"].emd_mean == pytest.approx(metrics["baselines"]["float"]["emd_mean"], rel=1e-9)
-    assert (ae.family, ae.bits_per_wafer, ae.lossless_sel_fraction) == ("autoencoder", 160, None)
-    assert "ae" not in ev.elinks[2] and "bc" in ev.elinks[2]
+    assert (ae.family, ae.bits_per_wafer, ae.lossless_sel_fraction) == ("autoencoder", 64, None)  # 32 L bits
+    assert "ae" not in ev.elinks[5] and "bc" in ev.elinks[5]
     # micae train wrote the same block for its test split at its L
     trained = {n: r for n, r in metrics["elinks"][str(L)].items()}
     assert set(trained) == set(ev.elinks[L])
@@ -317,8 +320,8 @@ def test_run_at_another_l_and_on_a_csv(run_dir, tmp_path):
     assert _evaluate(["--model", str(run_dir), "--data", str(tmp_path / "w.csv"), "--rows", "0.5:"]) == 0
     ev = load_evaluation(run_dir / "evaluation" / "w_rows200-400")
     assert ev.data.wafers_read == 200 and ev.data.seen_in_training == "no"
-    assert {"ae", "ae_float", "bc"} <= set(ev.elinks[5]) and sorted(ev.elinks) == [2, 3, 4, 5]
-    assert ev.elinks[5]["ae"].lossless_fraction == 0.0
+    assert {"ae", "ae_float", "bc"} <= set(ev.elinks[2]) and sorted(ev.elinks) == [2, 3, 4, 5]
+    assert ev.elinks[2]["ae"].lossless_fraction == 0.0
 
 
 def test_sweep_rows_carry_the_chip_comparison(synth_block):
@@ -340,3 +343,20 @@ def test_sweep_rows_carry_the_chip_comparison(synth_block):
     text = format_table([row], [], {})
     assert " BC " in text.splitlines()[0] and f"{block.results[2]['bc'].emd_mean:.3f}" in text
     assert "STC4" not in format_table([{"point": "x", "status": "ok"}], [], {})
+
+
+@pytest.mark.parametrize(
+    ("config", "override", "expected"),
+    [
+        ("models/econt.yaml", {}, (2, "econt.elinks", 3)),
+        ("models/econt.yaml", {"econt.elinks": 4}, (4, "econt.elinks", 7)),
+        ("models/econt_cae.yaml", {}, (5, "inferred", 9)),  # no econt block: 16 x 9 bits fit only L = 5
+    ],
+)
+def test_a_runs_elinks_come_from_its_config_or_its_latent_format(config, override, expected):
+    pytest.importorskip("tensorflow")
+    from micae.evaluate.autoencoder import run_elinks
+    from micae.train.config import load_config
+
+    L, source, bits = run_elinks(load_config(config, override))
+    assert (L, bits) == (expected[0], expected[2]) and source.startswith(expected[1]), source

@@ -340,6 +340,9 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
     (:class:`micae.evaluate.schema.AlgorithmResult`); ``elinks_about`` says on what. The ``bc``, ``stc`` and
     ``threshold`` baselines are micae's equal-bit forms on the encoder's input codes, not the chip's.
     The per-sample arrays ``<model>__mse`` and ``<model>__emd`` are in ``test_evaluation.npz``.
+    ``quantized`` and ``baselines`` compare with the normalised input the encoder reads (under the chip's
+    truncating normalisation: the truncated CALQ); ``elinks`` compares with the raw CALQ. The two agree only
+    for a lossless normalisation (sumlog2).
     """
     from micae.train.evaluate import public
     from micae.train.objectives import objective_summary
