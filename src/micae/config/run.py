@@ -53,6 +53,9 @@ class DatasetConfig(Schema):
     """number of (MICAE) samples to generate or read (none: 50000 generated, or every row of a file)"""
     path: Annotated[Text(null=True), Cli("--data", group="data", metavar="FILE")] = None
     """input file for econt-csv (.csv) or npz (.npz)"""
+    rows: Annotated[Text(null=True), Cli(group="data", metavar="START:STOP")] = None
+    """econt-csv: train on these consecutive rows of the file only (counts or fractions, e.g. :0.8 for the
+    first 80%), so micae evaluate --rows 0.8: judges the run on rows it never saw"""
     layout: Annotated[Choice(*LAYOUTS), Cli(group="data")] = "4x4x3"
     """arrangement of the 48 HGCAL trigger cells (image: digits, npz images)"""
     preset: Annotated[Choice(*PRESETS), Cli(group="data")] = "legacy"
@@ -124,6 +127,21 @@ class EcontConfig(Schema):
     """ECON-T output e-links L: the chip's 16 latents, 9-bit unsigned, cut to their top 3/5/7/9 bits at L = 2/3/4/5
     (sets encoder.latent_quant and encoder.output_bits), and the frame's bit budget; HGCAL data only (none: the
     encoder section decides)"""
+
+
+class PretrainConfig(Schema):
+    """``pretrain:``: train on generated wafers first, then go on with the same weights on ``dataset:``
+    (pre-training on hgcal-synth, fine-tuning on a real file); the same loss, batch size, learning rate and
+    patience; the decoder and the float twin are pre-trained alike."""
+
+    epochs: Annotated[Integer(ge=0), Cli("--pretrain-epochs", group="training")] = 0
+    """epochs on generated wafers before the run's dataset (0: no pre-training)"""
+    preset: Annotated[Choice(*PRESETS), Cli("--pretrain-preset", group="training")] = "pileup"
+    """hgcal-synth preset of the pre-training wafers"""
+    n_samples: Integer(ge=1) = 60000
+    """generated samples of the pre-training (same layout, normalisation and n_parts as the run; seed + 1)"""
+    learning_rate: Number(gt=0, null=True) = None
+    """Adam learning rate of the pre-training (none: train.learning_rate, which the fine-tuning uses)"""
 
 
 class StackLevel(Schema):
@@ -198,6 +216,8 @@ class RunSchema(Schema):
     """how the model is trained"""
     econt: EcontConfig = EcontConfig()
     """the ECON-T chip's e-link count"""
+    pretrain: PretrainConfig = PretrainConfig()
+    """optional pre-training on generated wafers"""
     stack: StackConfig = StackConfig()
     """optional stacked levels"""
     min_compression: Annotated[Number(gt=0), Cli(group="encoder")] = 3.0

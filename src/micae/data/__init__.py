@@ -190,9 +190,8 @@ RESERVED_AUX = ("norm_scale", "calq", "module_sum", "module_sum_code")
 def _load_econt_csv(name: str, o: dict) -> Dataset:
     from micae.data.econt_csv import read_econt_csv
 
-    max_rows = None if o["n_samples"] is None else int(o["n_samples"]) * o["n_parts"]
     path = _need_path(name, o["path"])
-    table = read_econt_csv(path, max_rows=max_rows)
+    table = _file_rows(read_econt_csv(path, keep_zero_rows=True), o)
     clash = sorted(set(table.columns) & set(RESERVED_AUX))
     if clash:
         raise DataError(
@@ -202,6 +201,24 @@ def _load_econt_csv(name: str, o: dict) -> Dataset:
     meta = {"source": table.info, "metadata_columns": sorted(table.columns)}
     dropped = table.info["rows_dropped_zero_sum"]
     return _from_tc(name, table.charges, dict(table.columns), meta=meta, dropped_before=dropped, **_tc_options(o))
+
+
+def _file_rows(table, o: dict):
+    """The table cut to ``o["rows"]`` (consecutive rows in file order, :mod:`micae.data.rows`), its all-zero
+    wafers dropped and counted, then its first ``n_samples * n_parts`` rows; ``info["rows"]`` records the cut."""
+    import dataclasses
+
+    from micae.data.rows import select_rows
+
+    span = select_rows(o.get("rows"), len(table.charges))
+    charges = table.charges[span.start : span.stop]
+    keep = charges.sum(axis=1) > 0
+    stop = None if o["n_samples"] is None else int(o["n_samples"]) * o["n_parts"]
+    charges = charges[keep][:stop]
+    columns = {k: v[span.start : span.stop][keep][:stop] for k, v in table.columns.items()}
+    rows = {"spec": span.spec, "start": span.start, "stop": span.stop, "total": span.total}
+    info = {**table.info, "rows": rows, "rows_dropped_zero_sum": int((~keep).sum()), "rows_kept": len(charges)}
+    return dataclasses.replace(table, charges=charges, columns=columns, info=info)
 
 
 def _load_digits(name: str, o: dict) -> Dataset:
@@ -282,13 +299,16 @@ def load_dataset(
     n_parts: int = 1,
     split: tuple = (0.8, 0.1, 0.1),
     preset: str = "legacy",
+    rows: str | None = None,
 ) -> Dataset:
     """Load or generate a dataset by name and split it (deterministically by ``seed``).
 
     * ``hgcal-synth``: ``n_samples`` MICAE samples (default :data:`DEFAULT_SYNTH_SAMPLES`) of generated wafers,
       from the generator ``preset`` (:mod:`micae.data.hgcal_presets`: ``legacy``, ``pileup``, ``nopileup``;
       the physical presets give non-empty wafers of integer CALQ). Other datasets ignore ``preset``.
-    * ``econt-csv``: ``path`` to an ECON-T CSV; ``n_samples`` keeps the first ones (default: all).
+    * ``econt-csv``: ``path`` to an ECON-T CSV; ``rows`` (``START:STOP``, :mod:`micae.data.rows`) keeps
+      consecutive rows in file order, so the rest of the file stays unseen; ``n_samples`` keeps the first
+      non-empty ones of those (default: all).
     * ``digits``: 1797 images in [0, 1], cut into ``tiles`` row-major tiles (``n_parts = tiles``);
       ``layout`` is "image"; ``normalisation`` is not used.
     * ``npz``: ``path`` to an .npz with ``x`` (and ``y``, kept as ``aux[split]["y"]``). An ``x`` of
@@ -310,7 +330,13 @@ def load_dataset(
         "n_parts": int(n_parts),
         "split": tuple(split),
         "preset": preset,
+        "rows": rows,
     }
+    if rows not in (None, "", ":") and name != "econt-csv":
+        raise ConfigError(
+            f"dataset.rows {rows!r} selects rows of an econt-csv file; {name} has no file rows to select",
+            "drop --rows, or use --dataset econt-csv",
+        )
     if name == "hgcal-synth":
         from micae.data.hgcal_presets import check_preset
 

@@ -49,6 +49,7 @@ def load_run_dataset(cfg: RunConfig):
         input_shape=d.get("input_shape"),
         n_parts=d.get("n_parts", 1),
         preset=d.get("preset") or "legacy",
+        rows=d.get("rows"),
     )
 
 
@@ -181,6 +182,9 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
     micae = build_micae(encoder, decoder, n_parts, module_sum=with_sum)
     warm = _warmup(cfg, len(ds.x_train))
     fit_model = heads.model(decoder, n_parts, name="micae_train", warmup=warm, module_sum=with_sum)
+    pre = pretrain_data(cfg, ds)
+    if pre is not None:
+        phases["pretrain"] = _fit_micae(fit_model, *pre["x"], "pretrain", pre["common"](common), pre["sums"])
     phases["micae"] = _fit_micae(fit_model, ds.x_train, ds.x_val, "micae", common, sums)
     result = {"encoder": encoder, "micae": micae, "phases": phases, "spec": spec, "channels": channels}
     result.update(objective=objective, vae_encoder=heads.vae_encoder)
@@ -192,8 +196,54 @@ def train_models(cfg: RunConfig, ds, work: Path) -> dict:
         f_fit = ObjectiveModels(objective, f_enc, seed=cfg.seed, live=f_live).model(
             f_dec, n_parts, name="float_train", warmup=warm, module_sum=with_sum
         )
+        if pre is not None:
+            f_common = pre["common"](common)
+            phases["pretrain_float"] = _fit_micae(f_fit, *pre["x"], "pretrain_float", f_common, pre["sums"])
         phases["float"] = _fit_micae(f_fit, ds.x_train, ds.x_val, "float", common, sums)
+    if pre is not None:
+        result["pretrain"] = pre["about"]
     return result
+
+
+def pretrain_data(cfg: RunConfig, ds) -> dict | None:
+    """The pre-training wafers of ``pretrain:`` (None without it): generated hgcal-synth samples in the run's
+    layout, normalisation and n_parts (seed + 1), their module sums, the phase's fit options and provenance."""
+    from micae.data import load_dataset
+
+    pre = cfg.raw.get("pretrain") or {}
+    epochs = int(pre.get("epochs") or 0)
+    if epochs == 0:
+        return None
+    if cfg.train["mode"] != "joint" or cfg.stack.get("enabled"):
+        raise ConfigError(
+            f"pretrain.epochs {epochs}: pre-training is for train.mode joint without stacking",
+            "set pretrain.epochs: 0, or train.mode: joint",
+        )
+    d, lr = cfg.dataset, pre.get("learning_rate")
+    pds = load_dataset(
+        "hgcal-synth",
+        seed=cfg.seed + 1,
+        n_samples=int(pre.get("n_samples") or 60000),
+        layout=ds.layout,
+        normalisation=d.get("normalisation", "sumlog2"),
+        n_parts=ds.n_parts,
+        preset=pre.get("preset") or "pileup",
+    )
+    about = {
+        "epochs": epochs,
+        "dataset": "hgcal-synth",
+        "preset": pre.get("preset") or "pileup",
+        "samples": {"train": len(pds.x_train), "val": len(pds.x_val)},
+        "seed": cfg.seed + 1,
+        "learning_rate": float(lr or cfg.train["learning_rate"]),
+        "then": f"fine-tuned on {ds.name} (phase micae) with the same weights",
+    }
+    return {
+        "x": (pds.x_train, pds.x_val),
+        "sums": (module_sums(cfg, pds, "train"), module_sums(cfg, pds, "val")),
+        "common": lambda common: {**common, "epochs": epochs, "learning_rate": lr or common["learning_rate"]},
+        "about": about,
+    }
 
 
 def _live(cfg: RunConfig, spec, encoder, margin: float | None = None):
@@ -368,6 +418,7 @@ def metrics_summary(cfg: RunConfig, ds, trained: dict, evaluation: dict, seconds
         "dead_latents": evaluation["dead_latents"],
         "saturated_latents": evaluation["saturated_latents"],
         "training": {name: training_record(r) for name, r in trained["phases"].items()},
+        **({"pretrain": trained["pretrain"]} if "pretrain" in trained else {}),
         "seconds_total": round(seconds, 2),
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
         "dataset_meta": jsonable(ds.meta, max_array=64),
