@@ -38,15 +38,25 @@ def _micae(args: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def train(runs: Path, L: int, recipe: str, pileup: Path) -> tuple[Path, float | None]:
-    """The run of ``recipe`` at ``L`` in ``runs`` (trained now unless its metrics.json exists; wall seconds)."""
+def train(runs: Path, L: int, recipe: str, pileup: Path) -> tuple[Path, str]:
+    """The run of ``recipe`` at ``L`` in ``runs`` (trained now unless its metrics.json exists) and a line saying
+    how it was trained: the command and its time (metrics.json ``seconds_total``, the run's own clock)."""
+    import json
+
     run = runs / f"{Path(recipe).stem}_L{L}"
-    if (run / "metrics.json").is_file():
-        return run, None
     cmd = ["train", "--config", recipe, "--elinks", str(L), "--name", run.name, "--out", str(runs), "--force"]
     if recipe.endswith("_real.yaml"):
         cmd += ["--data", str(pileup)]
-    return run, _micae(cmd)
+    shown = cmd[:5] + (["--data", pileup.name] if recipe.endswith("_real.yaml") else [])
+    if not (run / "metrics.json").is_file():
+        _micae(cmd)
+    m = json.loads((run / "metrics.json").read_text())
+    phases = ", ".join(f"{k} {v['epochs_run']} epochs" for k, v in m["training"].items())
+    zero, dead = m["zero_codes"]["fraction"], len(m["dead_latents"])
+    return run, (
+        f"`micae {' '.join(shown)}`: "
+        f"{m['seconds_total']:.0f} s on 2 shared cores ({phases}); zero codes {100 * zero:.1f}%, dead latents {dead}"
+    )
 
 
 def datasets(recipe: str, pileup: Path, ttbar: Path, ttbar_rows: str) -> dict[str, list[str]]:
@@ -63,10 +73,12 @@ def datasets(recipe: str, pileup: Path, ttbar: Path, ttbar_rows: str) -> dict[st
     }
 
 
-def evaluate(run: Path, L: int, label: str, args: list[str]) -> tuple[Path, float]:
-    out = run / "bench" / label.replace(" ", "_").replace(",", "")
-    seconds = _micae(["evaluate", "--model", str(run), "--elinks", str(L), "--out", str(out), "--force", *args])
-    return out, seconds
+def evaluate(run: Path, L: int, label: str, args: list[str], reuse: bool) -> Path:
+    """``micae evaluate`` of ``run`` at ``L`` on ``args``' data into ``<run>/bench/<label>`` (kept with ``reuse``)."""
+    out = run / "bench" / label.replace(" ", "_").replace(",", "").replace("'", "")
+    if not (reuse and (out / "evaluation.json").is_file()):
+        _micae(["evaluate", "--model", str(run), "--elinks", str(L), "--out", str(out), "--force", *args])
+    return out
 
 
 def table(ev, L: int) -> list[str]:
@@ -108,17 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ttbar-rows", default=":", help="rows of ttbar_0PU.csv to score (default: all)")
     p.add_argument("--elinks", default="2,3,4,5")
     p.add_argument("--md", type=Path, help="write the Markdown here (default: print it)")
+    p.add_argument("--reuse", action="store_true", help="keep evaluations already in <run>/bench/ (else redo them)")
     a = p.parse_args(argv)
     out, summary = [], []
     for L in (int(v) for v in a.elinks.split(",")):
-        run, train_s = train(a.runs, L, a.recipe, a.pileup)
-        took = "reused" if train_s is None else f"{train_s:.0f} s wall"
-        out += [f"## L = {L}: run {run.name} (training: {took})", ""]
+        run, trained = train(a.runs, L, a.recipe, a.pileup)
+        out += [f"## L = {L}: run {run.name}", "", f"Trained with {trained}.", ""]
         for label, args in datasets(a.recipe, a.pileup, a.ttbar, a.ttbar_rows).items():
-            folder, seconds = evaluate(run, L, label, args)
-            ev = load_evaluation(folder)
+            ev = load_evaluation(evaluate(run, L, label, args, a.reuse))
+            shown = " ".join(Path(v).name if "/" in v else v for v in args)
             out += [f"### {label}: {ev.data.description}", ""]
-            out += [f"`micae evaluate --model {run.name} --elinks {L} {' '.join(args)}` ({seconds:.0f} s wall);"]
+            out += [f"`micae evaluate --model {run.name} --elinks {L} {shown}` (scoring {ev.seconds:.0f} s);"]
             out += [f"{ev.data.wafers_evaluated} non-empty wafers; seen in training: {ev.data.seen_in_training}.", ""]
             out += [*table(ev, L), ""]
             summary.append((L, label, *verdict(ev, L)))
