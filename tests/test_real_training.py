@@ -85,6 +85,11 @@ def test_pretrained_run_on_a_files_first_rows_is_judged_on_the_rest(tmp_path):
     ev = load_evaluation(run / "evaluation" / "real_rows800-1000")
     assert ev.data.seen_in_training == "no" and "disjoint" in ev.data.seen_in_training_why
     assert ev.run.elinks == 2 and {"ae", "bc", "stc16"} <= set(ev.elinks[2])
+    assert (
+        ev.run.dataset
+        == f"econt-csv {tmp_path / 'real.csv'}, rows :0.8 (after 1 epochs of pre-training on 2000 "
+        + ("generated hgcal-synth pileup wafers)")
+    )
     whole = ["--data", str(tmp_path / "real.csv"), "--out", str(tmp_path / "e")]
     assert main(["evaluate", "--model", str(run), *whole]) == 0
     assert load_evaluation(tmp_path / "e").data.seen_in_training == "partly"

@@ -40,12 +40,10 @@ def run_info(run: RunModels, elinks: list[int]) -> RunInfo:
             f"the run's L = {run.elinks} is not among the e-link counts evaluated ({', '.join(map(str, elinks))}): "
             "its autoencoder is not scored; the chip's algorithms are"
         )
-    d = run.cfg.dataset
-    where = d.get("path") or (f"preset {d.get('preset')}" if d.get("preset") else "")
     return RunInfo(
         path=str(run.path.resolve()),
         name=run.path.name,
-        dataset=f"{d.get('name')}{' ' + str(where) if where else ''}",
+        dataset=trained_on(run.cfg.raw),
         elinks=run.elinks,
         elinks_source=run.elinks_source,
         normalisation=run.normalisation,
@@ -159,3 +157,19 @@ def run_evaluate(
         )
     outcome = score_prepared(prepared)
     return write_outputs(target, outcome, force=force), outcome.evaluation
+
+
+def trained_on(raw: dict) -> str:
+    """One line: the run's data (file and rows, or generator preset), and its pre-training if any."""
+    d = raw.get("dataset") or {}
+    where = d.get("path") or (f"preset {d.get('preset')}" if d.get("preset") else "")
+    text = f"{d.get('name')}{' ' + str(where) if where else ''}"
+    if d.get("path") and d.get("rows"):
+        text += f", rows {d['rows']}"
+    pre = raw.get("pretrain") or {}
+    if int(pre.get("epochs") or 0) > 0:
+        text += (
+            f" (after {pre['epochs']} epochs of pre-training on {pre.get('n_samples')} generated hgcal-synth "
+            f"{pre.get('preset')} wafers)"
+        )
+    return text
