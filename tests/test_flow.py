@@ -13,12 +13,33 @@ from micae.errors import ConfigError, TimingError
 from micae.flow import _timing_error
 from micae.flow.context import FlowContext
 from micae.flow.request import SynthRequest
-from micae.flow.results import LevelResult, RouteResult, SynthReport, TimingAnalysis
+from micae.flow.results import ReportDraft, SynthReport
 from micae.flow.runner import Step, run_steps
+from micae.results.hardware import Latency, LogicStaAnalysis, PnrAnalysis, Resources, RouteResult, ToolInfo
+from micae.results.levels import LevelResult
+from micae.results.report import ModelSection, Paths, ReportOptions, VectorsSection
 
 
-def _report() -> SynthReport:
-    return SynthReport(model={}, options={}, vectors={}, paths={"firmware": "/fw", "hls_project": "/hls"})
+class _Report:
+    """Results filed like the runner files them; ``build()`` decides the verdict, headline and latency once."""
+
+    def __init__(self) -> None:
+        self.draft = ReportDraft(
+            model=ModelSection(name="m", file="m.h5", input_shape=[4], parameters=1, exact=True),
+            vectors=VectorsSection(total=10, sources={"random_grid": 10}),
+        )
+
+    def add(self, result) -> None:
+        self.draft.file(result)
+
+    def build(self) -> SynthReport:
+        return self.draft.finish(
+            options=ReportOptions(), paths=Paths(firmware="/fw", hls_project="/hls"), version="t", timing_s={}
+        )
+
+
+def _report() -> _Report:
+    return _Report()
 
 
 def _ctx() -> FlowContext:
@@ -29,12 +50,11 @@ def _ctx() -> FlowContext:
         run_dir=None,
         hls_dir=Path("/hls"),
         fw_dir=Path("/fw"),
-        report=_report(),
     )
 
 
 def _level(name: str, mismatches: int) -> LevelResult:
-    return LevelResult(name, comparison={"vectors": 10, "mismatches": mismatches, "first_mismatches": []})
+    return LevelResult(level=name, vectors=10, mismatches=mismatches, max_abs_lsb_error=0, first_mismatches=[])
 
 
 def test_independent_steps_run_at_once_and_results_keep_registry_order():
@@ -54,9 +74,8 @@ def test_independent_steps_run_at_once_and_results_keep_registry_order():
         Step("b", slow("b"), needs=("first",)),
         Step("last", lambda ctx: [_level("last", 0)]),
     ]
-    ctx = _ctx()
-    run_steps(steps, ctx, workers=2)
-    assert list(ctx.report.verification) == ["first", "a", "b", "last"]
+    draft = run_steps(steps, _ctx(), workers=2)
+    assert list(draft.verification) == ["first", "a", "b", "last"]
 
 
 def test_a_step_that_needs_a_later_step_is_refused():
@@ -79,42 +98,36 @@ def test_a_failing_step_stops_the_flow_and_later_steps_never_start():
 def test_verdict_is_false_on_any_mismatch_and_skipped_levels_do_not_count():
     report = _report()
     report.add(_level("csim", 0))
-    report.add(LevelResult("vendor_csim", status="skipped", reason="no tool"))
-    assert report.ok is True
+    report.add(LevelResult.skipped("vendor_csim", "no tool"))
+    assert report.build().ok is True
     bad = _report()
     bad.add(_level("csim", 0))
     bad.add(_level("rtl", 3))
-    assert bad.ok is False and bad.failed_levels == ["rtl"]
-    assert bad.to_json()["ok"] is False
+    assert bad.build().ok is False and bad.build().failed_levels == ["rtl"]
+    assert bad.build().to_json()["ok"] is False
 
 
 def _rtl_route(cycles=5) -> RouteResult:
-    lat = {"cycles_min": cycles, "cycles_max": cycles, "interval": 1, "interval_max": 1, "clock_ns": 5.0}
-    return RouteResult("micae rtl", "open-source", {"LUT": 100}, lat)
+    lat = Latency(cycles_min=cycles, cycles_max=cycles, interval=1, interval_max=1, clock_ns=5.0)
+    return RouteResult(route="micae rtl", kind="open-source", resources=Resources(LUT=100), latency=lat)
 
 
-def _timing(kind, met, fmax, target="LIFCL-40") -> TimingAnalysis:
-    return TimingAnalysis(
-        target=target,
-        tool={"name": "t", "version": "1"},
-        kind=kind,
-        clock_ns=5.0,
-        fmax_mhz=fmax,
-        slack_ns=None,
-        met=met,
-    )
+def _timing(kind, met, fmax, target="LIFCL-40"):
+    cls = {"place-and-route": PnrAnalysis, "logic-sta": LogicStaAnalysis}[kind]
+    return cls(target=target, tool=ToolInfo(name="t", version="1"), clock_ns=5.0, fmax_mhz=fmax, slack_ns=None, met=met)
 
 
 def test_headline_prefers_an_identified_vendor_route_and_never_an_unidentified_tool():
     report = _report()
-    report.add(RouteResult("hls csynth", "unidentified tool (not a vendor run)", {"LUT": 1}, None))
+    report.add(RouteResult(route="hls csynth", kind="unidentified tool (not a vendor run)", resources=Resources(LUT=1)))
     report.add(_rtl_route())
-    assert report.headline.route == "micae rtl"
+    assert report.build().headline.route == "micae rtl"
     vendor = _report()
     vendor.add(_rtl_route())
-    vendor.add(RouteResult("hls csynth", "vendor", {"LUT": 2}, {"cycles_max": 10, "clock_ns": 5.0}))
-    assert vendor.headline.route == "hls csynth"
-    assert vendor.to_json()["latency"]["ns_source"].startswith("vendor HLS estimate")
+    hls_lat = Latency(cycles_min=10, cycles_max=10, interval=1, clock_ns=5.0, ns=50.0)
+    vendor.add(RouteResult(route="hls csynth", kind="vendor", resources=Resources(LUT=2), latency=hls_lat))
+    assert vendor.build().headline.route == "hls csynth"
+    assert vendor.build().to_json()["latency"]["ns_source"].startswith("vendor HLS estimate")
 
 
 def test_latency_ns_comes_from_place_and_route_over_logic_sta_and_says_so():
@@ -122,30 +135,30 @@ def test_latency_ns_comes_from_place_and_route_over_logic_sta_and_says_so():
     report.add(_rtl_route(cycles=5))
     report.add(_timing("logic-sta", True, 300.0))
     report.add(_timing("place-and-route", False, 125.0))  # 8 ns achieved
-    lat = report.to_json()["latency"]
+    lat = report.build().to_json()["latency"]
     assert lat["ns"] == 40.0 and lat["clock_ns"] == 8.0
     assert lat["ns_source"].startswith("place-and-route") and lat["verified"] is False
-    assert report.timing_met is False
+    assert report.build().timing_met is False
     met = _report()
     met.add(_rtl_route(cycles=5))
     met.add(_timing("place-and-route", True, 210.0))
-    lat = met.to_json()["latency"]
-    assert lat["ns"] == 25.0 and lat["verified"] is True and met.timing_met is True
+    lat = met.build().to_json()["latency"]
+    assert lat["ns"] == 25.0 and lat["verified"] is True and met.build().timing_met is True
 
 
 def test_logic_sta_alone_is_a_labelled_lower_bound_never_verified():
     report = _report()
     report.add(_rtl_route(cycles=4))
     report.add(_timing("logic-sta", True, 250.0))
-    lat = report.to_json()["latency"]
+    lat = report.build().to_json()["latency"]
     assert lat["verified"] is False and "lower bound" in lat["ns_note"] and lat["ns"] == 20.0
-    assert report.timing_met is None  # no sign-off analysis ran
+    assert report.build().timing_met is None  # no sign-off analysis ran
 
 
 def test_no_analysis_keeps_the_requested_clock_and_says_it_is_unchecked():
     report = _report()
     report.add(_rtl_route(cycles=5))
-    lat = report.to_json()["latency"]
+    lat = report.build().to_json()["latency"]
     assert lat["ns"] == 25.0 and lat["ns_source"] == "requested clock, not checked by a timing tool"
 
 
@@ -153,7 +166,7 @@ def test_require_timing_error_names_fmax_and_the_clock_that_would_fit():
     report = _report()
     report.add(_rtl_route())
     report.add(_timing("place-and-route", False, 95.0))
-    err = _timing_error(report)
+    err = _timing_error(report.build())
     assert isinstance(err, TimingError) and err.exit_code == 4
     assert "timing not met at 5.0 ns" in err.problem and "95.0 MHz" in err.problem
     assert "10.53 ns" in err.fix

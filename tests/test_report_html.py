@@ -142,8 +142,8 @@ def _fake_report(name: str = "toy<b>") -> dict:
                     "layer": "conv",
                     "kind": "conv2d",
                     "quantizer": "conv_act",
-                    "accumulator": {"width": 18},
-                    "out_type": {"width": 8, "frac": 6, "signed": False},
+                    "accumulator": {"width": 18, "frac": 15, "signed": True, "integer": 3},
+                    "out_type": {"width": 8, "frac": 6, "signed": False, "integer": 2},
                     "unrolled_nonzero_weights": 10,
                 }
             ],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from micae.cli.common import add_debug, quiet_tensorflow, run_cli
@@ -87,14 +86,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(a: argparse.Namespace) -> int:
     quiet_tensorflow()
-    from micae.errors import ConfigError
     from micae.report.build import write_html_report
+    from micae.results.report import load_report
 
     fw, run = resolve_folders(a)
-    try:
-        report = json.loads((fw / "report.json").read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{fw / 'report.json'} is not valid JSON ({exc})", "re-run micae synth with --force") from exc
+    report = load_report(fw / "report.json")  # an older micae's file is carried over, a broken one refused
     if run is not None and not a.no_probing:
         _probe_once(run)
     print(write_html_report(fw, run, report))

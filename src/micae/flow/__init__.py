@@ -16,32 +16,32 @@ from micae.errors import TimingError, VerificationError
 from micae.flow.context import FlowContext
 from micae.flow.registry import BUILD_STEPS, CHECK_STEPS
 from micae.flow.request import RTL_MODES, SynthRequest, resolve_model
-from micae.flow.results import SynthReport
+from micae.flow.results import ReportDraft, SynthReport
 from micae.flow.runner import run_steps
-from micae.log import timings
 from micae.outputs import check_target, staged_output
+from micae.results.report import Paths, ReportOptions
 
 __all__ = ["RTL_MODES", "SynthRequest", "SynthReport", "run_synthesis", "synthesize"]
 
 
 def _context(req: SynthRequest) -> FlowContext:
-    from micae import __version__
-
     model_file, run_dir = resolve_model(req.model)
     name = req.name or (run_dir.name if run_dir is not None else model_file.stem)
     # absolute, because tools run with their own working directories
     hls_dir, fw_dir = Path(req.hls_root).resolve() / name, Path(req.firmware_root).resolve() / name
     check_target(hls_dir, force=req.force)
     check_target(fw_dir, force=req.force)
-    report = SynthReport(
-        model={},
-        options=req.options_json(),
-        vectors={},
-        paths={"hls_project": str(hls_dir), "firmware": str(fw_dir)},
+    return FlowContext(request=req, name=name, model_file=model_file, run_dir=run_dir, hls_dir=hls_dir, fw_dir=fw_dir)
+
+
+def _finish(ctx: FlowContext, draft: ReportDraft, started: float) -> SynthReport:
+    from micae import __version__
+
+    return draft.finish(
+        options=ReportOptions.model_validate(ctx.request.options_json()),
+        paths=Paths(hls_project=str(ctx.hls_dir), firmware=str(ctx.fw_dir)),
         version=__version__,
-    )
-    return FlowContext(
-        request=req, name=name, model_file=model_file, run_dir=run_dir, hls_dir=hls_dir, fw_dir=fw_dir, report=report
+        timing_s={**ctx.timings.as_dict(), "total": round(time.perf_counter() - started, 3)},
     )
 
 
@@ -50,16 +50,15 @@ def run_synthesis(req: SynthRequest) -> SynthReport:
     from micae.report.build import write_reports
 
     req.validate()
-    timings(reset=True)
     started = time.perf_counter()
     ctx = _context(req)
-    run_steps(CHECK_STEPS, ctx)
+    draft = run_steps(CHECK_STEPS, ctx)
     with staged_output(ctx.hls_dir, force=req.force) as hls_stage, staged_output(ctx.fw_dir, force=req.force) as fw:
         ctx.hls_stage, ctx.fw_stage = hls_stage, fw
-        run_steps(BUILD_STEPS, ctx)
-        ctx.report.timing_s = {**timings(), "total": round(time.perf_counter() - started, 3)}
-        write_reports(fw, ctx.report.to_json(), ctx.run_dir)
-    return ctx.report
+        run_steps(BUILD_STEPS, ctx, draft)
+        report = _finish(ctx, draft, started)
+        write_reports(fw, report, ctx.run_dir)
+    return report
 
 
 def synthesize(req: SynthRequest) -> dict:
@@ -74,22 +73,20 @@ def synthesize(req: SynthRequest) -> dict:
 
 def _verification_error(report: SynthReport) -> VerificationError:
     bad = report.failed_levels
-    first = report.verification[bad[0]].comparison.get("first_mismatches", [])[:1]
-    counts = ", ".join(
-        f"{k} {report.verification[k].mismatches} of {report.verification[k].comparison['vectors']}" for k in bad
-    )
+    first = (report.verification[bad[0]].first_mismatches or [])[:1]
+    counts = ", ".join(f"{k} {report.verification[k].mismatch_count} of {report.verification[k].vectors}" for k in bad)
     return VerificationError(
         f"hardware and QKeras disagree: {counts} vectors; first {first}",
-        f"see {Path(report.paths['firmware']) / 'report.md'}",
+        f"see {Path(report.paths.firmware) / 'report.md'}",
     )
 
 
 def _timing_error(report: SynthReport) -> TimingError:
     """--require-timing: the run completed and its reports are written, but the clock was not met."""
-    from micae.flow.results import SIGNOFF_KINDS
+    from micae.results.hardware import SIGNOFF_KINDS
 
     signoff = [t for t in report.timing if t.kind in SIGNOFF_KINDS]
-    where = Path(report.paths["firmware"]) / "report.html"
+    where = Path(report.paths.firmware) / "report.html"
     if not signoff:
         return TimingError(
             "--require-timing: no place-and-route or vendor timing analysis ran",

@@ -1,4 +1,8 @@
-"""The state steps share: the request, resolved paths, and what earlier steps produced."""
+"""The state steps share: the request, resolved paths, the run's timings, and the artifacts earlier steps made.
+
+Steps read the artifacts the steps they depend on left here (typed fields below) and return their results;
+the report is not here: only the runner files results into it (:mod:`micae.flow.runner`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from micae.flow.request import SynthRequest
-from micae.flow.results import SynthReport
+from micae.log import Timings
+from micae.results.rtl import RtlSection
 
 
 @dataclass
@@ -31,7 +36,7 @@ class VectorSet:
 
 @dataclass
 class FlowContext:
-    """Filled in step by step; a step reads what the steps it depends on wrote."""
+    """Filled in step by step: each artifact field is written by one step and read by the steps after it."""
 
     request: SynthRequest
     name: str
@@ -39,18 +44,27 @@ class FlowContext:
     run_dir: Path | None
     hls_dir: Path
     fw_dir: Path
-    report: SynthReport
+    timings: Timings = field(default_factory=Timings)
+    """seconds per announced step of this run (report.json timing_s)"""
     hls_stage: Path | None = None
     fw_stage: Path | None = None
+    # artifacts, in the order the steps make them
     keras_model: Any = None
-    guard: Any = None  # micae.models.extract.GuardReport
+    """load: the Keras encoder (cut out of a larger model when asked)"""
+    guard: Any = None
+    """load: micae.models.extract.GuardReport (the exact integer model, or why there is none)"""
     vectors: VectorSet | None = None
+    """vectors: the verification vectors and QKeras' latents"""
     hls_model: Any = None
-    rtl_dir: Path | None = None
+    """hls: the compiled hls4ml model"""
     rtl_vectors: VectorSet | None = None
-    skipped: dict[str, str] = field(default_factory=dict)  # step name -> why it did not run
+    """rtl: the RTL level's vectors (the main set first)"""
+    rtl_dir: Path | None = None
+    """rtl: the written RTL folder (None: the route did not run)"""
+    rtl: RtlSection | None = None
+    """rtl, pnr: the manifest of the RTL as it is cut now (pnr may cut it again)"""
 
     @property
-    def encoder(self):
-        """The exact integer model, or None when the guard could not read the encoder exactly."""
+    def encoder(self) -> Any:
+        """The exact integer model (micae.fixed.graph.IntegerEncoder), or None when the guard could not read it."""
         return getattr(self.guard, "encoder", None)

@@ -1,10 +1,10 @@
 """Run registered steps: each ``run(ctx) -> results`` once its dependencies are done, independent ones at once.
 
-A step's results are added to the report in registry order, whatever order the
-steps finished in, so report.json does not depend on which thread won. The
-first step that raises stops the run: running steps are waited for, steps not
-yet started are not started, and the error propagates (outputs stay staged as
-``<name>.incomplete``).
+Steps only return their results; the runner alone files them into the report draft, in registry order,
+whatever order the steps finished in, so report.json does not depend on which thread won. The first step
+that raises stops the run: running steps are waited for, steps not yet started are not started, and the
+error propagates (outputs stay staged as ``<name>.incomplete``). Each step runs with the run's timings
+recording (:func:`micae.log.recording`), so its progress messages are timed into the run, not a global.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from micae.flow.context import FlowContext
-from micae.flow.results import StepResult
-from micae.log import progress
+from micae.flow.results import ReportDraft, StepResult
+from micae.log import progress, recording
 
 StepFunction = Callable[[FlowContext], Iterable[StepResult] | None]
 
@@ -46,12 +46,15 @@ def _dependencies(steps: Sequence[Step]) -> dict[str, set[str]]:
 
 
 def _timed(step: Step, ctx: FlowContext) -> list[StepResult]:
-    with progress(f"step {step.name}"):
+    with recording(ctx.timings), progress(f"step {step.name}"):
         return list(step.run(ctx) or [])
 
 
-def run_steps(steps: Sequence[Step], ctx: FlowContext, *, workers: int | None = None) -> None:
-    """Run ``steps`` on ``ctx``, at most ``workers`` at once (default: the CPU count, at most 4)."""
+def run_steps(
+    steps: Sequence[Step], ctx: FlowContext, draft: ReportDraft | None = None, *, workers: int | None = None
+) -> ReportDraft:
+    """Run ``steps`` on ``ctx``, at most ``workers`` at once (default: the CPU count, at most 4), and file their
+    results into ``draft`` (a new one when None) in registry order; returns the draft."""
     deps = _dependencies(steps)
     workers = workers or min(os.cpu_count() or 1, 4)
     results: dict[str, list[StepResult]] = {}
@@ -73,6 +76,8 @@ def run_steps(steps: Sequence[Step], ctx: FlowContext, *, workers: int | None = 
                     pending.clear()
                     wait(running)  # let started tools finish or fail; nothing new starts
                     raise
+    draft = ReportDraft() if draft is None else draft
     for step in steps:
         for result in results[step.name]:
-            ctx.report.add(result)
+            draft.file(result)
+    return draft

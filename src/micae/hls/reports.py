@@ -44,6 +44,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from micae.errors import DataError
+from micae.results.hardware import Latency, Resources
+from micae.results.vendor import CsynthReport, VendorReports, VivadoUtilization
 
 RESOURCE_KEYS = ("LUT", "FF", "DSP", "BRAM", "URAM")
 
@@ -90,15 +92,15 @@ def _count(text: str | None) -> int:
     return 0 if value is None else value
 
 
-def _latency(cycles_min, cycles_max, ii_min, ii_max, clock_ns: float) -> dict:
-    return {
-        "cycles_min": cycles_min,
-        "cycles_max": cycles_max,
-        "interval": ii_min,
-        "interval_max": ii_max,
-        "clock_ns": clock_ns,
-        "ns": None if cycles_max is None else cycles_max * clock_ns,
-    }
+def _latency(cycles_min, cycles_max, ii_min, ii_max, clock_ns: float) -> Latency:
+    return Latency(
+        cycles_min=cycles_min,
+        cycles_max=cycles_max,
+        interval=ii_min,
+        interval_max=ii_max,
+        clock_ns=clock_ns,
+        ns=None if cycles_max is None else cycles_max * clock_ns,
+    )
 
 
 def _hls_tool_name(dsp_column: str) -> str:
@@ -145,7 +147,7 @@ def _table_blocks(lines: list[str]) -> list[list[list[list[str]]]]:
 # --------------------------------------------------------------------------- csynth XML
 
 
-def parse_csynth_xml(path: str | Path) -> dict:
+def parse_csynth_xml(path: str | Path) -> CsynthReport:
     """Parse a Vivado/Vitis HLS ``*csynth.xml`` into the csynth schema (see module doc)."""
     path = Path(path)
     what = "HLS csynth XML report"
@@ -192,23 +194,23 @@ def parse_csynth_xml(path: str | Path) -> dict:
         node = avail.find(tag)
         resources[f"available_{key}"] = _count(node.text if node is not None else None)
 
-    return {
-        "source": str(path),
-        "tool": tool,
-        "part": field("./UserAssignments/Part"),
-        "top": field("./UserAssignments/TopModelName"),
-        "clock_ns": clock_ns,
-        "estimated_clock_ns": number("./PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod"),
-        "clock_uncertainty_ns": _number(uncertainty.text) if uncertainty is not None else None,
-        "resources": resources,
-        "latency": _latency(
+    return CsynthReport(
+        source=str(path),
+        tool=tool,
+        part=field("./UserAssignments/Part"),
+        top=field("./UserAssignments/TopModelName"),
+        clock_ns=clock_ns,
+        estimated_clock_ns=number("./PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod"),
+        clock_uncertainty_ns=_number(uncertainty.text) if uncertainty is not None else None,
+        resources=Resources(**resources),
+        latency=_latency(
             _int(field(latency_node + "Best-caseLatency")),
             _int(field(latency_node + "Worst-caseLatency")),
             _int(field(latency_node + "Interval-min")),
             _int(field(latency_node + "Interval-max")),
             clock_ns,
         ),
-    }
+    )
 
 
 # --------------------------------------------------------------------------- csynth text
@@ -226,7 +228,7 @@ def _section(lines: list[str], title: str) -> list[str]:
     return lines[start:] if start is not None else []
 
 
-def parse_csynth_rpt(path: str | Path) -> dict:
+def parse_csynth_rpt(path: str | Path) -> CsynthReport:
     """Parse a Vivado/Vitis HLS ``*csynth.rpt`` text report into the csynth schema.
 
     The text report is a fallback for a missing/broken XML; it holds the same numbers.
@@ -288,23 +290,23 @@ def parse_csynth_rpt(path: str | Path) -> dict:
     resources.update({key: cell("Total", col) for key, col in names.items()})
     resources.update({f"available_{key}": cell("Available", col) for key, col in names.items()})
 
-    return {
-        "source": str(path),
-        "tool": tool,
-        "part": part.group(1),
-        "top": header.group(2),
-        "clock_ns": clock_ns,
-        "estimated_clock_ns": estimated,
-        "clock_uncertainty_ns": uncertainty,
-        "resources": resources,
-        "latency": _latency(_int(row[0]), _int(row[1]), _int(row[4]), _int(row[5]), clock_ns),
-    }
+    return CsynthReport(
+        source=str(path),
+        tool=tool,
+        part=part.group(1),
+        top=header.group(2),
+        clock_ns=clock_ns,
+        estimated_clock_ns=estimated,
+        clock_uncertainty_ns=uncertainty,
+        resources=Resources(**resources),
+        latency=_latency(_int(row[0]), _int(row[1]), _int(row[4]), _int(row[5]), clock_ns),
+    )
 
 
 # --------------------------------------------------------------------------- Vivado utilization
 
 
-def parse_vivado_utilization(path: str | Path) -> dict:
+def parse_vivado_utilization(path: str | Path) -> VivadoUtilization:
     """Parse Vivado ``report_utilization`` text (hls4ml's ``vivado_synth.rpt``).
 
     Handles 7-series names (``Slice LUTs``, ``Slice Registers``, ``CARRY4``) and
@@ -358,12 +360,9 @@ def parse_vivado_utilization(path: str | Path) -> dict:
     if "URAM" in sites:
         resources["URAM"] = site(("URAM",))
         resources["available_URAM"] = site(("URAM",), "Available")
-    return {
-        "source": str(path),
-        "tool": f"vivado {version.group(1)}",
-        "device": device.group(1),
-        "resources": resources,
-    }
+    return VivadoUtilization(
+        source=str(path), tool=f"vivado {version.group(1)}", device=device.group(1), resources=Resources(**resources)
+    )
 
 
 # --------------------------------------------------------------------------- locating
@@ -440,11 +439,11 @@ def find_vendor_reports(project_dir: str | Path) -> dict[str, Path]:
     return found
 
 
-def collect_vendor_reports(project_dir: str | Path, *, newer_than: float | None = None) -> dict:
+def collect_vendor_reports(project_dir: str | Path, *, newer_than: float | None = None) -> VendorReports:
     """Parse whatever vendor reports the project holds.
 
-    Returns ``{"project_dir", "files": {key: str}, "csynth": dict | None,
-    "vivado_synth": dict | None, "warnings": [str]}``. The csynth XML is preferred; the
+    Returns :class:`~micae.results.vendor.VendorReports` (``project_dir``, ``files`` {key: path}, ``csynth``,
+    ``vivado_synth`` (None when absent), ``warnings``). The csynth XML is preferred; the
     text report is parsed when the XML is missing or broken (a warning says so). With
     ``newer_than`` (a ``time.time()`` value) files older than it are ignored and
     reported in ``warnings``, so a run never reports an earlier run's numbers.
@@ -457,7 +456,7 @@ def collect_vendor_reports(project_dir: str | Path, *, newer_than: float | None 
                 warnings.append(f"ignored {file}: older than this run (left over from an earlier run)")
                 del files[key]
 
-    csynth = None
+    csynth: CsynthReport | None = None
     if "csynth_xml" in files:
         try:
             csynth = parse_csynth_xml(files["csynth_xml"])
@@ -468,10 +467,10 @@ def collect_vendor_reports(project_dir: str | Path, *, newer_than: float | None 
     if csynth is None and "csynth_rpt" in files:
         csynth = parse_csynth_rpt(files["csynth_rpt"])
     vsynth = parse_vivado_utilization(files["vivado_synth"]) if "vivado_synth" in files else None
-    return {
-        "project_dir": str(project_dir),
-        "files": {key: str(file) for key, file in files.items()},
-        "csynth": csynth,
-        "vivado_synth": vsynth,
-        "warnings": warnings,
-    }
+    return VendorReports(
+        project_dir=str(project_dir),
+        files={key: str(file) for key, file in files.items()},
+        csynth=csynth,
+        vivado_synth=vsynth,
+        warnings=warnings,
+    )

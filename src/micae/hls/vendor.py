@@ -41,6 +41,7 @@ from pathlib import Path
 
 from micae.errors import ConfigError, ToolError
 from micae.hls.reports import collect_vendor_reports
+from micae.results.vendor import VendorRun
 from micae.tools import run_tool
 
 VENDOR_BANNER = re.compile(r"^\*{4,}\s*((?:Vivado|Vitis|vitis)[^\n]*?\bv\d{4}\.\d[^\n]*?)\s*$", re.MULTILINE)
@@ -194,16 +195,16 @@ def run_vendor_flow(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     log_path: str | Path | None = None,
     verilog_dest: str | Path | None = None,
-) -> dict:
+) -> VendorRun:
     """Run the vendor HLS flow on an hls4ml project and collect its reports.
 
     ``mode``: ``off`` never runs; ``auto`` runs when the backend's tool is on PATH and
     skips otherwise; ``require`` raises :class:`ToolError` when it is missing.
 
-    Returns ``{"status": "skipped", "reason": str}`` or ``{"status": "ran", "tool",
-    "tool_path", "banner" (the tool's identification line, None if it printed none),
-    "identified" (a Xilinx banner was found), "steps", "commands", "seconds", "log",
-    "reports" (see ``collect_vendor_reports``), "verilog" (copied files), "csim_log"}``.
+    Returns a :class:`~micae.results.vendor.VendorRun`: ``status`` skipped with its ``reason``, or ran with
+    ``tool``, ``tool_path``, ``banner`` (the tool's identification line, None if it printed none),
+    ``identified`` (a Xilinx banner was found), ``steps``, ``commands``, ``seconds``, ``log``, ``reports`` (see
+    ``collect_vendor_reports``), ``verilog`` (copied files) and ``csim_log``.
     Raises :class:`ToolError` on a non-zero exit or a timeout (with the log's last lines).
     """
     if mode not in MODES:
@@ -213,7 +214,7 @@ def run_vendor_flow(
     if timeout_s is None or timeout_s <= 0:
         raise ConfigError(f"vendor timeout must be positive, got {timeout_s}", "pass a timeout in seconds > 0")
     if mode == "off":
-        return {"status": "skipped", "reason": "--vendor off"}
+        return VendorRun(status="skipped", reason="--vendor off")
     tool = detect_vendor_tool(key)
     if tool is None:
         return _missing_tool(key, mode)
@@ -232,21 +233,26 @@ def run_vendor_flow(
     started_wall = time.time() - 2.0  # slack for file systems with coarse modification times
     started = time.monotonic()
     output = _run_commands(commands, project_dir, log_path, timeout_s)
-    result = {
-        "status": "ran",
-        "tool": tool.name,
-        "tool_path": str(tool),
-        "banner": vendor_banner(output),
-        "steps": steps,
-        "commands": commands,
-        "seconds": time.monotonic() - started,
-        "log": str(log_path),
-    }
-    result["identified"] = result["banner"] is not None
-    return {**result, **_collect(project_dir, steps, tool, log_path, verilog_dest, started_wall)}
+    banner = vendor_banner(output)
+    seconds = time.monotonic() - started
+    reports, verilog = _collect(project_dir, steps, tool, log_path, verilog_dest, started_wall)
+    return VendorRun(
+        status="ran",
+        tool=tool.name,
+        tool_path=str(tool),
+        banner=banner,
+        steps=steps,
+        commands=commands,
+        seconds=seconds,
+        log=str(log_path),
+        identified=banner is not None,
+        reports=reports,
+        verilog=verilog,
+        csim_log=reports.files.get("csim_log"),
+    )
 
 
-def _missing_tool(key: str, mode: str) -> dict:
+def _missing_tool(key: str, mode: str) -> VendorRun:
     wanted = "/".join(BACKEND_TOOLS[key])
     if mode == "require":
         raise ToolError(
@@ -258,13 +264,13 @@ def _missing_tool(key: str, mode: str) -> dict:
     reason = f"no {ALL_TOOLS} on PATH"
     if others:
         reason = f"no {wanted} on PATH for the {key} backend (found {', '.join(others)}, which it does not use)"
-    return {"status": "skipped", "reason": reason}
+    return VendorRun(status="skipped", reason=reason)
 
 
-def _collect(project_dir: Path, steps: list[str], tool: Path, log_path: Path, verilog_dest, started_wall) -> dict:
+def _collect(project_dir: Path, steps: list[str], tool: Path, log_path: Path, verilog_dest, started_wall) -> tuple:
     """This run's reports and Verilog (files older than the run are ignored)."""
     reports = collect_vendor_reports(project_dir, newer_than=started_wall)
-    if "synth" in steps and reports["csynth"] is None:
+    if "synth" in steps and reports.csynth is None:
         tail = " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-LOG_TAIL_LINES:])
         raise ToolError(
             f"{tool.name} exited 0 but wrote no csynth report under {project_dir}/*_prj/solution1/syn/report; "
@@ -272,4 +278,4 @@ def _collect(project_dir: Path, steps: list[str], tool: Path, log_path: Path, ve
             "read the log; synthesis probably failed without an exit code",
         )
     verilog = _copy_verilog(project_dir, Path(verilog_dest), started_wall) if verilog_dest is not None else []
-    return {"reports": reports, "verilog": verilog, "csim_log": reports["files"].get("csim_log")}
+    return reports, verilog

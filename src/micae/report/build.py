@@ -6,13 +6,13 @@ rendered by Jinja2 templates (:mod:`micae.report.render`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from micae.jsonable import jsonable
+from micae.report.facts import as_report
+from micae.results.report import SynthReport
 
 
-def markdown(report: dict, missing_run: str | None = None) -> str:
+def markdown(report: SynthReport | dict, missing_run: str | None = None) -> str:
     """report.md's firmware sections for ``report`` (no plots are drawn); ``missing_run`` says why there is no run."""
     from micae.report.render import render_markdown
     from micae.report.view import build_view
@@ -20,7 +20,7 @@ def markdown(report: dict, missing_run: str | None = None) -> str:
     return render_markdown(build_view(report, None, {}, Path("plots"), missing_run=missing_run))
 
 
-def write_html_report(fw_dir: Path, run_dir: Path | None, report: dict) -> Path:
+def write_html_report(fw_dir: Path, run_dir: Path | None, report: SynthReport | dict) -> Path:
     """Write ``fw_dir/report.html``, its plots (``fw_dir/plots/*.png``) and a matching ``report.md``; returns the html.
 
     ``run_dir`` is the training run folder (``models/<name>/``) or None for an encoder
@@ -33,6 +33,7 @@ def write_html_report(fw_dir: Path, run_dir: Path | None, report: dict) -> Path:
     from micae.report.view import build_view
 
     fw_dir = Path(fw_dir)
+    report = as_report(report)
     plot_dir = fw_dir / "plots"
     run = load_run(run_dir) if run_dir is not None else None
     figs = make_figures(plot_dir, run, report)
@@ -44,7 +45,7 @@ def write_html_report(fw_dir: Path, run_dir: Path | None, report: dict) -> Path:
     return out
 
 
-def write_reports(fw_dir: Path, report: dict, run_dir: Path | None = None) -> Path | None:
+def write_reports(fw_dir: Path, report: SynthReport | dict, run_dir: Path | None = None) -> Path | None:
     """Write report.json, report.md and report.html (with plots/) into ``fw_dir``; returns the HTML path.
 
     ``run_dir`` is the training run folder the encoder came from (models/<name>/);
@@ -56,15 +57,15 @@ def write_reports(fw_dir: Path, report: dict, run_dir: Path | None = None) -> Pa
     from micae.log import info
 
     fw_dir = Path(fw_dir)
-    plain = jsonable(report)
-    (fw_dir / "report.json").write_text(json.dumps(plain, indent=2) + "\n")
-    (fw_dir / "report.md").write_text(markdown(plain), encoding="utf-8")
+    report = as_report(report)
+    report.write(fw_dir)
+    (fw_dir / "report.md").write_text(markdown(report), encoding="utf-8")
     try:
-        return write_html_report(fw_dir, Path(run_dir) if run_dir is not None else None, plain)
+        return write_html_report(fw_dir, Path(run_dir) if run_dir is not None else None, report)
     except Exception as exc:  # noqa: BLE001 - the pages are secondary to the verified firmware
-        name = (report.get("model") or {}).get("name", "<name>")
+        name = report.model.name
         fix = f"rebuild it with micae report --name {name} --debug"
         info(f"warning: report.html was not written ({type(exc).__name__}: {exc}); {fix}")
         why = f"The training run sections could not be built ({type(exc).__name__}: {exc}); {fix}."
-        (fw_dir / "report.md").write_text(markdown(plain, why), encoding="utf-8")
+        (fw_dir / "report.md").write_text(markdown(report, why), encoding="utf-8")
         return None

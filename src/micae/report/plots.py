@@ -24,6 +24,7 @@ from micae.report.figures import (
 )
 from micae.report.probing_figures import make_probing_figures
 from micae.report.timing_figure import plot_stage_delays
+from micae.results.report import SynthReport
 
 PLOTS = (
     "training.png",
@@ -36,14 +37,14 @@ PLOTS = (
 )
 
 
-def make_figures(plot_dir: Path, run: dict | None, report: dict) -> dict:
+def make_figures(plot_dir: Path, run: dict | None, report: SynthReport) -> dict:
     """Draw every plot the report and the run support into ``plot_dir``; returns ``{key: {"file", ...facts}}``."""
     plot_dir = Path(plot_dir)
     for stale in PLOTS:  # a rebuild must not leave plots of an earlier report behind
         (plot_dir / stale).unlink(missing_ok=True)
     figs: dict = {}
-    timing = [a for a in (report.get("timing") or []) if isinstance(a, dict)]
-    if any(a.get("stage_delays_ns") for a in timing):
+    timing = report.timing
+    if any(a.stage_delays_ns for a in timing):
         plot_dir.mkdir(parents=True, exist_ok=True)
         if plot_stage_delays(timing, plot_dir / "timing.png"):
             figs["timing"] = {"file": "timing.png"}
@@ -115,7 +116,7 @@ def _reconstruction_figure(plot_dir: Path, run: dict, values: dict, per_wafer: b
     return {"reconstructions": {"file": "reconstructions.png", "samples": shown, "score": metric, "unit": unit}}
 
 
-def _latent_figures(plot_dir: Path, run: dict, report: dict) -> dict:
+def _latent_figures(plot_dir: Path, run: dict, report: SynthReport) -> dict:
     """Per-dimension histograms with dead/saturated flags, and the 2-D projection."""
     lat = run["eval"]["latents"]
     if lat.ndim == 2:

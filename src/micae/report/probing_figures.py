@@ -15,6 +15,7 @@ import numpy as np
 
 from micae.report.draw import HGCAL_LAYOUTS, draw_image, draw_wafer_cells, figure, save
 from micae.report.figures import scatter_coloured
+from micae.results.report import SynthReport
 
 PROBING_PLOTS = (
     "latent_map.png",
@@ -348,7 +349,7 @@ def plot_vae_prior(
 # ------------------------------------------------------------ the report
 
 
-def make_probing_figures(plot_dir: Path, run: dict, report: dict) -> dict:
+def make_probing_figures(plot_dir: Path, run: dict, report: SynthReport) -> dict:
     """Draw the probing pictures the run supports; returns ``{key: {"file", ...facts}}`` like make_figures.
 
     Keys: ``latent_map``, ``latent_interpolations``, ``latent_meshgrid``, ``latent_traversals`` (from
@@ -392,7 +393,7 @@ def make_probing_figures(plot_dir: Path, run: dict, report: dict) -> dict:
     return figs
 
 
-def _vae_figure(plot_dir: Path, run: dict, report: dict) -> dict:
+def _vae_figure(plot_dir: Path, run: dict, report: SynthReport) -> dict:
     from micae.report import run_data
 
     ev = run["eval"]

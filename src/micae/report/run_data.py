@@ -19,6 +19,7 @@ import numpy as np
 from micae.data.geometry import HGCAL_LAYOUTS as HGCAL_LAYOUTS
 from micae.errors import DataError
 from micae.report.figures import read_history
+from micae.results.report import SynthReport
 
 PREFERRED_ORDER = ("quantized", "float", "pca_tied", "pca_joint", "bc", "stc", "threshold")
 """Models are listed in this order first, then any other model in the order the file holds it."""
@@ -158,12 +159,12 @@ def colourings(run: dict, n: int) -> list[dict]:
     return out
 
 
-def latent_rails(report: dict) -> tuple[tuple[float, float] | None, float | None]:
+def latent_rails(report: SynthReport) -> tuple[tuple[float, float] | None, float | None]:
     """(min, max) and LSB of the latent format from report.json's model section."""
-    lt = (report.get("model") or {}).get("latent_type")
-    if not lt:
+    lt = report.model.latent_type
+    if lt is None:
         return None, None
     from micae.fixed.types import FixedType
 
-    t = FixedType(width=int(lt["width"]), frac=int(lt["frac"]), signed=bool(lt["signed"]))
+    t = FixedType(width=lt.width, frac=lt.frac, signed=lt.signed)
     return (t.min_value, t.max_value), t.lsb

@@ -3,41 +3,37 @@
 from __future__ import annotations
 
 from micae.report.blocks import Table, para
+from micae.results.report import ReportOptions, SynthReport
 
 SHOWN_ALWAYS = ("part", "clock_ns", "pnr")
 """Settings listed even at their defaults: the devices and the clock every hardware figure depends on."""
 
 
-def settings_rows(options: dict) -> list[tuple[str, object, str]]:
+def settings_rows(options: ReportOptions) -> list[tuple[str, object, str]]:
     """(setting, value, source) for every setting not at its default, and for part, clock and place-and-route."""
-    sources = options.get("sources") or {}
     rows = []
-    for key, value in options.items():
+    for key, value in options.model_dump(mode="json").items():
         if key == "sources":
             continue
-        source = sources.get(key, "default")
+        source = options.sources.get(key, "default")
         if source != "default" or key in SHOWN_ALWAYS:
             rows.append((key, value, source))
     return rows
 
 
-def devices_note(options: dict) -> str | None:
-    """Which device each figure describes (Xilinx part, Lattice place-and-route), or None for an old report."""
-    from micae.config.synth import SynthOptions
-
-    try:
-        known = {k: v for k, v in options.items() if k in SynthOptions.model_fields}
-        return SynthOptions.model_validate(known).devices_note()
-    except Exception:  # noqa: BLE001 - a report written by an older micae: say nothing rather than guess
-        return None
+def devices_note(options: ReportOptions) -> str:
+    """Which device each figure describes (Xilinx part, Lattice place-and-route)."""
+    return options.devices_note()
 
 
-def settings_line(options: dict) -> str:
+def settings_line(options: ReportOptions) -> str:
     return "settings: " + ", ".join(f"{k} {v} ({s})" for k, v, s in settings_rows(options))
 
 
-def settings_blocks(report: dict) -> list:
-    options = report.get("options") or {}
+def settings_blocks(report: SynthReport) -> list:
+    options = report.options
+    if options is None:
+        return [para("This report.json was written by an older micae that did not record its settings.")]
     rows = [[k, str(v), s] for k, v, s in settings_rows(options)]
     blocks: list = [
         para(
@@ -49,6 +45,5 @@ def settings_blocks(report: dict) -> list:
         Table(["setting", "value", "source"], rows),
     ]
     note = devices_note(options)
-    if note:
-        blocks.append(para(note[0].upper() + note[1:] + "."))
+    blocks.append(para(note[0].upper() + note[1:] + "."))
     return blocks

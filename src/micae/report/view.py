@@ -1,8 +1,8 @@
 """report.json (+ the training run and its plots) -> :class:`~micae.report.blocks.ReportView`.
 
 Both report.md and report.html are rendered from the object built here, so
-they show the same numbers. The verdict and the headline route are read
-(:mod:`micae.report.facts`), never recomputed from the levels.
+they show the same numbers. The verdict, the headline route and the latency source are read from the typed
+report (:class:`~micae.results.report.SynthReport` decided them once), never recomputed from the levels.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from micae.report import facts, run_data, sections_fw, sections_probing, section
 from micae.report.blocks import Banner, Card, ReportView, Section, note, num
 from micae.report.figures import model_label
 from micae.report.settings import settings_blocks
+from micae.results.report import SynthReport
 
 NO_RUN = (
     "No training run folder was given (the encoder came from a model file), so training curves, "
@@ -23,7 +24,7 @@ NO_RUN = (
 
 
 def build_view(
-    report: dict,
+    report: SynthReport | dict,
     run: dict | None,
     figs: dict,
     plot_dir: Path,
@@ -36,22 +37,21 @@ def build_view(
     ``missing_run`` replaces the usual "no training run folder was given" note when ``run`` is None.
     """
     plot_dir = Path(plot_dir)
-    m = report.get("model") or {}
-    ok = facts.report_ok(report)
+    report = facts.as_report(report)
     return ReportView(
-        name=str(m.get("name", "?")),
+        name=report.model.name,
         subtitle=_subtitle(report, run, stamp or _dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
-        verdict=verdict_text(report, ok),
-        ok=ok,
+        verdict=verdict_text(report),
+        ok=report.ok,
         banners=[Banner(t) for t in facts.timing_failures(report)],
         cards=cards(report, run),
         sections=sections(report, run, figs, plot_dir, missing_run or NO_RUN),
     )
 
 
-def verdict_text(report: dict, ok: bool) -> str:
-    ran, bad = facts.levels_with_vectors(report)
-    if not ok:
+def verdict_text(report: SynthReport) -> str:
+    ran, bad = report.levels_run, report.failed_levels
+    if not report.ok:
         where = f": mismatches at {', '.join(bad)}" if bad else ""
         return f"Verification FAIL{where}; see the verification table."
     if not ran:
@@ -59,14 +59,16 @@ def verdict_text(report: dict, ok: bool) -> str:
     return f"Verification PASS: every latent value bit-identical at {len(ran)} level(s) ({', '.join(ran)})."
 
 
-def sections(report: dict, run: dict | None, figs: dict, plot_dir: Path, missing_run: str = NO_RUN) -> list[Section]:
+def sections(
+    report: SynthReport, run: dict | None, figs: dict, plot_dir: Path, missing_run: str = NO_RUN
+) -> list[Section]:
     metrics = run_data.run_metrics(run)
     out = [
         Section("budget", "Bit budget", sections_fw.bit_budget(report, metrics.get("bit_budget"))),
         Section("verification", "Verification", sections_fw.verification(report)),
         Section("resources", "Resources and latency", sections_fw.resources(report)),
     ]
-    if facts.timing_analyses(report):
+    if report.timing:
         out.append(Section("timing", "Timing", sections_fw.timing(report, figs, plot_dir)))
     out.append(Section("settings", "Synthesis settings", settings_blocks(report)))
     if run:
@@ -91,34 +93,33 @@ def sections(report: dict, run: dict | None, figs: dict, plot_dir: Path, missing
     return out
 
 
-def _subtitle(report: dict, run: dict | None, stamp: str) -> str:
-    m = report.get("model") or {}
+def _subtitle(report: SynthReport, run: dict | None, stamp: str) -> str:
+    m = report.model
     metrics = run_data.run_metrics(run)
-    sub = f"input shape {m.get('input_shape')}, {m.get('latent_size', '?')} latents, "
-    sub += f"{num(m.get('parameters'))} parameters"
+    latents = m.latent_size if m.latent_size is not None else "?"
+    sub = f"input shape {m.input_shape}, {latents} latents, "
+    sub += f"{num(m.parameters)} parameters"
     if metrics.get("dataset"):
         n_parts = int(metrics.get("n_parts", 1))
         sub += (
             f"; trained on {metrics['dataset']} ({run_data.layout(run)}, {n_parts} input{'s' if n_parts > 1 else ''} "
             "per sample)"
         )
-    return sub + f"; micae {report.get('micae_version', '?')}; generated {stamp}"
+    return sub + f"; micae {report.micae_version or '?'}; generated {stamp}"
 
 
-def cards(report: dict, run: dict | None) -> list[Card]:
+def cards(report: SynthReport, run: dict | None) -> list[Card]:
     out = [_verdict_card(report)]
-    budget = (report.get("model") or {}).get("bit_budget")
+    budget = report.model.bit_budget
     if budget:
-        values, bits = sections_fw.budget_ratios(budget)
         out.append(
             Card(
                 "compression",
-                f"{values:.2f}x values",
-                f"bit ratio {bits:.2f}: {budget['input_bits']} input bits -> {budget['latent_bits']} latent bits"
+                f"{budget.compression_factor:.2f}x values",
+                f"bit ratio {budget.bit_ratio:.2f}: {budget.input_bits} input bits -> {budget.latent_bits} latent bits"
                 + (
-                    f"; {budget['frame_bit_ratio']:.2f} with the {budget['frame_bits']}-bit frame on "
-                    f"{budget['elinks']} e-links"
-                    if budget.get("frame_bits")
+                    f"; {budget.frame_bit_ratio:.2f} with the {budget.frame_bits}-bit frame on {budget.elinks} e-links"
+                    if budget.frame_bits and budget.frame_bit_ratio is not None
                     else ""
                 ),
             )
@@ -130,34 +131,27 @@ def cards(report: dict, run: dict | None) -> list[Card]:
     return out
 
 
-def _verdict_card(report: dict) -> Card:
-    ran, bad = facts.levels_with_vectors(report)
-    if not facts.report_ok(report):
+def _verdict_card(report: SynthReport) -> Card:
+    ran, bad = report.levels_run, report.failed_levels
+    if not report.ok:
         return Card("verification", "FAIL", f"mismatches at {', '.join(bad)}" if bad else "see the table", "fail")
     if not ran:
         return Card("verification", "NOT RUN", "no verification level ran", "fail")
     return Card("verification", "PASS", f"every latent value bit-identical at {len(ran)} level(s)", "pass")
 
 
-def _hardware_cards(report: dict) -> list[Card]:
-    route = facts.headline_route(report)
-    res = (route or {}).get("resources") or report.get("resources") or {}
-    lat = report.get("latency") or (route or {}).get("latency") or {}
+def _hardware_cards(report: SynthReport) -> list[Card]:
+    res, lat = report.resources, report.latency
     out = []
-    if res:
-        where = f"{res.get('estimator', '?')}, route {route.get('route')}" if route else res.get("estimator", "?")
-        out.append(
-            Card(
-                "resources",
-                f"{num(res.get('LUT'))} LUT",
-                f"{num(res.get('FF'))} FF, {num(res.get('DSP'))} DSP; {where}",
-            )
-        )
+    if res is not None:
+        estimator = res.estimator or "?"
+        where = f"{estimator}, route {report.headline_route}" if report.headline_route else estimator
+        out.append(Card("resources", f"{num(res.LUT)} LUT", f"{num(res.FF)} FF, {num(res.DSP)} DSP; {where}"))
     else:
         out.append(Card("resources", "-", "no route produced resource figures", "muted"))
-    if lat.get("cycles_max") is not None:
-        detail = f"{num(lat.get('ns'))} ns at {num(lat.get('clock_ns'))} ns clock: {facts.latency_source(lat)}"
-        out.append(Card("latency", f"{lat['cycles_max']} cycles", detail, "" if lat.get("verified") else "muted"))
+    if lat is not None and lat.cycles_max is not None:
+        detail = f"{num(lat.ns)} ns at {num(lat.clock_ns)} ns clock: {facts.latency_source(lat)}"
+        out.append(Card("latency", f"{lat.cycles_max} cycles", detail, "" if lat.verified else "muted"))
     return out
 
 

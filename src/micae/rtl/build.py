@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -12,11 +11,13 @@ import numpy as np
 
 from micae.errors import ConfigError, ConstraintError
 from micae.fixed.graph import IntegerEncoder
+from micae.results.base import write_result
+from micae.results.rtl import MANIFEST, RtlManifest
+from micae.results.rtl import load_manifest as load_manifest
 from micae.rtl import delay_model, emit
 from micae.rtl.testbench import VECTORS_IN, VECTORS_OUT, run_sim_script, testbench, write_vectors
 from micae.rtl.trace import TracedEncoder, trace_encoder
 
-MANIFEST = "rtl.json"
 SOURCES_LIST = "sources.f"
 
 _KEYWORDS = frozenset(
@@ -77,8 +78,8 @@ def write_rtl(
     solver_options: dict | None = None,
     traced: TracedEncoder | None = None,
     family: str | delay_model.DelayModel | None = None,
-) -> dict:
-    """Write the pipelined encoder, a self-checking testbench and its vectors; return the ``rtl`` report section.
+) -> RtlManifest:
+    """Write the pipelined encoder, a self-checking testbench and its vectors; return its manifest (rtl.json).
 
     ``latency_cutoff`` is the most adder levels between two registers (da4ml's
     unit); ``None`` derives it from ``clock_ns`` (:func:`emit.cutoff_for_clock`).
@@ -121,22 +122,22 @@ def write_rtl(
             "check the exported weights; nothing to build",
         )
     files = _write_files(out, encoder, traced, pipe, top, ports, clock_ns, vin, vout)
-    section = {
-        "top": top,
-        "ports": ports,
-        "latency_cycles": emit.latency_cycles(pipe),
-        "clock_ns": float(clock_ns),
-        "files": files,
-        "vectors": int(len(vin)),
-        "rounding": traced.rounding,
-        "da4ml": _da4ml_section(traced, pipe, pipelining),
-        "timing_estimate": pipelining["estimate"],
+    manifest = RtlManifest(
+        top=top,
+        ports=ports,
+        latency_cycles=emit.latency_cycles(pipe),
+        clock_ns=float(clock_ns),
+        files=files,
+        vectors=int(len(vin)),
+        rounding=traced.rounding,
+        da4ml=_da4ml_section(traced, pipe, pipelining),
+        timing_estimate=pipelining["estimate"],
         # port element k is flat input input_columns[k]: simulators feed codes[:, input_columns]
-        "input_columns": [int(c) for c in encoder.live_columns],
-        "input_positions": encoder.n_inputs,
-    }
-    (out / MANIFEST).write_text(json.dumps(section, indent=2) + "\n")
-    return section
+        input_columns=[int(c) for c in encoder.live_columns],
+        input_positions=encoder.n_inputs,
+    )
+    write_result(out / MANIFEST, manifest)
+    return manifest
 
 
 def _pipeline(traced: TracedEncoder, clock_ns: float, latency_cutoff: float | None, family) -> tuple:
@@ -202,10 +203,3 @@ def _input_order(encoder: IntegerEncoder) -> str:
     if encoder.masked:
         order += f"; only the {encoder.n_live} live positions j in rtl.json input_columns, in that order"
     return order
-
-
-def load_manifest(rtl_dir: str | Path) -> dict:
-    path = Path(rtl_dir) / MANIFEST
-    if not path.is_file():
-        raise ConfigError(f"{path} not found: {rtl_dir} is not an RTL folder written by micae", "run write_rtl first")
-    return json.loads(path.read_text())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from micae.results.rtl import Cocotb
 from micae.rtl.build import load_manifest
 from micae.rtl.testbench import VECTORS_IN, VECTORS_OUT
 
@@ -145,17 +146,17 @@ Other vectors: set MICAE_VECTORS_IN / MICAE_VECTORS_OUT to hex files in the same
 """
 
 
-def export_cocotb(rtl_dir: str | Path) -> dict:
-    """Write ``rtl_dir/cocotb/`` (test module, runner script, README); return ``{"dir", "files"}``."""
+def export_cocotb(rtl_dir: str | Path) -> Cocotb:
+    """Write ``rtl_dir/cocotb/`` (test module, runner script, README); return its folder and files."""
     rtl_dir = Path(rtl_dir)
     man = load_manifest(rtl_dir)
-    top, out_port = man["top"], man["ports"]["output"]
+    top, out_port = man.top, man.ports.output.model_dump()
     fields = {
         "top": top,
         "vin": VECTORS_IN,
         "vout": VECTORS_OUT,
-        "latency": int(man["latency_cycles"]),
-        "clock_ns": float(man["clock_ns"]),
+        "latency": man.latency_cycles,
+        "clock_ns": man.clock_ns,
         "n_lat": int(out_port["count"]),
         "lat_width": int(out_port["width"]),
         "lat_signed": bool(out_port["signed"]),
@@ -165,4 +166,4 @@ def export_cocotb(rtl_dir: str | Path) -> dict:
     files = {f"test_{top}.py": _TEST, "run_cocotb.py": _RUNNER, "README.md": _README}
     for name, template in files.items():
         (folder / name).write_text(template.format(**fields))
-    return {"dir": str(folder), "files": [f"{FOLDER}/{name}" for name in files]}
+    return Cocotb(dir=str(folder), files=[f"{FOLDER}/{name}" for name in files])

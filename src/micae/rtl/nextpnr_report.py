@@ -19,7 +19,11 @@ import json
 import re
 from pathlib import Path
 
+from pydantic import Field
+
 from micae.errors import ToolError
+from micae.results.base import ResultModel
+from micae.results.hardware import PnrCriticalPath
 
 _STAGE = re.compile(r"(?:^|\.)core\.stage(\d+)\.")
 _OUTPUT_REG = re.compile(r"(?:^|\.)(core_out|model_out)")
@@ -46,7 +50,23 @@ def classify_register(cell: str) -> str:
     return "other"
 
 
-def _path_summary(path: list[dict]) -> dict:
+class NextpnrTiming(ResultModel):
+    """Timing and utilization of one nextpnr run against the requested clock."""
+
+    clock: str
+    """nextpnr's name of the clock net"""
+    fmax_mhz: float
+    period_ns: float
+    slack_ns: float
+    met: bool
+    critical_path: str
+    """one line"""
+    critical: PnrCriticalPath | None
+    utilization: dict[str, int] = Field(default_factory=dict)
+    """bels used (> 0)"""
+
+
+def _path_summary(path: list[dict]) -> PnrCriticalPath:
     logic = sum(float(s["delay"]) for s in path if s["type"] != "routing")
     routing = sum(float(s["delay"]) for s in path if s["type"] == "routing")
     start = path[0]["from"]["cell"]
@@ -54,17 +74,17 @@ def _path_summary(path: list[dict]) -> dict:
     carries = len(
         {s["from"]["cell"].split("$")[0] for s in path if s["type"] == "logic" and "CCU2" in s["from"]["cell"]}
     )
-    return {
-        "logic_ns": round(logic, 3),
-        "routing_ns": round(routing, 3),
-        "total_ns": round(logic + routing, 3),
-        "from": start,
-        "to": end,
-        "launch": classify_register(start),
-        "capture": classify_register(end),
-        "segments": len(path),
-        "carry_cells": carries,
-    }
+    return PnrCriticalPath(
+        logic_ns=round(logic, 3),
+        routing_ns=round(routing, 3),
+        total_ns=round(logic + routing, 3),
+        from_=start,
+        to=end,
+        launch=classify_register(start),
+        capture=classify_register(end),
+        segments=len(path),
+        carry_cells=carries,
+    )
 
 
 def _clock_entry(report: dict) -> tuple[str, float]:
@@ -75,13 +95,10 @@ def _clock_entry(report: dict) -> tuple[str, float]:
     return name, float(fmax[name]["achieved"])
 
 
-def parse_report(report: dict, clock_ns: float) -> dict:
-    """Timing and utilization of one nextpnr run, against the requested ``clock_ns``.
-
-    Returns ``{"clock", "fmax_mhz", "period_ns", "slack_ns", "met", "critical_path"
-    (one line), "critical": {logic_ns, routing_ns, total_ns, from, to, launch,
-    capture, segments, carry_cells} or None, "utilization": {bel: used} (used > 0)}``.
-    """
+def parse_report(report: dict, clock_ns: float) -> NextpnrTiming:
+    """Timing and utilization of one nextpnr run, against the requested ``clock_ns``: the clock, Fmax, period,
+    slack, met, the critical path (one line, and split into logic/routing with its launching stage) and the
+    bels used."""
     clock, fmax = _clock_entry(report)
     period = 1000.0 / fmax
     paths = [p for p in report.get("critical_paths", []) if p.get("path")]
@@ -91,18 +108,18 @@ def parse_report(report: dict, clock_ns: float) -> dict:
     if same or paths:
         crit = _path_summary((same or paths)[0]["path"])
         text = (
-            f"{crit['total_ns']:.2f} ns = {crit['logic_ns']:.2f} ns logic + {crit['routing_ns']:.2f} ns routing, "
-            f"{crit['launch']} -> {crit['capture']} ({crit['carry_cells']} carry cells; "
-            f"from {crit['from']} to {crit['to']})"
+            f"{crit.total_ns:.2f} ns = {crit.logic_ns:.2f} ns logic + {crit.routing_ns:.2f} ns routing, "
+            f"{crit.launch} -> {crit.capture} ({crit.carry_cells} carry cells; "
+            f"from {crit.from_} to {crit.to})"
         )
     util = {k: int(v["used"]) for k, v in (report.get("utilization") or {}).items() if int(v.get("used", 0)) > 0}
-    return {
-        "clock": clock,
-        "fmax_mhz": round(fmax, 2),
-        "period_ns": round(period, 3),
-        "slack_ns": round(clock_ns - period, 3),
-        "met": period <= clock_ns,
-        "critical_path": text,
-        "critical": crit,
-        "utilization": util,
-    }
+    return NextpnrTiming(
+        clock=clock,
+        fmax_mhz=round(fmax, 2),
+        period_ns=round(period, 3),
+        slack_ns=round(clock_ns - period, 3),
+        met=period <= clock_ns,
+        critical_path=text,
+        critical=crit,
+        utilization=util,
+    )

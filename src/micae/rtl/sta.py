@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from micae.errors import ConfigError, ToolError
+from micae.results.hardware import LogicStaAnalysis, Resources, ToolInfo
 from micae.rtl.build import SOURCES_LIST
 from micae.rtl.yosys import _version, family_for_part, parse_stat, summarize_cells
 from micae.tools import require_tool, run_tool, tail
@@ -131,8 +132,8 @@ def synth_sta(rtl_dir: str | Path, top: str, part: str, *, timeout_s: float = 90
     }
 
 
-def timing_entry(run: dict, part: str, clock_ns: float) -> dict:
-    """The ``logic-sta`` timing analysis entry from a :func:`synth_sta` run."""
+def timing_entry(run: dict, part: str, clock_ns: float) -> LogicStaAnalysis:
+    """The ``logic-sta`` timing analysis from a :func:`synth_sta` run."""
     delays = [run["sta"][m]["endpoint_ps"] / 1000.0 for m in run["stages"]]
     worst = max(range(len(delays)), key=delays.__getitem__)
     path = run["sta"][run["stages"][worst]]
@@ -148,24 +149,25 @@ def timing_entry(run: dict, part: str, clock_ns: float) -> dict:
             f"{min(hi, path['delay_ps']) / 1000:.3f} ns (yosys' latest path, {path['delay_ps'] / 1000:.3f} ns "
             f"from {path['start']}, ends on an unused net)"
         )
-    return {
-        "target": part,
-        "tool": {"name": "yosys sta", "version": run["version"]},
-        "kind": "logic-sta",
-        "clock_ns": float(clock_ns),
-        "fmax_mhz": round(1000.0 / delays[worst], 1) if delays[worst] > 0 else None,
-        "slack_ns": round(clock_ns - delays[worst], 3),
-        "met": bool(delays[worst] <= clock_ns),
-        "critical_path": text,
-        "stage_delays_ns": [round(d, 3) for d in delays],
-        "lower_bound": True,
-        "note": NOTE + f"; cell delays from yosys cells_sim.v (7-series figures), family {run['family']}; "
+    return LogicStaAnalysis(
+        target=part,
+        tool=ToolInfo(name="yosys sta", version=run["version"]),
+        clock_ns=float(clock_ns),
+        fmax_mhz=round(1000.0 / delays[worst], 1) if delays[worst] > 0 else None,
+        slack_ns=round(clock_ns - delays[worst], 3),
+        met=bool(delays[worst] <= clock_ns),
+        critical_path=text,
+        stage_delays_ns=[round(d, 3) for d in delays],
+        lower_bound=True,
+        note=NOTE + f"; cell delays from yosys cells_sim.v (7-series figures), family {run['family']}; "
         "register clock-to-out and setup not included",
-        "seconds": run["seconds"],
-    }
+        seconds=run["seconds"],
+    )
 
 
-def logic_sta(rtl_dir: str | Path, top: str, part: str, clock_ns: float, *, timeout_s: float = 900.0) -> dict:
+def logic_sta(
+    rtl_dir: str | Path, top: str, part: str, clock_ns: float, *, timeout_s: float = 900.0
+) -> LogicStaAnalysis:
     """Per-stage logic STA of the RTL in ``rtl_dir``: a ``logic-sta`` timing entry (a lower bound, see module)."""
     if clock_ns <= 0:
         raise ConfigError(f"clock period must be positive, got {clock_ns}", "pass clock_ns > 0 (e.g. 5.0)")
@@ -174,19 +176,19 @@ def logic_sta(rtl_dir: str | Path, top: str, part: str, clock_ns: float, *, time
 
 def logic_sta_and_resources(
     rtl_dir: str | Path, top: str, part: str, clock_ns: float, *, timeout_s: float = 900.0
-) -> tuple[dict, dict]:
+) -> tuple[LogicStaAnalysis, Resources]:
     """:func:`logic_sta` and the cell counts of the same yosys run (saves a second ``synth_xilinx``).
 
     The counts come from a synthesis that keeps each stage as its own module, so yosys cannot
     optimize across the stage registers; they can differ slightly from :func:`yosys_resources`.
     """
     run = synth_sta(rtl_dir, top, part, timeout_s=timeout_s)
-    resources = {
-        "estimator": f"yosys {run['version']} synth_xilinx -flatten -noiopad -family {run['family']} "
+    resources = Resources(
+        estimator=f"yosys {run['version']} synth_xilinx -flatten -noiopad -family {run['family']} "
         "(stages kept as modules)",
-        "part": part,
-        "family": run["family"],
+        part=part,
+        family=run["family"],
         **summarize_cells(run["cells"]),
-        "cells": run["cells"],
-    }
+        cells=run["cells"],
+    )
     return timing_entry(run, part, clock_ns), resources

@@ -36,6 +36,7 @@ import numpy as np
 from filelock import FileLock
 
 from micae.errors import ConfigError, ToolError
+from micae.results.levels import SimulationResult
 from micae.rtl.build import SOURCES_LIST, load_manifest
 from micae.rtl.simulate import FIRST_MISMATCHES, port_types, port_vectors
 from micae.rtl.testbench import bus_words, pack_words, unpack_words
@@ -105,8 +106,7 @@ def build_verilator(
     Returns ``{"exe": Path, "cached": bool, "seconds": float, "key": str}``.
     """
     rtl_dir = Path(rtl_dir).resolve()
-    man = load_manifest(rtl_dir)
-    top = man["top"]
+    top = load_manifest(rtl_dir).top
     listing = rtl_dir / SOURCES_LIST
     if not listing.is_file():
         raise ConfigError(f"{listing} not found", "point at a folder written by micae.rtl.write_rtl")
@@ -139,20 +139,19 @@ def simulate_verilator(
     *,
     timeout_s: float = 1800.0,
     cache_dir: str | Path | None = None,
-) -> dict:
+) -> SimulationResult:
     """Simulate ``rtl_dir`` (written by ``write_rtl``) on every vector with Verilator; compare every latent.
 
-    Returns the keys of :func:`micae.rtl.simulate.simulate_rtl` (``vectors``, ``mismatches`` = vectors
-    with any wrong or missing latent, ``max_abs_lsb_error``, ``first_mismatches``, ``mismatch_rows``,
-    ``seconds``, ``jobs``) plus ``simulator``, ``build_seconds``, ``run_seconds``, ``cached`` and
-    ``note`` (2-state). Never raises on a mismatch; raises :class:`ToolError` when the build or the
+    Returns a :class:`~micae.results.levels.SimulationResult` like :func:`micae.rtl.simulate.simulate_rtl`'s
+    (``mismatches`` = vectors with any wrong or missing latent) with ``build_seconds``, ``run_seconds``,
+    ``cached`` and ``note`` (2-state). Never raises on a mismatch; raises :class:`ToolError` when the build or the
     run fails or ``timeout_s`` (build and run together) runs out.
     """
     rtl_dir = Path(rtl_dir).resolve()
     man = load_manifest(rtl_dir)
     x, exp = port_vectors(man, x_codes, expected_codes)
     t_in, t_out = port_types(man)
-    n_in, n_lat = int(man["ports"]["input"]["count"]), int(man["ports"]["output"]["count"])
+    n_in, n_lat = man.ports.input.count, man.ports.output.count
     start = time.monotonic()
     build = build_verilator(rtl_dir, timeout_s=timeout_s, cache_dir=cache_dir)
     left = timeout_s - (time.monotonic() - start)
@@ -165,7 +164,7 @@ def simulate_verilator(
         pack_words(x, t_in).tofile(work / "in.bin")
         pack_words(exp, t_out).tofile(work / "exp.bin")
         cmd = [str(build["exe"]), "in.bin", "exp.bin", "bad.bin", str(len(x)), str(wi), str(wo)]
-        text = run_tool([*cmd, str(int(man["latency_cycles"])), *RUN_FLAGS], cwd=work, timeout_s=left)
+        text = run_tool([*cmd, str(man.latency_cycles), *RUN_FLAGS], cwd=work, timeout_s=left)
         record = np.dtype([("idx", "<u8"), ("got", "<u4", (wo,))])
         bad = np.fromfile(work / "bad.bin", dtype=record)
     result = _parse_result(text)
@@ -173,7 +172,8 @@ def simulate_verilator(
         raise ToolError(f"the Verilator run gave no RESULT line; last lines: {tail(text)}", "rerun and read its output")
     out = _summarize(bad, result[1], exp, t_out, n_lat)
     now = time.monotonic()
-    out.update(
+    return SimulationResult(
+        **out,
         seconds=round(now - start, 2),
         jobs=1,
         simulator=f"verilator {verilator_version()}",
@@ -182,7 +182,6 @@ def simulate_verilator(
         cached=build["cached"],
         note=TWO_STATE_NOTE,
     )
-    return out
 
 
 def _parse_result(text: str) -> tuple[int, int, int] | None:

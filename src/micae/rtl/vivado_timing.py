@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from micae.errors import ConfigError, ToolError
+from micae.results.hardware import Resources, ToolInfo, VendorAnalysis
 from micae.rtl.build import SOURCES_LIST, load_manifest
 from micae.tools import run_tool
 
@@ -169,8 +170,8 @@ def vivado_timing(
     top: str | None = None,
     timeout_s: float = 7200.0,
     work_dir: str | Path | None = None,
-) -> dict:
-    """Implement ``rtl_dir`` out of context on ``part`` at ``clock_ns`` with Vivado; return a timing entry.
+) -> VendorAnalysis:
+    """Implement ``rtl_dir`` out of context on ``part`` at ``clock_ns`` with Vivado; return the analysis.
 
     Raises :class:`ToolError` when ``vivado`` is not on PATH (the caller records the entry as skipped
     with that reason), fails, or writes no timing report. Failing timing is a result, not an error.
@@ -181,7 +182,7 @@ def vivado_timing(
     if exe is None:
         raise ToolError("'vivado' is not on PATH: no vendor timing", "source Vivado's settings64.sh, or skip it")
     rtl_dir = Path(rtl_dir).resolve()
-    top = top or load_manifest(rtl_dir)["top"]
+    top = top or load_manifest(rtl_dir).top
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="micae_vivado_") as tmp:
         work = Path(work_dir).resolve() if work_dir else Path(tmp)
@@ -204,14 +205,13 @@ def vivado_timing(
         util = work / UTIL_RPT
         resources = parse_utilization(util.read_text(errors="replace")) if util.is_file() else None
     version = re.search(r"Vivado v\.?(\d{4}\.\d+\S*)", banner)
-    return {
-        "target": part,
-        "tool": {"name": "vivado", "version": version.group(1) if version else None, "banner": banner},
-        "kind": "vendor",
+    return VendorAnalysis(
+        target=part,
+        tool=ToolInfo(name="vivado", version=version.group(1) if version else None, banner=banner),
         **timing,
-        "requested_clock_ns": float(clock_ns),
-        "wrapper_ff": 0,
-        "resources": resources,
-        "work_dir": str(work) if work_dir else None,
-        "seconds": round(time.monotonic() - start, 1),
-    }
+        requested_clock_ns=float(clock_ns),
+        wrapper_ff=0,
+        resources=Resources(**resources) if resources is not None else None,
+        work_dir=str(work) if work_dir else None,
+        seconds=round(time.monotonic() - start, 1),
+    )

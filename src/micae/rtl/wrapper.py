@@ -71,9 +71,9 @@ def write_pin_wrapper(rtl_dir: str | Path, out_dir: str | Path | None = None) ->
     """
     rtl_dir = Path(rtl_dir)
     man = load_manifest(rtl_dir)
-    top = man["top"]
-    in_bits = int(man["ports"]["input"]["bus_width"])
-    out_bits = int(man["ports"]["output"]["bus_width"])
+    top = man.top
+    in_bits = man.ports.input.bus_width
+    out_bits = man.ports.output.bus_width
     (Path(out_dir or rtl_dir) / WRAPPER_FILE).write_text(wrapper_verilog(top, in_bits, out_bits))
     return {
         "top": wrapper_name(top),

@@ -24,8 +24,9 @@ import re
 import tempfile
 from pathlib import Path
 
+from micae.config.synth import DEFAULT_PART
 from micae.errors import ConfigError, ToolError
-from micae.hls.convert import DEFAULT_PART
+from micae.results.hardware import Resources
 from micae.rtl.build import SOURCES_LIST
 from micae.tools import require_tool, run_tool, tail
 
@@ -100,11 +101,11 @@ def _version(timeout_s: float) -> str:
     return m.group(1) if m else out.strip()
 
 
-def yosys_resources(rtl_dir: str | Path, top: str, part: str = DEFAULT_PART, timeout_s: float = 900.0) -> dict:
+def yosys_resources(rtl_dir: str | Path, top: str, part: str = DEFAULT_PART, timeout_s: float = 900.0) -> Resources:
     """Synthesize ``top`` from ``rtl_dir/sources.f`` with yosys and count cells.
 
-    Returns ``{"estimator", "part", "family", "LUT", "FF", "CARRY", "DSP", "BRAM", "cells"}``;
-    LUT sums LUT1..LUT6, FF the FD* flip-flops, CARRY the CARRY4/CARRY8 chains.
+    Returns :class:`~micae.results.hardware.Resources` (estimator, part, family, LUT, FF, CARRY, DSP, BRAM,
+    cells); LUT sums LUT1..LUT6, FF the FD* flip-flops, CARRY the CARRY4/CARRY8 chains.
     SRL shift registers and MUXF* wide-mux cells stay visible under ``cells``.
     """
     family = family_for_part(part)
@@ -124,10 +125,10 @@ def yosys_resources(rtl_dir: str | Path, top: str, part: str = DEFAULT_PART, tim
         text = run_tool(["yosys", "-q", "-l", "yosys.log", "-s", str(script)], cwd=Path(tmp), timeout_s=timeout_s)
         log = (Path(tmp) / "yosys.log").read_text(errors="replace")
     cells = parse_stat(log or text)
-    return {
-        "estimator": f"yosys {_version(timeout_s)} {flags.replace(f' -top {top}', '')}",
-        "part": part,
-        "family": family,
+    return Resources(
+        estimator=f"yosys {_version(timeout_s)} {flags.replace(f' -top {top}', '')}",
+        part=part,
+        family=family,
         **summarize_cells(cells),
-        "cells": cells,
-    }
+        cells=cells,
+    )

@@ -1,4 +1,8 @@
-"""One results row per sweep point, from the files the point left behind; results.csv."""
+"""One results row per sweep point, from the files the point left behind; results.csv.
+
+The hardware cells are read from the point's typed report.json (:func:`micae.results.report.load_report`):
+the headline route, its resources and the latency with its source are the ones the synthesize flow decided,
+never re-picked here; a report.json of an older micae is carried over by the report's one migration."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import io
 import json
 from pathlib import Path
 
+from micae.errors import DataError
+from micae.results.report import SynthReport, load_report
 from micae.sweep.layout import PointPaths
 
 CHIP_COLUMNS = [
@@ -52,47 +58,30 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def legacy_headline_route(report: dict) -> dict | None:
-    """For report.json files written before ``headline_route``: a real vendor run, else the open-source route."""
-    routes = report.get("routes") or []
-    for kind in ("vendor", "open-source"):
-        for r in routes:
-            if r.get("kind") == kind and (r.get("resources") or r.get("latency")):
-                return r
-    return None
+def read_report(path: Path) -> SynthReport | None:
+    """A point's report.json, typed; None when it is missing or cannot be read (the row says so in its error)."""
+    try:
+        return load_report(path)
+    except DataError:
+        return None
 
 
-def headline(report: dict) -> tuple[dict, dict, str]:
-    """(resources, latency, route name) the flow chose as the headline; old reports fall back to the routes."""
-    if "headline_route" in report:
-        return report.get("resources") or {}, report.get("latency") or {}, report.get("headline_route") or ""
-    route = legacy_headline_route(report)
-    if route is None:
-        return {}, {}, ""
-    return route.get("resources") or {}, route.get("latency") or {}, route.get("route", "")
-
-
-def hardware_cells(report: dict | None) -> dict:
-    """LUT/FF/DSP/cycles/ns/route/mismatches; empty cells when a route gave no number."""
-    cells = {k: "" for k in HW_COLUMNS}
-    if not report:
+def hardware_cells(report: SynthReport | None) -> dict:
+    """LUT/FF/DSP/cycles/ns/route/mismatches of the headline the flow decided; empty cells for what it lacks."""
+    cells: dict = {k: "" for k in HW_COLUMNS}
+    if report is None:
         return cells
-    res, lat, route = headline(report)
-    for key in ("LUT", "FF", "DSP"):
-        cells[key] = res.get(key, "")
-    cells["cycles"] = lat.get("cycles_max", lat.get("cycles", ""))
-    ns = lat.get("ns")
-    clock = lat.get("clock_ns") or (report.get("options") or {}).get("clock_ns")
-    if ns is None and isinstance(cells["cycles"], (int, float)) and clock:
-        ns = cells["cycles"] * clock
-    cells["ns"] = "" if ns is None else ns
-    cells["ns_source"] = lat.get("ns_source", "")
-    cells["route"] = route
-    stages = (report.get("model") or {}).get("stages") or []
+    if report.resources is not None:
+        cells.update(LUT=report.resources.LUT, FF=report.resources.FF, DSP=report.resources.DSP)
+    lat = report.latency
+    if lat is not None:
+        cells.update(cycles=lat.cycles_max, ns=lat.ns, ns_source=lat.ns_source)
+    cells["route"] = report.headline_route
+    stages = report.model.stages or []
     if stages:  # constant multiplications in the unrolled encoder: a cost proxy that needs no synthesis
-        cells["weights_nz"] = sum(int(s.get("unrolled_nonzero_weights", 0)) for s in stages)
-    levels = [v for v in (report.get("verification") or {}).values() if isinstance(v, dict) and "mismatches" in v]
-    cells["mismatches"] = max((int(v["mismatches"]) for v in levels), default="")
+        cells["weights_nz"] = sum(s.unrolled_nonzero_weights for s in stages)
+    compared = [level.mismatch_count for level in report.verification.values() if level.compared]
+    cells["mismatches"] = max(compared, default="")
     return {k: ("" if v is None else v) for k, v in cells.items()}
 
 
@@ -147,7 +136,7 @@ def point_row(point, paths: PointPaths) -> dict:
     else:
         row.update(status=done.get("status", ""), error=done.get("error") or "")
     metrics = _read_json(paths.metrics) if done else None
-    report = _read_json(paths.report) if done else None
+    report = read_report(paths.report) if done and paths.report.exists() else None
     row.update(metric_cells(metrics))
     row.update(hardware_cells(report))
     row["seconds"] = (done or {}).get("seconds", {}).get("total", "")

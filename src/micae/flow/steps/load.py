@@ -5,9 +5,10 @@ from __future__ import annotations
 from micae.errors import ConstraintError
 from micae.flow.context import FlowContext
 from micae.log import info, progress
+from micae.results.report import ModelSection
 
 
-def run(ctx: FlowContext) -> list:
+def run(ctx: FlowContext) -> list[ModelSection]:
     from micae.models.extract import GuardReport, inspect_encoder, shared_encoder
     from micae.models.io import load_model
 
@@ -31,8 +32,7 @@ def run(ctx: FlowContext) -> list:
         info(f"warning: {warning}")
     ctx.guard = guard
     ctx.keras_model = getattr(guard, "keras_encoder", None) or keras_model
-    ctx.report.model = model_section(ctx)
-    return []
+    return [model_section(ctx)]
 
 
 def _cut_options(ctx: FlowContext, keras_model) -> dict:
@@ -48,7 +48,7 @@ def _cut_options(ctx: FlowContext, keras_model) -> dict:
     return {k: v for k, v in opts.items() if v is not None}
 
 
-def model_section(ctx: FlowContext) -> dict:
+def model_section(ctx: FlowContext) -> ModelSection:
     """report.json ``model``: the file, its shape, and the exact integer description when there is one."""
     keras_model, encoder, guard = ctx.keras_model, ctx.encoder, ctx.guard
     section = {
@@ -63,7 +63,7 @@ def model_section(ctx: FlowContext) -> dict:
     if getattr(guard, "layers_taken", None):
         section["layers_taken"] = list(guard.layers_taken)
     if encoder is None:
-        return section
+        return ModelSection(**section)
     from micae.train.econt_config import run_elinks
 
     budget = encoder.bit_budget(elinks=run_elinks(ctx.run_dir) if ctx.run_dir is not None else None)
@@ -75,4 +75,4 @@ def model_section(ctx: FlowContext) -> dict:
         bit_budget=budget,
         compression_factor=budget["compression_factor"],
     )
-    return section
+    return ModelSection(**section)

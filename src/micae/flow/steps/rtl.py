@@ -6,11 +6,13 @@ folder, so they run at once."""
 from __future__ import annotations
 
 from micae.errors import ConstraintError, ToolError
-from micae.flow.context import FlowContext
-from micae.flow.results import LevelResult, RouteResult, TimingAnalysis
+from micae.flow.context import FlowContext, VectorSet
 from micae.flow.steps.rtl_vectors import rtl_vector_set
 from micae.flow.steps.vectors import level_from_comparison
 from micae.log import info, progress
+from micae.results.hardware import OPEN_SOURCE, Latency, LogicStaAnalysis, Resources, RouteResult
+from micae.results.levels import LevelResult, SimulationResult
+from micae.results.rtl import RtlSection
 
 ROUTE_NAME = "micae rtl (da4ml) + yosys"
 SIM_TIMEOUT_S = 1800.0
@@ -18,8 +20,9 @@ YOSYS_TIMEOUT_S = 1800.0
 CROSSCHECK_VECTORS = 1000
 
 
-def write(ctx: FlowContext) -> list[LevelResult]:
-    """Write the pipelined Verilog, testbench and vectors; on ``--rtl auto`` a route that cannot run says why."""
+def write(ctx: FlowContext) -> list[LevelResult | RtlSection]:
+    """Write the pipelined Verilog, testbench and vectors (``ctx.rtl_dir``, ``ctx.rtl``, ``ctx.rtl_vectors``);
+    returns the RTL section, or on ``--rtl auto`` a skipped level that says why the route cannot run."""
     req = ctx.request
     if req.rtl == "off":
         return _skip(ctx, "--rtl off")
@@ -29,56 +32,66 @@ def write(ctx: FlowContext) -> list[LevelResult]:
             raise ConstraintError(f"--rtl on: {reason}", "fix the model's quantizers (see the guard's message)")
         return _skip(ctx, reason)
     try:
-        _write(ctx)
+        return [_write(ctx)]
     except (ConstraintError, ToolError) as exc:
         if req.rtl == "on":
             raise
         info(f"warning: RTL route skipped: {exc.one_line()}")
         return _skip(ctx, exc.one_line())
-    return []
 
 
-def _write(ctx: FlowContext) -> None:
+def _write(ctx: FlowContext) -> RtlSection:
     from micae.rtl.trace import check_supported
 
     req = ctx.request
     check_supported(ctx.encoder)  # refuse out-of-range widths before building 10^6 vectors
     ctx.rtl_vectors = rtl_vector_set(ctx)
-    cut_rtl(ctx, req.pnr if req.pnr != "off" else None)
+    return cut_rtl(ctx, req.pnr if req.pnr != "off" else None)
 
 
-def cut_rtl(ctx: FlowContext, family) -> None:
-    """Write (or rewrite, for timing closure) the pipelined Verilog, testbench and cocotb test into ``rtl/``.
+PIPELINE_RULE = (
+    "da4ml adder-level cutoff from the clock (a rule of thumb, no delay model for this target): "
+    "see the timing analyses for what the stages achieve"
+)
+
+
+def cut_rtl(ctx: FlowContext, family) -> RtlSection:
+    """Write (or rewrite, for timing closure) the pipelined Verilog, testbench and cocotb test into ``rtl/``;
+    sets ``ctx.rtl_dir`` and ``ctx.rtl`` (the cut as it is now) and returns that section.
 
     ``family`` is a family name, a :class:`~micae.rtl.delay_model.DelayModel` (a re-cut after a
     place-and-route miss) or None (da4ml's adder-level rule)."""
     from micae.rtl.build import write_rtl
     from micae.rtl.cocotb_export import export_cocotb
 
-    req = ctx.request
+    req, vec = ctx.request, _rtl_vectors(ctx)
     shipped = _shipped_rows(ctx)  # the files in rtl/ (run_sim.sh, cocotb): ties, saturations, random
     with progress("rtl: trace, pipeline, write Verilog (da4ml)"):
-        ctx.report.rtl = write_rtl(
+        manifest = write_rtl(
             ctx.encoder,
             ctx.fw_stage / "rtl",
             latency_cutoff=req.latency_cutoff,
             clock_ns=req.options.clock_ns,
-            vectors_in=ctx.rtl_vectors.codes[shipped],
-            vectors_out=ctx.rtl_vectors.expected[shipped],
+            vectors_in=vec.codes[shipped],
+            vectors_out=vec.expected[shipped],
             family=family,
         )
-    ctx.report.rtl["vectors_note"] = (
-        f"rtl/ ships {len(shipped)} vectors (every tie and saturation vector of the main set + random); "
-        f"the rtl level simulated {len(ctx.rtl_vectors.codes)}"
-    )
     ctx.rtl_dir = ctx.fw_stage / "rtl"
-    ctx.report.rtl["cocotb"] = export_cocotb(ctx.rtl_dir)
-    estimate = ctx.report.rtl.get("timing_estimate")
-    if estimate is None:
-        ctx.report.rtl["pipeline_rule"] = (
-            "da4ml adder-level cutoff from the clock (a rule of thumb, no delay model for this target): "
-            "see the timing analyses for what the stages achieve"
-        )
+    more = {
+        "vectors_note": f"rtl/ ships {len(shipped)} vectors (every tie and saturation vector of the main set + "
+        f"random); the rtl level simulated {len(vec.codes)}",
+        "cocotb": export_cocotb(ctx.rtl_dir),
+    }
+    if manifest.timing_estimate is None:
+        more["pipeline_rule"] = PIPELINE_RULE
+    ctx.rtl = RtlSection.of(manifest, **more)
+    return ctx.rtl
+
+
+def _rtl_vectors(ctx: FlowContext) -> VectorSet:
+    if ctx.rtl_vectors is None or ctx.rtl_vectors.codes is None or ctx.rtl_vectors.expected is None:
+        raise RuntimeError("the rtl step runs after the vectors step, with integer codes")
+    return ctx.rtl_vectors
 
 
 def _shipped_rows(ctx: FlowContext):
@@ -90,9 +103,8 @@ def _shipped_rows(ctx: FlowContext):
     return crosscheck_subset(main.slices, len(main.codes), limit=CROSSCHECK_VECTORS, seed=ctx.request.seed)
 
 
-def _skip(ctx: FlowContext, reason: str) -> list[LevelResult]:
-    ctx.skipped["rtl"] = reason
-    return [LevelResult("rtl", status="skipped", reason=reason)]
+def _skip(ctx: FlowContext, reason: str) -> list[LevelResult | RtlSection]:
+    return [LevelResult.skipped("rtl", reason)]
 
 
 def simulate(ctx: FlowContext) -> list[LevelResult]:
@@ -101,7 +113,7 @@ def simulate(ctx: FlowContext) -> list[LevelResult]:
 
     if ctx.rtl_dir is None:
         return []
-    vec = ctx.rtl_vectors
+    vec = _rtl_vectors(ctx)
     with progress(f"rtl: Verilator simulation of {len(vec.codes)} vectors"):
         sim = simulate_verilator(ctx.rtl_dir, vec.codes, vec.expected, timeout_s=SIM_TIMEOUT_S)
     return [_level("rtl", vec, sim)]
@@ -115,44 +127,37 @@ def crosscheck(ctx: FlowContext) -> list[LevelResult]:
 
     if ctx.rtl_dir is None:
         return []
-    vec = ctx.rtl_vectors
+    vec = _rtl_vectors(ctx)
     rows = _shipped_rows(ctx)
     with progress(f"rtl: Icarus cross-check on {len(rows)} vectors"):
         sim = simulate_rtl(ctx.rtl_dir, vec.codes[rows], vec.expected[rows], timeout_s=SIM_TIMEOUT_S)
-    sim["mismatch_rows"] = [int(rows[r]) for r in sim.get("mismatch_rows", [])]  # back to RTL vector rows
-    for row in sim.get("first_mismatches", [])[:MAX_LISTED]:
-        row[0] = int(rows[row[0]])
+    first = [[int(rows[row[0]]), *row[1:]] for row in sim.first_mismatches[:MAX_LISTED]]
+    sim = sim.model_copy(  # back to RTL vector rows
+        update={"mismatch_rows": [int(rows[r]) for r in sim.mismatch_rows or []], "first_mismatches": first}
+    )
     return [_level("rtl_crosscheck", vec, sim, subset="every tie and saturation vector of the main set + random")]
 
 
-def _level(name: str, vec, sim: dict, **more) -> LevelResult:
-    keys = ("seconds", "jobs", "simulator", "build_seconds", "run_seconds", "cached", "note")
-    comparison = {k: v for k, v in sim.items() if k not in keys}
-    return level_from_comparison(name, vec, comparison, **{k: sim[k] for k in keys if k in sim}, **more)
+def _level(name: str, vec: VectorSet, sim: SimulationResult, **more) -> LevelResult:
+    return level_from_comparison(name, vec, sim, **more)
 
 
-def resources(ctx: FlowContext) -> list:
+def resources(ctx: FlowContext) -> list[RouteResult | LogicStaAnalysis]:
     """One yosys ``synth_xilinx`` run: resources and the per-stage logic-only STA (a lower bound)."""
     from micae.rtl.sta import logic_sta_and_resources
 
-    if ctx.rtl_dir is None:
+    if ctx.rtl_dir is None or ctx.rtl is None:
         return []
-    section, req = ctx.report.rtl, ctx.request
-    results: list = []
-    res = None
+    rtl, req = ctx.rtl, ctx.request
+    analyses: list[LogicStaAnalysis] = []
+    res: Resources | None = None
     if req.rtl_resources:
         with progress("rtl: yosys synth_xilinx + logic STA"):
             sta, res = logic_sta_and_resources(
-                ctx.rtl_dir, section["top"], req.options.part, req.options.clock_ns, timeout_s=YOSYS_TIMEOUT_S
+                ctx.rtl_dir, rtl.top, req.options.part, req.options.clock_ns, timeout_s=YOSYS_TIMEOUT_S
             )
-        results.append(TimingAnalysis.from_dict(sta))
-    cycles = section["latency_cycles"]
-    latency = {
-        "cycles_min": cycles,
-        "cycles_max": cycles,
-        "interval": 1,
-        "interval_max": 1,
-        "clock_ns": section["clock_ns"],
-    }
-    extra = {"da4ml_cost": section.get("da4ml", {}).get("cost")}
-    return [RouteResult(ROUTE_NAME, "open-source", res, latency, extra), *results]
+        analyses.append(sta)
+    cycles = rtl.latency_cycles
+    latency = Latency(cycles_min=cycles, cycles_max=cycles, interval=1, interval_max=1, clock_ns=rtl.clock_ns)
+    route = RouteResult(route=ROUTE_NAME, kind=OPEN_SOURCE, resources=res, latency=latency, da4ml_cost=rtl.da4ml.cost)
+    return [route, *analyses]

@@ -1,79 +1,78 @@
 """Timing analyses of the RTL that include routing: open place-and-route (``--pnr``) and Vivado
-out-of-context implementation (when ``vivado`` is on PATH). Each returns a :class:`TimingAnalysis`;
-the report takes the headline latency in ns from the most trusted one."""
+out-of-context implementation (when ``vivado`` is on PATH). Each returns its analysis (a
+:class:`~micae.results.hardware.PnrAnalysis` / :class:`~micae.results.hardware.VendorAnalysis`), or says
+why it did not run; the report takes the headline latency in ns from the most trusted one."""
 
 from __future__ import annotations
 
 import shutil
 
 from micae.flow.context import FlowContext
-from micae.flow.results import TimingAnalysis
-from micae.log import progress
+from micae.flow.results import SkippedAnalysis
+from micae.log import info, progress
+from micae.results.hardware import ClosureAttempt, PnrAnalysis, VendorAnalysis
+from micae.results.rtl import RtlSection
 
 PNR_TIMEOUT_S = 3600.0
 VIVADO_TIMEOUT_S = 4 * 3600.0
 
 
-def place_and_route(ctx: FlowContext) -> list[TimingAnalysis]:
+def place_and_route(ctx: FlowContext) -> list[PnrAnalysis | RtlSection | SkippedAnalysis]:
     """nextpnr (yowasp) on the RTL behind a pin wrapper, seeded; ``--pnr off`` skips it.
 
     Timing closure: when the clock is missed and the RTL was cut by the family's delay model, the model's
     routing share is scaled to the measured period (:func:`micae.rtl.delay_model.corrected_model`), the
     RTL is cut again and placed and routed again, at most ``--close-timing`` times. The cut that ships, and
     that the RTL levels verify (they run after this step), is the first that met the clock, else the
-    fastest; every attempt is recorded.
+    fastest; every attempt is recorded. After a re-cut the step also returns the RTL section of the cut
+    that ships (it replaces the first cut's).
     """
     req = ctx.request
-    if ctx.rtl_dir is None:
+    if ctx.rtl_dir is None or ctx.rtl is None:
         return []
     if req.pnr == "off":
-        ctx.report.skipped_analyses["place-and-route"] = "--pnr off"
-        return []
+        return [SkippedAnalysis("place-and-route", "--pnr off")]
     entry = _pnr(ctx, "pnr")
     # (the delay model that cut the RTL, None: the family's; its place-and-route; the cut's cycles and estimate)
     tried = [(None, entry, _cut(ctx))]
     model = None
     for k in range(1, req.close_timing + 1):
-        if entry.get("met") or not ctx.report.rtl["da4ml"].get("pipelining", "").startswith("timing-driven"):
+        if entry.met or not ctx.rtl.timing_driven:
             break
         model = _recut(ctx, model, entry)
         entry = _pnr(ctx, f"pnr_recut{k}")
         tried.append((model, entry, _cut(ctx)))
-    if len(tried) > 1:
-        entry = _keep_best(ctx, tried)
-    return [TimingAnalysis.from_dict(entry)]
+    if len(tried) == 1:
+        return [entry]
+    return [_keep_best(ctx, tried), ctx.rtl]
 
 
-def _keep_best(ctx: FlowContext, tried: list[tuple]) -> dict:
+def _keep_best(ctx: FlowContext, tried: list[tuple]) -> PnrAnalysis:
     """The cut that ships: the first that met the clock, else the fastest. A deeper cut can route slower
     (more flip-flops spread the placement), so a slower last cut is replaced by the best one, cut again
     (the cut is deterministic) so the RTL levels verify what its place-and-route measured."""
     from micae.flow.steps.rtl import cut_rtl
-    from micae.log import info
 
     attempts = [_attempt(entry, cut) for _, entry, cut in tried]
-    best = min(range(len(tried)), key=lambda i: (not tried[i][1].get("met"), tried[i][1].get("period_ns") or 1e9))
+    best = min(range(len(tried)), key=lambda i: (not tried[i][1].met, tried[i][1].period_ns or 1e9))
     if best != len(tried) - 1:
         model, entry, _ = tried[best]
-        info(f"timing closure: the last cut was slower; keeping the cut placed in {entry['work_dir']}/")
-        cut_rtl(ctx, model or ctx.request.pnr)
-        if ctx.report.rtl["latency_cycles"] != attempts[best]["cycles"]:
+        info(f"timing closure: the last cut was slower; keeping the cut placed in {entry.work_dir}/")
+        section = cut_rtl(ctx, model or ctx.request.pnr)
+        if section.latency_cycles != attempts[best].cycles:
             raise AssertionError("timing closure: cutting again with the same delay model gave another pipeline")
-    for i, a in enumerate(attempts):
-        a["shipped"] = i == best
-    entry = tried[best][1]
-    entry["closure"] = attempts
-    return entry
+    attempts = [a.model_copy(update={"shipped": i == best}) for i, a in enumerate(attempts)]
+    return tried[best][1].model_copy(update={"closure": attempts})
 
 
-def _pnr(ctx: FlowContext, work: str) -> dict:
+def _pnr(ctx: FlowContext, work: str) -> PnrAnalysis:
     from micae.rtl.pnr import place_and_route as pnr
 
-    req = ctx.request
-    with progress(f"rtl: place and route ({req.pnr}, nextpnr, {ctx.report.rtl['latency_cycles']} cycles)"):
+    req, rtl = ctx.request, _rtl(ctx)
+    with progress(f"rtl: place and route ({req.pnr}, nextpnr, {rtl.latency_cycles} cycles)"):
         entry = pnr(
             ctx.rtl_dir,
-            ctx.report.rtl["top"],
+            rtl.top,
             family=req.pnr,
             device=req.pnr_device,
             clock_ns=req.options.clock_ns,
@@ -81,69 +80,80 @@ def _pnr(ctx: FlowContext, work: str) -> dict:
             timeout_s=PNR_TIMEOUT_S,
             work_dir=ctx.fw_stage / work,
         )
-    entry["work_dir"] = work  # relative to the firmware folder (the staged path is renamed)
-    return entry
+    return entry.model_copy(update={"work_dir": work})  # relative to the firmware folder (the stage is renamed)
 
 
-def _recut(ctx: FlowContext, model, entry: dict):
+def _recut(ctx: FlowContext, model, entry: PnrAnalysis):
     """Cut the RTL again with the delay model (``model``, else the family's) corrected to ``entry``'s period."""
     from micae.da4ml_api import load_pipeline
     from micae.flow.steps.rtl import cut_rtl
-    from micae.log import info
     from micae.rtl.delay_model import corrected_model, model_for
 
+    period = _measured(entry)
     pipe = load_pipeline(ctx.rtl_dir / "da4ml_pipeline.json")
-    model = corrected_model(model_for(model or ctx.request.pnr), pipe, float(entry["period_ns"]))
+    model = corrected_model(model_for(model or ctx.request.pnr), pipe, period)
     info(
-        f"timing closure: {entry['period_ns']:.2f} ns measured against {ctx.request.options.clock_ns} ns; "
+        f"timing closure: {period:.2f} ns measured against {ctx.request.options.clock_ns} ns; "
         f"cutting again with the delay model corrected to it ({model.calibration.rsplit('; ', 1)[-1]})"
     )
     cut_rtl(ctx, model)
     return model
 
 
+def _measured(entry: PnrAnalysis) -> float:
+    period = entry.period_ns or (1000.0 / entry.fmax_mhz if entry.fmax_mhz else None)
+    if period is None:
+        raise RuntimeError("timing closure: the place-and-route result has no achieved period")
+    return float(period)
+
+
+def _rtl(ctx: FlowContext) -> RtlSection:
+    if ctx.rtl is None:
+        raise RuntimeError("place-and-route runs after the rtl step")
+    return ctx.rtl
+
+
 def _cut(ctx: FlowContext) -> dict:
     """The RTL as it is cut now: cycles and what the delay model predicted for it."""
-    estimate = ctx.report.rtl.get("timing_estimate") or {}
+    rtl = _rtl(ctx)
+    estimate = rtl.timing_estimate
     return {
-        "cycles": ctx.report.rtl["latency_cycles"],
-        "predicted_period_ns": estimate.get("predicted_period_ns"),
-        "delay_model": estimate.get("calibration"),
+        "cycles": rtl.latency_cycles,
+        "predicted_period_ns": estimate.predicted_period_ns if estimate else None,
+        "delay_model": estimate.calibration if estimate else None,
     }
 
 
-def _attempt(entry: dict, cut: dict) -> dict:
+def _attempt(entry: PnrAnalysis, cut: dict) -> ClosureAttempt:
     """One place-and-route of one cut: stages, what the delay model predicted, what nextpnr measured."""
-    return {
+    return ClosureAttempt(
         **cut,
-        "measured_period_ns": entry.get("period_ns"),
-        "fmax_mhz": entry.get("fmax_mhz"),
-        "slack_ns": entry.get("slack_ns"),
-        "met": entry.get("met"),
-        "work_dir": entry["work_dir"],
-    }
+        measured_period_ns=entry.period_ns,
+        fmax_mhz=entry.fmax_mhz,
+        slack_ns=entry.slack_ns,
+        met=entry.met,
+        work_dir=entry.work_dir or "",
+    )
 
 
-def vivado(ctx: FlowContext) -> list[TimingAnalysis]:
+def vivado(ctx: FlowContext) -> list[VendorAnalysis | SkippedAnalysis]:
     """Vivado out-of-context synthesis + implementation of the RTL on ``--part``, when Vivado is installed."""
     from micae.rtl.vivado_timing import vivado_timing
 
     req = ctx.request
-    if ctx.rtl_dir is None:
+    if ctx.rtl_dir is None or ctx.rtl is None:
         return []
     if req.vendor == "off":
-        ctx.report.skipped_analyses["vendor"] = "--vendor off"
-        return []
+        return [SkippedAnalysis("vendor", "--vendor off")]
     if shutil.which("vivado") is None:
-        ctx.report.skipped_analyses["vendor"] = "vivado is not on PATH (source Vivado's settings64.sh to add it)"
-        return []
+        return [SkippedAnalysis("vendor", "vivado is not on PATH (source Vivado's settings64.sh to add it)")]
     with progress("rtl: Vivado out-of-context implementation"):
         entry = vivado_timing(
             ctx.rtl_dir,
             req.options.part,
             req.options.clock_ns,
-            top=ctx.report.rtl["top"],
+            top=ctx.rtl.top,
             timeout_s=VIVADO_TIMEOUT_S,
             work_dir=ctx.fw_stage / "vivado",
         )
-    return [TimingAnalysis.from_dict(entry)]
+    return [entry]

@@ -6,28 +6,28 @@ import numpy as np
 
 from micae.fixed.arith import quantize_float
 from micae.flow.context import FlowContext, VectorSet
-from micae.flow.results import LevelResult
 from micae.log import info, progress
+from micae.results.levels import Comparison, LevelResult
+from micae.results.report import VectorsSection
 from micae.verify.compare import compare_codes, values_to_codes
 
 
-def run(ctx: FlowContext) -> list[LevelResult]:
+def run(ctx: FlowContext) -> list[LevelResult | VectorsSection]:
     with progress("vectors: build"):
-        ctx.vectors = build(ctx, ctx.request.vectors)
+        ctx.vectors = vec = build(ctx, ctx.request.vectors)
     with progress("qkeras: reference latents"):
-        ctx.vectors.expected_f = qkeras_latents(ctx.keras_model, ctx.vectors.x)
-    vec = ctx.vectors
-    ctx.report.vectors = {"total": int(len(vec.x)), "sources": {k: s.stop - s.start for k, s in vec.slices.items()}}
+        vec.expected_f = qkeras_latents(ctx.keras_model, vec.x)
+    sources = {k: s.stop - s.start for k, s in vec.slices.items()}
     encoder = ctx.encoder
     if encoder is None:
-        return []
+        return [VectorsSection(total=int(len(vec.x)), sources=sources)]
     vec.latent_frac = encoder.latent_type.frac
     vec.expected = values_to_codes(vec.expected_f, vec.latent_frac)
     from micae.verify.vectors import coverage
 
-    ctx.report.vectors["coverage"] = coverage(encoder, vec.codes)
+    section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=coverage(encoder, vec.codes))
     with progress("verify: integer model vs QKeras"):
-        return [level_result("integer_model", vec, vec.expected, encoder.latents(vec.codes))]
+        return [section, level_result("integer_model", vec, vec.expected, encoder.latents(vec.codes))]
 
 
 def test_inputs(ctx: FlowContext) -> np.ndarray | None:
@@ -68,22 +68,20 @@ def qkeras_latents(keras_model, x: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64).reshape(len(x), -1)
 
 
-def level_result(level: str, vec: VectorSet, expected: np.ndarray, got: np.ndarray, **extra) -> LevelResult:
+def level_result(level: str, vec: VectorSet, expected: np.ndarray, got: np.ndarray, **how) -> LevelResult:
     """Compare integer codes; see :func:`level_from_comparison`."""
-    return level_from_comparison(level, vec, compare_codes(expected, got), **extra)
+    return level_from_comparison(level, vec, Comparison(**compare_codes(expected, got)), **how)
 
 
-def level_from_comparison(level: str, vec: VectorSet, comparison: dict, **extra) -> LevelResult:
-    """A level from a ``compare_codes``-shaped result, naming the vector source (test split, ties, ...) of
-    every mismatch."""
-    comparison = dict(comparison)
-    rows = comparison.pop("mismatch_rows", [])
-    for row in comparison.get("first_mismatches", []):
-        row.append(vec.source_of(row[0]))
-    comparison["mismatches_by_source"] = {
-        name: int(sum(s.start <= r < s.stop for r in rows)) for name, s in vec.slices.items()
-    }
-    return LevelResult(level=level, comparison=comparison, extra=extra)
+def level_from_comparison(level: str, vec: VectorSet, comparison: Comparison, **how) -> LevelResult:
+    """A level from a comparison (or a simulation), naming the vector source (test split, ties, ...) of every
+    mismatch; ``how`` says how it ran (simulator, run, log, ...)."""
+    rows = comparison.mismatch_rows or []
+    first = [[*row, vec.source_of(row[0])] for row in comparison.first_mismatches]
+    by_source = {name: int(sum(s.start <= r < s.stop for r in rows)) for name, s in vec.slices.items()}
+    return LevelResult.from_comparison(
+        level, comparison.model_copy(update={"first_mismatches": first}), by_source, **how
+    )
 
 
 def codes_or_scaled(values: np.ndarray, frac: int) -> np.ndarray:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 
 from micae.flow.context import FlowContext
-from micae.flow.results import LevelResult, RouteResult
 from micae.flow.steps.vectors import level_result
 from micae.log import progress
+from micae.results.hardware import RouteResult
+from micae.results.levels import LevelResult
+from micae.results.vendor import VendorRun
 
 LEVELS = ("vendor_csim", "vendor_synth", "vendor_cosim")
 
 
-def run(ctx: FlowContext) -> list:
+def run(ctx: FlowContext) -> list[VendorRun | LevelResult | RouteResult]:
     from micae.hls.vendor import run_vendor_flow
 
     req = ctx.request
@@ -25,22 +27,21 @@ def run(ctx: FlowContext) -> list:
             log_path=ctx.fw_stage / "logs" / "vendor.log",
             verilog_dest=ctx.fw_stage / "verilog",
         )
-    ctx.report.vendor = result
-    if result.get("status") != "ran":
-        return [LevelResult(level, status="skipped", reason=result.get("reason", "")) for level in LEVELS]
+    if not result.ran:
+        return [result, *(LevelResult.skipped(level, result.reason or "") for level in LEVELS)]
     tag = _run_tag(result)
-    return _levels(ctx, result, tag, started) + _routes(result, tag)
+    return [result, *_levels(ctx, result, tag, started), *_routes(result, tag)]
 
 
 UNIDENTIFIED = "unidentified tool (no Xilinx banner in its log; not a vendor run)"
 
 
-def _run_tag(result: dict) -> str:
+def _run_tag(result: VendorRun) -> str:
     """'vendor' only for a tool that identified itself as Xilinx's; anything else never becomes a headline."""
-    return "vendor" if result.get("identified") else UNIDENTIFIED
+    return "vendor" if result.identified else UNIDENTIFIED
 
 
-def _levels(ctx: FlowContext, result: dict, tag: str, started: float) -> list[LevelResult]:
+def _levels(ctx: FlowContext, result: VendorRun, tag: str, started: float) -> list[LevelResult]:
     from micae.verify.csim import find_vendor_results, parse_results
 
     vec = ctx.vectors
@@ -51,23 +52,36 @@ def _levels(ctx: FlowContext, result: dict, tag: str, started: float) -> list[Le
             got = parse_results(logs[key], vec.latent_frac, vec.expected.shape[1])
             levels.append(level_result(level, vec, vec.expected, got, run=tag, log=str(logs[key])))
         else:
-            levels.append(
-                LevelResult(level, status="no results", reason=f"the {key} step wrote no results", extra={"run": tag})
-            )
-    has_csynth = bool((result.get("reports") or {}).get("csynth"))
-    levels.append(LevelResult("vendor_synth", status="ran" if has_csynth else "no report", extra={"run": tag}))
+            levels.append(LevelResult.skipped(level, f"the {key} step wrote no results", "no results", run=tag))
+    has_csynth = result.reports is not None and result.reports.csynth is not None
+    levels.append(LevelResult(level="vendor_synth", status="ran" if has_csynth else "no report", reason="", run=tag))
     return levels
 
 
-def _routes(result: dict, tag: str) -> list[RouteResult]:
-    reports = result.get("reports") or {}
-    extra = {"tool_banner": result.get("banner")}
-    routes = []
-    if reports.get("csynth"):
-        cs = reports["csynth"]
+def _routes(result: VendorRun, tag: str) -> list[RouteResult]:
+    reports = result.reports
+    routes: list[RouteResult] = []
+    if reports is None:
+        return routes
+    if reports.csynth is not None:
+        cs = reports.csynth
         routes.append(
-            RouteResult(f"hls4ml + {result.get('tool')} csynth", tag, cs.get("resources"), cs.get("latency"), extra)
+            RouteResult(
+                route=f"hls4ml + {result.tool} csynth",
+                kind=tag,
+                resources=cs.resources,
+                latency=cs.latency,
+                tool_banner=result.banner,
+            )
         )
-    if reports.get("vivado_synth"):
-        routes.append(RouteResult("hls4ml + vivado synth", tag, reports["vivado_synth"].get("resources"), None, extra))
+    if reports.vivado_synth is not None:
+        routes.append(
+            RouteResult(
+                route="hls4ml + vivado synth",
+                kind=tag,
+                resources=reports.vivado_synth.resources,
+                latency=None,
+                tool_banner=result.banner,
+            )
+        )
     return routes
