@@ -51,12 +51,12 @@ def run(enc, traced, out: Path, args, *, cutoff=None, model=None) -> dict:
         traced=traced,
         latency_cutoff=cutoff,
         family=model or args.family,
-    )
+    ).to_json()
     est = sec["timing_estimate"]
     t_write = time.perf_counter() - t0
     pnr = place_and_route(
         out, family=args.family, device=args.device, clock_ns=args.clock_ns, seed=args.pnr_seed, work_dir=out / "pnr"
-    )
+    ).to_json()
     period = 1000.0 / pnr["fmax_mhz"]
     cycles = sec["latency_cycles"]
     return {

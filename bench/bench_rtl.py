@@ -75,7 +75,7 @@ def run_flow(enc, flow: str, out: Path, x: np.ndarray, want: np.ndarray, args) -
     t0 = time.perf_counter()
     sec = write_rtl(
         enc, out, latency_cutoff=cfg["cutoff"], clock_ns=args.clock_ns, vectors_in=x, vectors_out=want, traced=traced
-    )
+    ).to_json()
     t["pipeline_write_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     interp_bad = int((evaluate(traced, x) != want).any(axis=1).sum())
@@ -83,10 +83,10 @@ def run_flow(enc, flow: str, out: Path, x: np.ndarray, want: np.ndarray, args) -
     sim = None
     if flow == "micae" and not args.no_sim:
         t0 = time.perf_counter()
-        sim = simulate_rtl(out, x, want, timeout_s=3600)
+        sim = simulate_rtl(out, x, want, timeout_s=3600).to_json()
         t["icarus_sim_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = yosys_resources(out, sec["top"], args.part, timeout_s=3600)
+    res = yosys_resources(out, sec["top"], args.part, timeout_s=3600).to_json()
     t["yosys_s"] = time.perf_counter() - t0
     return {
         "flow": flow,

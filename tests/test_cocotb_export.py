@@ -34,8 +34,8 @@ def test_exported_cocotb_test_passes_then_catches_a_corrupted_expected_file(tmp_
     x, _ = build_vector_set(enc, 40, seed=5)
     want = enc.latents(x)
     rtl = tmp_path / "firmware" / "tiny" / "rtl"
-    rep = write_rtl(enc, rtl, vectors_in=x, latency_cutoff=3)
-    out = export_cocotb(rtl)
+    rep = write_rtl(enc, rtl, vectors_in=x, latency_cutoff=3).to_json()
+    out = export_cocotb(rtl).to_json()
     assert sorted(out["files"]) == ["cocotb/README.md", "cocotb/run_cocotb.py", f"cocotb/test_{rep['top']}.py"]
     folder = Path(out["dir"])
 

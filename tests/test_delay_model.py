@@ -97,19 +97,19 @@ def test_timing_driven_rtl_is_bit_exact_in_icarus(small, tmp_path):
     rng = np.random.default_rng(0)
     t = enc.input_type
     x = rng.integers(t.min_int, t.max_int + 1, size=(40, enc.n_inputs))
-    sec = write_rtl(enc, tmp_path, vectors_in=x, clock_ns=5.0, family="nexus", traced=tr)
+    sec = write_rtl(enc, tmp_path, vectors_in=x, clock_ns=5.0, family="nexus", traced=tr).to_json()
     est = sec["timing_estimate"]
     assert sec["da4ml"]["latency_cutoff"] is None and sec["da4ml"]["pipelining"].startswith("timing-driven")
     assert est["kind"] == "estimate" and est["model"] == "nexus" and est["calibration"]
     assert sec["latency_cycles"] == est["stages"] + 1 == sec["da4ml"]["stages"] + 1
-    res = simulate_rtl(tmp_path, x, enc.latents(x), timeout_s=300)
+    res = simulate_rtl(tmp_path, x, enc.latents(x), timeout_s=300).to_json()
     assert res["mismatches"] == 0 and res["vectors"] == 40
 
 
 def test_rule_of_thumb_pipeline_gets_an_estimate_only_with_a_family(small, tmp_path):
     enc, tr = small
     x = np.zeros((2, enc.n_inputs), dtype=np.int64)
-    plain = write_rtl(enc, tmp_path / "a", vectors_in=x, traced=tr)
+    plain = write_rtl(enc, tmp_path / "a", vectors_in=x, traced=tr).to_json()
     assert plain["timing_estimate"] is None and plain["da4ml"]["latency_cutoff"] == emit.cutoff_for_clock(5.0)
     est = write_rtl(enc, tmp_path / "b", vectors_in=x, traced=tr, latency_cutoff=5, family="nexus")["timing_estimate"]
     assert est["model"] == "nexus" and len(est["stage_delays_ns"]) == est["stages"]

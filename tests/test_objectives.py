@@ -68,9 +68,8 @@ def _integer_model_level(tmp_path: Path, run_dir: Path) -> dict:
     from micae.synthesize import SynthRequest
 
     req = SynthRequest(model=run_dir, hls_root=tmp_path / "hls", firmware_root=tmp_path / "fw", rtl="off", vectors=300)
-    ctx = _context(req)
-    run_steps(CHECK_STEPS, ctx)
-    return ctx.report.to_json()["verification"]["integer_model"]
+    draft = run_steps(CHECK_STEPS, _context(req))
+    return draft.verification["integer_model"].to_json()
 
 
 def _synthesize(tmp_path: Path, run_dir: Path) -> dict:

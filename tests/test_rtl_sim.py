@@ -57,7 +57,7 @@ def test_requantizer_exhaustive_in_icarus(tmp_path, case, mode):
     traced = trace_encoder(enc, rounding=mode)
     assert np.array_equal(evaluate(traced, x), want)
     write_rtl(enc, tmp_path, vectors_in=x, latency_cutoff=2, traced=traced)
-    res = simulate_rtl(tmp_path, x, want, timeout_s=120)
+    res = simulate_rtl(tmp_path, x, want, timeout_s=120).to_json()
     assert res["mismatches"] == 0, res["first_mismatches"]
     assert res["vectors"] == len(x) and res["max_abs_lsb_error"] == 0
 
@@ -69,7 +69,7 @@ def test_half_up_rounding_is_caught_on_ties(tmp_path):
     x = np.arange(in_t.min_int, in_t.max_int + 1, dtype=np.int64)[:, None]
     want = enc.latents(x)
     write_rtl(enc, tmp_path, vectors_in=x, rounding="half_up")
-    res = simulate_rtl(tmp_path, x, want, timeout_s=120)
+    res = simulate_rtl(tmp_path, x, want, timeout_s=120).to_json()
     assert res["mismatches"] > 0 and res["max_abs_lsb_error"] == 1
     idx, expected, got = res["first_mismatches"][0]
     assert expected == want[idx].tolist() and got != expected
@@ -80,7 +80,9 @@ def test_tiny_conv_encoder_full_flow(tmp_path):
     enc = tiny_encoder()
     x, _ = build_vector_set(enc, 300, seed=3)
     want = enc.latents(x)
-    rep = write_rtl(enc, tmp_path / "firmware" / enc.name / "rtl", vectors_in=x, latency_cutoff=3, clock_ns=4.0)
+    rep = write_rtl(
+        enc, tmp_path / "firmware" / enc.name / "rtl", vectors_in=x, latency_cutoff=3, clock_ns=4.0
+    ).to_json()
     rtl_dir = tmp_path / "firmware" / enc.name / "rtl"
     assert json.loads((rtl_dir / "rtl.json").read_text()) == rep
     assert rep["ports"]["input"] == {
@@ -106,7 +108,7 @@ def test_tiny_conv_encoder_full_flow(tmp_path):
         "(h*3 + w)*1 + c",
     ):
         assert needle in header, needle
-    res = simulate_rtl(rtl_dir, x, want, timeout_s=120)
+    res = simulate_rtl(rtl_dir, x, want, timeout_s=120).to_json()
     assert res["mismatches"] == 0, res["first_mismatches"]
     # The shipped script reruns the same check on the shipped vectors.
     out = subprocess.run([str(rtl_dir / "run_sim.sh")], capture_output=True, text=True, timeout=120)
@@ -121,7 +123,7 @@ def test_mismatch_report_decodes_values(tmp_path):
     write_rtl(enc, tmp_path, vectors_in=x)
     bad = want.copy()
     bad[5, 2] = want[5, 2] - 3 if want[5, 2] - 3 >= enc.latent_type.min_int else want[5, 2] + 3
-    res = simulate_rtl(tmp_path, x, bad, timeout_s=120)
+    res = simulate_rtl(tmp_path, x, bad, timeout_s=120).to_json()
     assert res["mismatches"] == 1 and res["max_abs_lsb_error"] == 3
     assert res["first_mismatches"] == [[5, bad[5].tolist(), want[5].tolist()]]
 
@@ -153,9 +155,9 @@ def test_encoder_bit_exact_in_icarus(tmp_path, name):
     traced = trace_encoder(enc)
     wide = np.concatenate([x, build_vector_set(enc, 5000, seed=12)[0]])
     assert np.array_equal(evaluate(traced, wide), enc.latents(wide))  # da4ml's interpreter, many vectors
-    rep = write_rtl(enc, tmp_path, vectors_in=x, clock_ns=5.0, traced=traced)
+    rep = write_rtl(enc, tmp_path, vectors_in=x, clock_ns=5.0, traced=traced).to_json()
     assert rep["latency_cycles"] <= 6
-    res = simulate_rtl(tmp_path, x, want, timeout_s=300)
+    res = simulate_rtl(tmp_path, x, want, timeout_s=300).to_json()
     assert res["mismatches"] == 0, res["first_mismatches"]
 
 
@@ -166,7 +168,7 @@ def test_wrong_rounding_caught_on_econt_ties(tmp_path):
     x = tie_vectors(enc, 60, np.random.default_rng(2))
     want = enc.latents(x)
     write_rtl(enc, tmp_path, vectors_in=x, rounding="half_up")
-    res = simulate_rtl(tmp_path, x, want, timeout_s=300)
+    res = simulate_rtl(tmp_path, x, want, timeout_s=300).to_json()
     assert res["mismatches"] > 0
     assert res["max_abs_lsb_error"] is not None and res["max_abs_lsb_error"] >= 1
 
@@ -186,8 +188,8 @@ def test_unused_inputs_and_constant_latents(tmp_path):
     x = np.concatenate([build_vector_set(enc, 200, seed=1)[0], np.array([[-64, 63, -64, 63, 0]])])
     want = enc.latents(x)
     assert len(np.unique(want[:, 1])) == 1 and want[0, 1] != 0 and np.all(want[:, 3] == 0)
-    rep = write_rtl(enc, tmp_path, vectors_in=x)
+    rep = write_rtl(enc, tmp_path, vectors_in=x).to_json()
     assert rep["top"] == "edge_enc"  # 'edge' is a Verilog keyword
     assert "never read" in (tmp_path / "edge_enc.v").read_text()
-    res = simulate_rtl(tmp_path, x, want, timeout_s=120)
+    res = simulate_rtl(tmp_path, x, want, timeout_s=120).to_json()
     assert res["mismatches"] == 0, res["first_mismatches"]

@@ -39,7 +39,7 @@ def test_parse_sta_reads_every_stage_of_a_real_log():
 def test_timing_entry_from_the_real_log():
     log = LOG.read_text()
     run = {"stages": STAGES, "sta": parse_sta(log), "family": "xcup", "version": "0.23", "seconds": 1.0}
-    entry = timing_entry(run, "xcvu13p-flga2577-2-e", 3.0)
+    entry = timing_entry(run, "xcvu13p-flga2577-2-e", 3.0).to_json()
     assert entry["kind"] == "logic-sta" and entry["lower_bound"] is True
     assert entry["tool"] == {"name": "yosys sta", "version": "0.23"}
     assert entry["stage_delays_ns"] == [2.185, 3.264, 2.779, 2.626, 3.354, 1.254]
@@ -63,8 +63,10 @@ def test_logic_sta_rejects_a_bad_clock_and_a_non_xilinx_part(tmp_path):
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed (apt-get install yosys)")
 def test_logic_sta_on_a_real_design(tmp_path):
     enc = conv_dense_encoder(input_shape=(3, 3, 1), filters=2, n_latent=4, name="tiny", sigma=14.0)
-    rep = write_rtl(enc, tmp_path, vectors_in=np.zeros((2, enc.n_inputs), dtype=np.int64), latency_cutoff=2)
-    entry, res = logic_sta_and_resources(tmp_path, rep["top"], "xcvu13p-flga2577-2-e", 5.0, timeout_s=600)
+    rep = write_rtl(enc, tmp_path, vectors_in=np.zeros((2, enc.n_inputs), dtype=np.int64), latency_cutoff=2).to_json()
+    entry, res = (
+        r.to_json() for r in logic_sta_and_resources(tmp_path, rep["top"], "xcvu13p-flga2577-2-e", 5.0, timeout_s=600)
+    )
     delays = entry["stage_delays_ns"]
     assert len(delays) == rep["da4ml"]["stages"] and all(d > 0 for d in delays)
     assert entry["fmax_mhz"] == round(1000 / max(delays), 1)

@@ -83,7 +83,7 @@ def test_parse_stat_without_counts_is_a_tool_error():
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed")
 def test_yosys_counts_parse_and_use_no_dsp(tiny_rtl):
     rtl_dir, rep, _ = tiny_rtl
-    res = yosys_resources(rtl_dir, rep["top"], "xcvu13p-flga2577-2-e", timeout_s=300)
+    res = yosys_resources(rtl_dir, rep["top"], "xcvu13p-flga2577-2-e", timeout_s=300).to_json()
     assert res["estimator"].startswith("yosys 0.") and "synth_xilinx" in res["estimator"]
     assert "-family xcup" in res["estimator"] and res["family"] == "xcup"
     assert res["DSP"] == 0 and res["BRAM"] == 0

@@ -104,7 +104,7 @@ def test_verilator_catches_half_up_rounding_on_every_tie(tmp_path, cache):
     wrong = (evaluate(traced, x) != want).any(axis=1)  # da4ml's interpreter, independent of any simulator
     assert 0 < wrong.sum() < len(x)
     write_rtl(enc, tmp_path, vectors_in=x, traced=traced, latency_cutoff=2)
-    res = simulate_verilator(tmp_path, x, want, timeout_s=600, cache_dir=cache)
+    res = simulate_verilator(tmp_path, x, want, timeout_s=600, cache_dir=cache).to_json()
     assert res["simulator"].startswith("verilator 5.")
     assert res["vectors"] == len(x) and res["mismatches"] == int(wrong.sum())
     assert res["mismatch_rows"] == np.flatnonzero(wrong).tolist()
@@ -122,11 +122,11 @@ def test_verilator_reports_a_corrupted_expected_code_and_reuses_its_build(tmp_pa
     x, _ = build_vector_set(enc, 3000, seed=4)
     want = enc.latents(x)
     write_rtl(enc, tmp_path, vectors_in=x[:10])
-    first = simulate_verilator(tmp_path, x, want, timeout_s=600, cache_dir=cache)
+    first = simulate_verilator(tmp_path, x, want, timeout_s=600, cache_dir=cache).to_json()
     assert first["mismatches"] == 0 and first["max_abs_lsb_error"] == 0 and first["vectors"] == len(x)
     bad = want.copy()
     bad[2345, 3] = want[2345, 3] - 3 if want[2345, 3] - 3 >= enc.latent_type.min_int else want[2345, 3] + 3
-    again = simulate_verilator(tmp_path, x, bad, timeout_s=600, cache_dir=cache)
+    again = simulate_verilator(tmp_path, x, bad, timeout_s=600, cache_dir=cache).to_json()
     assert again["cached"] and not first["cached"] and again["build_seconds"] < first["build_seconds"]
     assert again["mismatches"] == 1 and again["mismatch_rows"] == [2345] and again["max_abs_lsb_error"] == 3
     assert again["first_mismatches"] == [[2345, bad[2345].tolist(), want[2345].tolist()]]
@@ -143,8 +143,8 @@ def test_verilator_and_icarus_agree_on_the_same_vectors(tmp_path, cache):
     want = enc.latents(x)
     write_rtl(enc, tmp_path, vectors_in=x[:10], rounding="half_up", latency_cutoff=3)
     sub = crosscheck_subset(slices, len(x), limit=150, seed=1)
-    ver = simulate_verilator(tmp_path, x[sub], want[sub], timeout_s=600, cache_dir=cache)
-    ica = simulate_rtl(tmp_path, x[sub], want[sub], timeout_s=600)
+    ver = simulate_verilator(tmp_path, x[sub], want[sub], timeout_s=600, cache_dir=cache).to_json()
+    ica = simulate_rtl(tmp_path, x[sub], want[sub], timeout_s=600).to_json()
     assert ica["simulator"].startswith("icarus ")
     assert ver["mismatches"] > 0  # half_up is wrong on some ties: something to agree on
     for key in ("vectors", "mismatches", "max_abs_lsb_error", "mismatch_rows"):
@@ -165,7 +165,7 @@ def test_verilator_drives_only_the_input_columns_of_the_manifest(tmp_path, cache
     full = np.zeros((len(x), enc.n_inputs + 4), dtype=np.int64)
     full[:, cols] = x  # the port sees x; the other columns are masked-out inputs
     (tmp_path / "rtl.json").write_text(json.dumps({**man, "input_columns": cols.tolist()}))
-    res = simulate_verilator(tmp_path, full, want, timeout_s=600, cache_dir=cache)
+    res = simulate_verilator(tmp_path, full, want, timeout_s=600, cache_dir=cache).to_json()
     assert res["mismatches"] == 0 and res["vectors"] == len(x)
 
 

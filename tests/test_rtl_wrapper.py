@@ -69,7 +69,7 @@ def test_wrapper_round_trip_gives_the_encoders_latents(tmp_path: Path):
     x[0] = t.max_int  # saturating corner
     want = enc.latents(x)
     rtl = tmp_path / "rtl"
-    section = write_rtl(enc, rtl, vectors_in=x)
+    section = write_rtl(enc, rtl, vectors_in=x).to_json()
     info = write_pin_wrapper(rtl)
     assert info["pins"] == list(PINS) and info["top"] == "tiny_pnr_wrap"
     assert info["wrapper_ff"] == section["ports"]["input"]["bus_width"] + section["ports"]["output"]["bus_width"]

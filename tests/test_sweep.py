@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -189,56 +190,39 @@ def test_without_lut_numbers_the_front_uses_the_weight_count_proxy():
     assert [r["pareto"] for r in rows] == [1, 0]
 
 
-def test_hardware_cells_prefer_vendor_then_open_source_and_leave_missing_cells_empty():
+def _v0_report(name: str) -> dict:
+    """A report.json written by the previous micae (tests/fixtures/results-v0)."""
+    return json.loads((Path(__file__).parent / "fixtures" / "results-v0" / name).read_text())
+
+
+def test_hardware_cells_are_the_headline_the_flow_decided_and_missing_cells_stay_empty():
+    from micae.results.report import load_report
+
     assert hardware_cells(None)["LUT"] == ""
-    rtl = {
-        "route": "micae rtl",
-        "kind": "open-source",
-        "resources": {"LUT": 812, "FF": 300, "DSP": 0},
-        "latency": {"cycles_max": 3},
-    }
-    stand_in = {"route": "stand-in", "kind": "stand-in (not a vendor run)", "resources": {"LUT": 1}, "latency": None}
-    report = {
-        "routes": [stand_in, rtl],
-        "options": {"clock_ns": 5.0},
-        "verification": {"c_model": {"mismatches": 0}, "csim": {"mismatches": 2}, "rtl": {"status": "skipped"}},
-        "model": {"stages": [{"unrolled_nonzero_weights": 10}, {"unrolled_nonzero_weights": 5}]},
-    }
+    report = load_report("r.json", raw=_v0_report("report_pnr.json"))
     cells = hardware_cells(report)
-    assert (cells["LUT"], cells["FF"], cells["DSP"], cells["cycles"], cells["ns"]) == (812, 300, 0, 3, 15.0)
-    assert cells["mismatches"] == 2 and cells["weights_nz"] == 15 and cells["route"] == "micae rtl"
-    vendor = {
-        "route": "hls4ml + vitis",
-        "kind": "vendor",
-        "resources": {"LUT": 700},
-        "latency": {"cycles_max": 2, "ns": 10.0},
-    }
-    assert hardware_cells({**report, "routes": [rtl, vendor]})["LUT"] == 700
-    empty = hardware_cells({"routes": [], "verification": {"csim": {"mismatches": 0}}})
-    assert empty["LUT"] == "" and empty["cycles"] == "" and empty["mismatches"] == 0
+    assert (cells["LUT"], cells["FF"], cells["DSP"]) == (report.resources.LUT, report.resources.FF, 0)
+    assert cells["cycles"] == report.rtl.latency_cycles and cells["ns"] == cells["cycles"] * 10.0
+    assert cells["ns_source"].startswith("place-and-route") and cells["route"] == "micae rtl (da4ml) + yosys"
+    assert cells["weights_nz"] == sum(s.unrolled_nonzero_weights for s in report.model.stages) > 0
+    assert cells["mismatches"] == 0
+    vendor = hardware_cells(load_report("r.json", raw=_v0_report("report_vendor.json")))
+    assert vendor["route"].endswith("csynth") and vendor["LUT"] == 2532 and vendor["cycles"] == 10
+    assert vendor["ns_source"] == "vendor HLS estimate (csynth), not place-and-route"
 
 
 def test_headline_figures_come_from_the_flow_not_from_a_route_the_sweep_picks():
-    rtl = {"route": "micae rtl", "kind": "open-source", "resources": {"LUT": 812}, "latency": {"cycles_max": 3}}
-    pnr = {"route": "yosys + nextpnr", "kind": "open-source", "resources": {"LUT": 790}, "latency": {"cycles_max": 3}}
-    report = {
-        "routes": [rtl, pnr],
-        "headline_route": "yosys + nextpnr",
-        "resources": {"LUT": 790, "FF": 120, "DSP": 0},
-        "latency": {"cycles_max": 3, "clock_ns": 5.0, "ns": 14.2, "ns_source": "place-and-route"},
-        "verification": {"rtl": {"mismatches": 0}},
-    }
-    cells = hardware_cells(report)
-    assert (cells["LUT"], cells["FF"], cells["ns"], cells["ns_source"], cells["route"]) == (
-        790,
-        120,
-        14.2,
-        "place-and-route",
-        "yosys + nextpnr",
-    )
+    from micae.results.report import load_report
+
+    raw = _v0_report("report_pnr.json")
+    raw["verification"]["rtl"]["mismatches"] = 3
+    cells = hardware_cells(load_report("r.json", raw=raw))
+    assert cells["mismatches"] == 3
     # the flow found no figures: the sweep does not go looking in the routes itself
-    none = hardware_cells({**report, "headline_route": None, "resources": None, "latency": None})
-    assert none["LUT"] == "" and none["ns"] == "" and none["route"] == ""
+    none = hardware_cells(
+        load_report("r.json", raw={**raw, "headline_route": None, "resources": None, "latency": None})
+    )
+    assert none["LUT"] == "" and none["ns"] == "" and none["route"] == "" and none["cycles"] == ""
 
 
 def test_results_columns():

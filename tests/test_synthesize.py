@@ -381,17 +381,18 @@ def test_timing_closure_keeps_the_faster_cut_when_the_recut_routes_slower(tmp_pa
     periods = iter([11.0, 12.0])
 
     def measured(rtl_dir, top, *, family, device, clock_ns, seed, timeout_s, work_dir):
+        from micae.results.hardware import PnrAnalysis, ToolInfo
+
         period = next(periods)
-        return {
-            "target": "LIFCL-40-9BG400C",
-            "tool": {"name": "nextpnr-nexus", "version": "stand-in"},
-            "kind": "place-and-route",
-            "clock_ns": clock_ns,
-            "fmax_mhz": 1000.0 / period,
-            "slack_ns": clock_ns - period,
-            "met": False,
-            "period_ns": period,
-        }
+        return PnrAnalysis(
+            target="LIFCL-40-9BG400C",
+            tool=ToolInfo(name="nextpnr-nexus", version="stand-in"),
+            clock_ns=clock_ns,
+            fmax_mhz=1000.0 / period,
+            slack_ns=clock_ns - period,
+            met=False,
+            period_ns=period,
+        )
 
     monkeypatch.setattr(pnr_module, "place_and_route", measured)
     path = _save_encoder(tmp_path, EncoderSpec(input_shape=(4, 4, 1), filters=2, latent=4), seed=9)

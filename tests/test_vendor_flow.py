@@ -86,14 +86,14 @@ def test_off_skips_without_looking(empty_path, project):
 @pytest.mark.parametrize("backend", ["vivado", "vitis", "Vitis"])
 def test_auto_without_tool_skips(empty_path, project, backend):
     assert detect_vendor_tool(backend) is None
-    got = run_vendor_flow(project, backend, mode="auto")
+    got = run_vendor_flow(project, backend, mode="auto").to_json()
     assert got == {"status": "skipped", "reason": "no vitis_hls/vitis-run/vivado_hls on PATH"}
 
 
 def test_auto_names_the_missing_tool_when_another_backends_tool_exists(tmp_path, monkeypatch, project):
     _stand_in(tmp_path, monkeypatch, "vitis-run", "exit 0\n")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    got = run_vendor_flow(project, "vivado", mode="auto")
+    got = run_vendor_flow(project, "vivado", mode="auto").to_json()
     assert got["status"] == "skipped"
     assert got["reason"].startswith("no vivado_hls on PATH for the vivado backend (found vitis-run")
 
@@ -144,7 +144,9 @@ def test_stand_in_run_collects_reports_and_verilog(fixtures, tmp_path, monkeypat
     tool = _stand_in(tmp_path, monkeypatch, "vivado_hls", _writes_reports(fixtures))
     assert detect_vendor_tool("vivado") == tool
     log = tmp_path / "logs/vendor.log"
-    got = run_vendor_flow(project, "vivado", mode="require", log_path=log, verilog_dest=tmp_path / "rtl", timeout_s=30)
+    got = run_vendor_flow(
+        project, "vivado", mode="require", log_path=log, verilog_dest=tmp_path / "rtl", timeout_s=30
+    ).to_json()
 
     argv, cwd = _recorded(tmp_path)
     assert argv == ["-f", "build_prj.tcl", "reset=1 csim=1 synth=1 cosim=1 validation=0 export=1 vsynth=0 fifo_opt=0"]
@@ -175,7 +177,7 @@ def test_stand_in_run_collects_reports_and_verilog(fixtures, tmp_path, monkeypat
 
 def test_vitis_run_stand_in_gets_build_opt_tcl(fixtures, tmp_path, monkeypatch, project):
     _stand_in(tmp_path, monkeypatch, "vitis-run", _writes_reports(fixtures))
-    got = run_vendor_flow(project, "vitis", mode="auto", steps=("csim", "synth"), timeout_s=30)
+    got = run_vendor_flow(project, "vitis", mode="auto", steps=("csim", "synth"), timeout_s=30).to_json()
     argv, cwd = _recorded(tmp_path)
     assert argv == ["--tcl", "build_prj.tcl", "--mode", "hls"] and cwd == project.resolve()
     opts = (project / "build_opt.tcl").read_text()
@@ -190,7 +192,7 @@ def test_a_run_is_identified_only_by_the_tools_own_banner(fixtures, tmp_path, mo
     assert run_vendor_flow(project, "vivado", mode="auto", timeout_s=30)["identified"] is False
     banner = "".join(f'echo "{line}"\n' for line in VIVADO_HLS_2020_BANNER.splitlines())
     _stand_in(tmp_path, monkeypatch, "vivado_hls", banner + _writes_reports(fixtures))
-    got = run_vendor_flow(project, "vivado", mode="auto", timeout_s=30)
+    got = run_vendor_flow(project, "vivado", mode="auto", timeout_s=30).to_json()
     assert got["identified"] is True
     assert got["banner"] == "Vivado(TM) HLS - High-Level Synthesis from C, C++ and SystemC v2020.1 (64-bit)"
 

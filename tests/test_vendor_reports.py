@@ -30,7 +30,7 @@ def _truncated(src: Path, dst: Path, at: int) -> Path:
 
 
 def test_csynth_xml_numbers(fixtures):
-    rep = parse_csynth_xml(fixtures / "myproject_csynth.xml")
+    rep = parse_csynth_xml(fixtures / "myproject_csynth.xml").to_json()
     assert rep["source"] == str(fixtures / "myproject_csynth.xml")
     assert rep["tool"] == "vivado_hls 2020.1"
     assert rep["part"] == "xc7z020-clg400-1"
@@ -62,15 +62,15 @@ def test_csynth_xml_numbers(fixtures):
 
 
 def test_csynth_rpt_agrees_with_xml(fixtures):
-    xml = parse_csynth_xml(fixtures / "myproject_csynth.xml")
-    rpt = parse_csynth_rpt(fixtures / "myproject_csynth.rpt")
+    xml = parse_csynth_xml(fixtures / "myproject_csynth.xml").to_json()
+    rpt = parse_csynth_rpt(fixtures / "myproject_csynth.rpt").to_json()
     assert rpt["source"] == str(fixtures / "myproject_csynth.rpt")
     assert {k: v for k, v in rpt.items() if k != "source"} == {k: v for k, v in xml.items() if k != "source"}
     assert rpt["resources"]["LUT"] == 2532 and rpt["latency"]["cycles_max"] == 10
 
 
 def test_vivado_utilization_numbers(fixtures):
-    rep = parse_vivado_utilization(fixtures / "vivado_synth.rpt")
+    rep = parse_vivado_utilization(fixtures / "vivado_synth.rpt").to_json()
     assert rep == {
         "source": str(fixtures / "vivado_synth.rpt"),
         "tool": "vivado 2020.1",
@@ -133,7 +133,7 @@ def test_find_reports_in_vivado_hls_project(fixtures, tmp_path):
     _truncated(fixtures / "myproject_csynth.xml", report / "dense_array_config2_s_csynth.xml", 500)
     assert find_vendor_reports(tmp_path) == {"csynth_xml": xml, "csynth_rpt": rpt, "vivado_synth": vsynth}
 
-    got = collect_vendor_reports(tmp_path)
+    got = collect_vendor_reports(tmp_path).to_json()
     assert got["files"] == {"csynth_xml": str(xml), "csynth_rpt": str(rpt), "vivado_synth": str(vsynth)}
     assert got["csynth"]["source"] == str(xml)
     assert got["csynth"]["resources"]["DSP"] == 73
@@ -159,7 +159,7 @@ def test_collect_falls_back_to_text_report(fixtures, tmp_path):
     report = tmp_path / "myproject_prj/solution1/syn/report"
     _truncated(fixtures / "myproject_csynth.xml", report / "myproject_csynth.xml", 3000)
     rpt = _copy(fixtures / "myproject_csynth.rpt", report / "myproject_csynth.rpt")
-    got = collect_vendor_reports(tmp_path)
+    got = collect_vendor_reports(tmp_path).to_json()
     assert got["csynth"]["source"] == str(rpt)
     assert got["csynth"]["resources"]["LUT"] == 2532
     assert got["vivado_synth"] is None

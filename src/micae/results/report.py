@@ -233,6 +233,8 @@ def _validated(adapter: TypeAdapter, raw: dict, key: str) -> Any:
         return adapter.validate_python(raw[key])
     except ValidationError as exc:
         raise ValueError(f"{key}{first_error(exc)}") from None
+
+
 _KIND_WORDS = {
     "place-and-route": "place-and-route",
     "logic-sta": "logic-only STA",
