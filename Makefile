@@ -42,6 +42,7 @@ demo: deps venv
 lint: venv
 	$(VENV)/bin/ruff check src tests scripts bench
 	$(VENV)/bin/ruff format --check src tests scripts bench
+	$(VENV)/bin/mypy
 
 test: deps venv lint
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import REPO
 from micae.errors import ConfigError
+from micae.fixed.budget import bit_budget
 from micae.report.build import write_html_report
 from micae.report.figures import gap_trend, latent_flags
 
@@ -225,10 +226,13 @@ def _fake_run(run: Path, n: int = 60, n_parts: int = 1, latent: int = 4) -> Path
                 "dataset": "hgcal-synth",
                 "layout": "4x4x3",
                 "n_parts": n_parts,
+                "mode": "joint",
                 "test_samples": n,
                 "quantized": q,
                 "baselines": {"float": q, "pca_tied": q},
-                "bit_budget": {"n_parts": n_parts},
+                "compression_factor": 48 / latent,
+                "bit_ratio": 48 * 8 / (latent * 9),
+                "bit_budget": bit_budget(48, 8, latent, 9, n_parts=n_parts),
                 "dead_latents": [0],
                 "saturated_latents": [1],
                 "training": {"micae": {"seconds": 2.5, "epochs_run": 6, "final_loss": 0.1, "final_val_loss": 0.2}},

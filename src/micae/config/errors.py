@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -57,7 +58,7 @@ def _locate(data: Any, loc: tuple) -> tuple[list, Any, bool]:
     return parts, node, found
 
 
-def _from_loc(err: dict) -> Any:
+def _from_loc(err: Mapping[str, Any]) -> Any:
     """A document holding just the bad value at the error's loc."""
     node: Any = err.get("input")
     for item in reversed(err["loc"]):
@@ -116,7 +117,7 @@ def _allowed_keys(root: Any, parent: list) -> list[str]:
     return []
 
 
-def _sentence(err: dict) -> str:
+def _sentence(err: Mapping[str, Any]) -> str:
     """pydantic's message in micae's words: what the value must be."""
     kind, msg = err["type"], err["msg"]
     if kind == "value_error":

@@ -172,7 +172,7 @@ class StackLevel(Schema):
     """the level's input values / latents must be at least this"""
 
 
-StackLevelEntry = create_model(
+StackLevelEntry = create_model(  # type: ignore[call-overload]  # fields built from StackLevel's
     "StackLevelEntry",
     __base__=Schema,
     __doc__="A ``stack.levels`` entry: the keys it leaves out come from the ``stack`` section.",

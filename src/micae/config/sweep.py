@@ -74,8 +74,8 @@ class Range(Schema):
     @classmethod
     def _ordered(cls, data: Any) -> Any:
         low, high = (data.get("low"), data.get("high")) if isinstance(data, dict) else (None, None)
-        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
-        if numbers and not low < high:
+        numbers = [v for v in (low, high) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) == 2 and not numbers[0] < numbers[1]:
             raise ValueError(f"low {low!r} must be a number below high {high!r}")
         return data
 

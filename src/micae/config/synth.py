@@ -64,7 +64,7 @@ class HlsOptions(Schema):
     reuse: Annotated[Integer(ge=1), Cli(group="hls4ml")] = 1
     """hls4ml reuse factor"""
 
-    def validate(self) -> None:  # noqa: D102 (kept for callers: the values were checked when the options were made)
+    def validate(self) -> None:  # type: ignore[override]  # noqa: D102 (kept for callers: values checked when made)
         return None
 
     def hls(self) -> HlsOptions:

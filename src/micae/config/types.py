@@ -87,7 +87,8 @@ def Number(gt: float | None = None, ge: float | None = None, le: float | None = 
             return None
         if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(float(v)):
             raise ValueError(allowed)
-        if (gt is not None and not v > gt) or (ge is not None and v < ge) or (le is not None and v > le):
+        x = float(v)
+        if (gt is not None and not x > gt) or (ge is not None and x < ge) or (le is not None and x > le):
             raise ValueError(allowed)
         return v
 

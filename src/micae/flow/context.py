@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from micae.flow.request import SynthRequest
 from micae.log import Timings
 from micae.results.rtl import RtlSection
+
+T = TypeVar("T")
+
+
+def required(value: T | None, what: str) -> T:
+    """``value``, which an earlier step made; a step that runs before it is a registry mistake, said as such."""
+    if value is None:
+        raise RuntimeError(
+            f"{what} is not there yet: a step reads it before the step that makes it ran "
+            "(check the step's needs in micae.flow.registry)"
+        )
+    return value
 
 
 @dataclass
@@ -32,6 +44,24 @@ class VectorSet:
 
     def source_of(self, index: int) -> str:
         return next((name for name, s in self.slices.items() if s.start <= index < s.stop), "?")
+
+    @property
+    def input_codes(self) -> np.ndarray:
+        return required(self.codes, "the vectors' integer input codes")
+
+    @property
+    def expected_codes(self) -> np.ndarray:
+        """QKeras' latents as integer codes at the latent LSB."""
+        return required(self.expected, "QKeras' latent codes")
+
+    @property
+    def expected_values(self) -> np.ndarray:
+        return required(self.expected_f, "QKeras' latents")
+
+    @property
+    def frac(self) -> int:
+        """Fractional bits of the latent codes."""
+        return required(self.latent_frac, "the latent precision")
 
 
 @dataclass
@@ -63,6 +93,24 @@ class FlowContext:
     """rtl: the written RTL folder (None: the route did not run)"""
     rtl: RtlSection | None = None
     """rtl, pnr: the manifest of the RTL as it is cut now (pnr may cut it again)"""
+
+    @property
+    def hls_out(self) -> Path:
+        """The staged hls4ml project folder (``hls/<name>.incomplete``)."""
+        return required(self.hls_stage, "the staged hls folder")
+
+    @property
+    def fw_out(self) -> Path:
+        """The staged firmware folder (``firmware/<name>.incomplete``)."""
+        return required(self.fw_stage, "the staged firmware folder")
+
+    @property
+    def main_vectors(self) -> VectorSet:
+        return required(self.vectors, "the verification vectors")
+
+    @property
+    def rtl_path(self) -> Path:
+        return required(self.rtl_dir, "the RTL folder")
 
     @property
     def encoder(self) -> Any:

@@ -72,9 +72,9 @@ class SynthRequest(Schema):
     def __getattr__(self, name: str) -> Any:
         if name in SynthOptions.model_fields:
             return getattr(self.options, name)
-        return super().__getattr__(name)
+        return super().__getattr__(name)  # type: ignore[misc]  # pydantic's (private attributes)
 
-    def validate(self) -> None:
+    def validate(self) -> None:  # type: ignore[override]  # an instance check, not pydantic's deprecated classmethod
         """The rules between settings (each value was checked when the request was made)."""
         self.options.check()
 

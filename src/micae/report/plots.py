@@ -37,8 +37,11 @@ PLOTS = (
 )
 
 
-def make_figures(plot_dir: Path, run: dict | None, report: SynthReport) -> dict:
+def make_figures(plot_dir: Path, run: dict | None, report: SynthReport | dict) -> dict:
     """Draw every plot the report and the run support into ``plot_dir``; returns ``{key: {"file", ...facts}}``."""
+    from micae.report.facts import as_report
+
+    report = as_report(report)
     plot_dir = Path(plot_dir)
     for stale in PLOTS:  # a rebuild must not leave plots of an earlier report behind
         (plot_dir / stale).unlink(missing_ok=True)

@@ -349,7 +349,7 @@ def plot_vae_prior(
 # ------------------------------------------------------------ the report
 
 
-def make_probing_figures(plot_dir: Path, run: dict, report: SynthReport) -> dict:
+def make_probing_figures(plot_dir: Path, run: dict, report: SynthReport | dict) -> dict:
     """Draw the probing pictures the run supports; returns ``{key: {"file", ...facts}}`` like make_figures.
 
     Keys: ``latent_map``, ``latent_interpolations``, ``latent_meshgrid``, ``latent_traversals`` (from

@@ -10,15 +10,14 @@ changes here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from micae.data.geometry import HGCAL_LAYOUTS as HGCAL_LAYOUTS
-from micae.errors import DataError
 from micae.report.figures import read_history
+from micae.results.metrics import load_metrics
 from micae.results.report import SynthReport
 
 PREFERRED_ORDER = ("quantized", "float", "pca_tied", "pca_joint", "bc", "stc", "threshold")
@@ -30,13 +29,9 @@ def load_run(run_dir: Path) -> dict:
     run_dir = Path(run_dir)
     run: dict = {"dir": run_dir}
     if (run_dir / "metrics.json").exists():
-        try:
-            run["metrics"] = json.loads((run_dir / "metrics.json").read_text())
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{run_dir / 'metrics.json'} is not valid JSON ({exc})",
-                "re-run the training (micae train --force) to rewrite the run folder",
-            ) from exc
+        # typed, through the one loader (an older micae's file is carried over, a broken one refused), then as the
+        # plain JSON the run sections read
+        run["metrics"] = load_metrics(run_dir).to_json()
     if (run_dir / "history.csv").exists():
         run["history"] = read_history(run_dir / "history.csv")
     for key, name in (("data", "test_data.npz"), ("eval", "test_evaluation.npz")):
@@ -159,9 +154,11 @@ def colourings(run: dict, n: int) -> list[dict]:
     return out
 
 
-def latent_rails(report: SynthReport) -> tuple[tuple[float, float] | None, float | None]:
+def latent_rails(report: SynthReport | dict) -> tuple[tuple[float, float] | None, float | None]:
     """(min, max) and LSB of the latent format from report.json's model section."""
-    lt = report.model.latent_type
+    from micae.report.facts import as_report
+
+    lt = as_report(report).model.latent_type
     if lt is None:
         return None, None
     from micae.fixed.types import FixedType

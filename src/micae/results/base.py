@@ -42,7 +42,9 @@ Maybe = Annotated[T | None, OPTIONAL]
 class ResultModel(BaseModel):
     """A typed section of a result file."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, use_attribute_docstrings=True, ser_json_inf_nan="constants"
+    )
     _optional: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod

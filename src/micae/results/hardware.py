@@ -4,16 +4,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field
 
 from micae.results.base import Maybe, ResultModel
 
-PNR = "place-and-route"
-LOGIC_STA = "logic-sta"
-VENDOR = "vendor"
-ESTIMATE = "estimate"
+PNR: Final = "place-and-route"
+LOGIC_STA: Final = "logic-sta"
+VENDOR: Final = "vendor"
+ESTIMATE: Final = "estimate"
 TIMING_KINDS = (PNR, LOGIC_STA, VENDOR, ESTIMATE)
 SIGNOFF_KINDS = (VENDOR, PNR)
 """Analyses whose 'met' may be called verified: they include routing."""

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from micae.errors import DataError
+from micae.results.metrics import Metrics, load_metrics
 from micae.results.report import SynthReport, load_report
 from micae.sweep.layout import PointPaths
 
@@ -85,42 +86,52 @@ def hardware_cells(report: SynthReport | None) -> dict:
     return {k: ("" if v is None else v) for k, v in cells.items()}
 
 
-def metric_cells(metrics: dict | None) -> dict:
-    cells = {k: "" for k in METRIC_COLUMNS}
-    if not metrics:
+def read_metrics(path: Path) -> Metrics | None:
+    """A point's metrics.json, typed; None when it is missing or cannot be read."""
+    try:
+        return load_metrics(path)
+    except DataError:
+        return None
+
+
+def metric_cells(metrics: Metrics | None) -> dict:
+    cells: dict = {k: "" for k in METRIC_COLUMNS}
+    if metrics is None:
         return cells
-    q = metrics.get("quantized") or {}
-    cells["test_mse"] = q.get("mse", "")
-    cells["emd_mean"] = q.get("emd_mean", "")
-    cells["emd_median"] = q.get("emd_median", "")
-    for name, m in (metrics.get("baselines") or {}).items():
+    q = metrics.quantized
+    cells.update(test_mse=q.mse, emd_mean=q.emd_mean, emd_median=q.emd_median)
+    for name, m in metrics.baselines.items():
         if f"{name}_mse" in cells:
-            cells[f"{name}_mse"] = m.get("mse", "")
-            cells[f"{name}_emd_mean"] = m.get("emd_mean", "")
-    cells["compression"] = metrics.get("compression_factor", "")
-    cells["latent_bits"] = (metrics.get("bit_budget") or {}).get("micae_latent_bits", "")
+            cells[f"{name}_mse"] = m.mse
+            cells[f"{name}_emd_mean"] = m.emd_mean
+    cells["compression"] = metrics.compression_factor
+    cells["latent_bits"] = metrics.bit_budget.micae_latent_bits
     cells.update(chip_cells(metrics))
-    return cells
+    return {k: ("" if v is None else v) for k, v in cells.items()}
 
 
-def chip_cells(metrics: dict) -> dict:
-    """:data:`CHIP_COLUMNS` from metrics.json's ``elinks`` block (empty cells for runs without it)."""
-    cells = {k: "" for k in CHIP_COLUMNS}
-    block = metrics.get("elinks") or {}
-    if not block:
+def chip_cells(metrics: Metrics) -> dict:
+    """:data:`CHIP_COLUMNS` from metrics.json's ``elinks`` block (None for runs without it, or an algorithm it
+    lacks)."""
+    cells: dict = dict.fromkeys(CHIP_COLUMNS)
+    if not metrics.elinks:
         return cells
-    L, algos = next(iter(block.items()))
+    L, algos = next(iter(metrics.elinks.items()))
     cells["elinks"] = int(L)
 
-    def get(name: str, key: str):
-        r = algos.get(name) or {}
-        return r.get("emd_mean", "") if key == "mean" else ((r.get("lit_ge16") or {}).get("emd_mean") or "")
+    def mean(name: str) -> float | None:
+        r = algos.get(name)
+        return r.emd_mean if r is not None else None
 
-    cells["ae_emd_ge16"] = get("ae", "ge16")
+    def ge16(name: str) -> float | None:
+        r = algos.get(name)
+        return r.lit_ge16.emd_mean if r is not None else None
+
+    cells["ae_emd_ge16"] = ge16("ae")
     for name in ("bc", "stc4", "stc16", "threshold"):
-        cells[f"chip_{name}_emd_mean"] = get(name, "mean")
+        cells[f"chip_{name}_emd_mean"] = mean(name)
     for name in ("bc", "stc4"):
-        cells[f"chip_{name}_emd_ge16"] = get(name, "ge16")
+        cells[f"chip_{name}_emd_ge16"] = ge16(name)
     return cells
 
 
@@ -135,7 +146,7 @@ def point_row(point, paths: PointPaths) -> dict:
         row.update(status="pending", error="")
     else:
         row.update(status=done.get("status", ""), error=done.get("error") or "")
-    metrics = _read_json(paths.metrics) if done else None
+    metrics = read_metrics(paths.metrics) if done and paths.metrics.exists() else None
     report = read_report(paths.report) if done and paths.report.exists() else None
     row.update(metric_cells(metrics))
     row.update(hardware_cells(report))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from micae.errors import ConfigError
 from micae.jsonable import jsonable
 from micae.log import info
 from micae.outputs import staged_output
+from micae.results.metrics import metrics_from_json
 from micae.train.config import RunConfig
 from micae.train.shared import (
     N_KEEP,
@@ -442,7 +442,7 @@ def write_artifacts(cfg: RunConfig, ds, trained: dict, evaluation: dict, out: Pa
     merge_history(out, list(trained["phases"]))
     _write_evaluation_arrays(out, ds, evaluation, N_KEEP)
     metrics = metrics_summary(cfg, ds, trained, evaluation, seconds)
-    (out / "metrics.json").write_text(json.dumps(jsonable(metrics, max_array=64), indent=2))
+    metrics_from_json(jsonable(metrics, max_array=64)).write(out)  # typed: a writer's slip fails here, not later
     write_training_plots(out / "plots", ds, trained, evaluation)
     probe_trained_run(out, cfg, ds, trained, evaluation)  # probing.npz: decoded latent-space pictures
     return metrics

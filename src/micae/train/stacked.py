@@ -21,7 +21,6 @@ section in ``metrics.json`` (:mod:`micae.train.stack_report`).
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -228,9 +227,10 @@ def _write_levels(run_dir: Path, stacked: dict, built: list[dict], grids: list, 
     old_phases = {r.split(",", 1)[0] for r in hist.read_text().splitlines()[1:]} if hist.exists() else set()
     stale = {p for p in old_phases if p == FINE_TUNE_PHASE or (p.startswith("stage") and p[5:].isdigit())}
     merge_history(work, sorted(stale | {f"stage{lv['stage']}" for lv in built} | {FINE_TUNE_PHASE}))
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    metrics["stacked"] = stacked
-    (work / "metrics.json").write_text(json.dumps(jsonable(metrics, max_array=64), indent=2))
+    from micae.results.metrics import load_metrics
+
+    metrics = load_metrics(run_dir)
+    metrics.model_copy(update={"stacked": jsonable(stacked, max_array=64)}).write(work)
     remove_leftovers(work)
     (work / STAGE2_MARKER).unlink(missing_ok=True)
 

@@ -13,12 +13,12 @@ def run(ctx: FlowContext) -> list[LevelResult]:
     from micae.hls.convert import project_name_for
     from micae.verify.csim import build_csim, parse_results, run_csim
 
-    vec = ctx.vectors
+    vec = ctx.main_vectors
     try:
-        exe = build_csim(ctx.hls_stage, project_name_for(ctx.name))
-        results = run_csim(ctx.hls_stage, exe)
+        exe = build_csim(ctx.hls_out, project_name_for(ctx.name))
+        results = run_csim(ctx.hls_out, exe)
     finally:
         copy_logs(ctx, "csim_compile.log", "csim_run.log")
     with progress("verify: csim"):
-        got = parse_results(results, vec.latent_frac, vec.expected.shape[1])
-        return [level_result("csim", vec, vec.expected, got)]
+        got = parse_results(results, vec.frac, vec.expected_codes.shape[1])
+        return [level_result("csim", vec, vec.expected_codes, got)]

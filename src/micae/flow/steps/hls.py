@@ -14,20 +14,20 @@ def run(ctx: FlowContext) -> list[LevelResult]:
     from micae.hls import convert as hconv
     from micae.hls.project import raise_testbench_precision, write_project_readme, write_tb_data
 
-    req, vec = ctx.request, ctx.vectors
-    ctx.hls_model = hconv.convert(ctx.keras_model, ctx.encoder, ctx.hls_stage, ctx.name, req.options)
+    req, vec, stage = ctx.request, ctx.main_vectors, ctx.hls_out
+    ctx.hls_model = hconv.convert(ctx.keras_model, ctx.encoder, stage, ctx.name, req.options)
     if vec.latent_frac is None:  # no integer model: read codes at the precision hls4ml chose
         vec.latent_frac = _output_frac(ctx.hls_model)
-        vec.expected = codes_or_scaled(vec.expected_f, vec.latent_frac)
+        vec.expected = codes_or_scaled(vec.expected_values, vec.latent_frac)
     hconv.compile_c_model(ctx.hls_model)
     with progress("verify: c_model"):
-        got = codes_or_scaled(hconv.c_model_predict(ctx.hls_model, vec.x), vec.latent_frac)
-        result = level_result("c_model", vec, vec.expected, got)
+        got = codes_or_scaled(hconv.c_model_predict(ctx.hls_model, vec.x), vec.frac)
+        result = level_result("c_model", vec, vec.expected_codes, got)
     with progress("hls: tb_data and testbench"):
         project = hconv.project_name_for(ctx.name)
-        write_tb_data(ctx.hls_stage, vec.x, vec.expected_f)
-        raise_testbench_precision(ctx.hls_stage, project)
-        write_project_readme(ctx.hls_stage, project, req.options.backend, len(vec.x))
+        write_tb_data(stage, vec.x, vec.expected_values)
+        raise_testbench_precision(stage, project)
+        write_project_readme(stage, project, req.options.backend, len(vec.x))
     return [result]
 
 
@@ -39,8 +39,8 @@ def _output_frac(hls_model) -> int:
 
 def copy_logs(ctx: FlowContext, *names: str) -> None:
     """Keep the tool logs of the HLS project with the firmware."""
-    logs = ctx.fw_stage / "logs"
+    logs = ctx.fw_out / "logs"
     logs.mkdir(exist_ok=True)
     for name in names:
-        if (ctx.hls_stage / name).exists():
-            shutil.copyfile(ctx.hls_stage / name, logs / name)
+        if (ctx.hls_out / name).exists():
+            shutil.copyfile(ctx.hls_out / name, logs / name)

@@ -5,8 +5,10 @@ folder, so they run at once."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from micae.errors import ConstraintError, ToolError
-from micae.flow.context import FlowContext, VectorSet
+from micae.flow.context import FlowContext, VectorSet, required
 from micae.flow.steps.rtl_vectors import rtl_vector_set
 from micae.flow.steps.vectors import level_from_comparison
 from micae.log import info, progress
@@ -69,17 +71,17 @@ def cut_rtl(ctx: FlowContext, family) -> RtlSection:
     with progress("rtl: trace, pipeline, write Verilog (da4ml)"):
         manifest = write_rtl(
             ctx.encoder,
-            ctx.fw_stage / "rtl",
+            ctx.fw_out / "rtl",
             latency_cutoff=req.latency_cutoff,
             clock_ns=req.options.clock_ns,
-            vectors_in=vec.codes[shipped],
-            vectors_out=vec.expected[shipped],
+            vectors_in=vec.input_codes[shipped],
+            vectors_out=vec.expected_codes[shipped],
             family=family,
         )
-    ctx.rtl_dir = ctx.fw_stage / "rtl"
-    more = {
+    ctx.rtl_dir = ctx.fw_out / "rtl"
+    more: dict[str, Any] = {
         "vectors_note": f"rtl/ ships {len(shipped)} vectors (every tie and saturation vector of the main set + "
-        f"random); the rtl level simulated {len(vec.codes)}",
+        f"random); the rtl level simulated {len(vec.input_codes)}",
         "cocotb": export_cocotb(ctx.rtl_dir),
     }
     if manifest.timing_estimate is None:
@@ -89,9 +91,7 @@ def cut_rtl(ctx: FlowContext, family) -> RtlSection:
 
 
 def _rtl_vectors(ctx: FlowContext) -> VectorSet:
-    if ctx.rtl_vectors is None or ctx.rtl_vectors.codes is None or ctx.rtl_vectors.expected is None:
-        raise RuntimeError("the rtl step runs after the vectors step, with integer codes")
-    return ctx.rtl_vectors
+    return required(ctx.rtl_vectors, "the RTL vectors")
 
 
 def _shipped_rows(ctx: FlowContext):
@@ -99,8 +99,8 @@ def _shipped_rows(ctx: FlowContext):
     the main set, and random others up to ``CROSSCHECK_VECTORS``."""
     from micae.rtl.simulate import crosscheck_subset
 
-    main = ctx.vectors
-    return crosscheck_subset(main.slices, len(main.codes), limit=CROSSCHECK_VECTORS, seed=ctx.request.seed)
+    main = ctx.main_vectors
+    return crosscheck_subset(main.slices, len(main.input_codes), limit=CROSSCHECK_VECTORS, seed=ctx.request.seed)
 
 
 def _skip(ctx: FlowContext, reason: str) -> list[LevelResult | RtlSection]:
@@ -114,8 +114,8 @@ def simulate(ctx: FlowContext) -> list[LevelResult]:
     if ctx.rtl_dir is None:
         return []
     vec = _rtl_vectors(ctx)
-    with progress(f"rtl: Verilator simulation of {len(vec.codes)} vectors"):
-        sim = simulate_verilator(ctx.rtl_dir, vec.codes, vec.expected, timeout_s=SIM_TIMEOUT_S)
+    with progress(f"rtl: Verilator simulation of {len(vec.input_codes)} vectors"):
+        sim = simulate_verilator(ctx.rtl_path, vec.input_codes, vec.expected_codes, timeout_s=SIM_TIMEOUT_S)
     return [_level("rtl", vec, sim)]
 
 
@@ -130,7 +130,7 @@ def crosscheck(ctx: FlowContext) -> list[LevelResult]:
     vec = _rtl_vectors(ctx)
     rows = _shipped_rows(ctx)
     with progress(f"rtl: Icarus cross-check on {len(rows)} vectors"):
-        sim = simulate_rtl(ctx.rtl_dir, vec.codes[rows], vec.expected[rows], timeout_s=SIM_TIMEOUT_S)
+        sim = simulate_rtl(ctx.rtl_path, vec.input_codes[rows], vec.expected_codes[rows], timeout_s=SIM_TIMEOUT_S)
     first = [[int(rows[row[0]]), *row[1:]] for row in sim.first_mismatches[:MAX_LISTED]]
     sim = sim.model_copy(  # back to RTL vector rows
         update={"mismatch_rows": [int(rows[r]) for r in sim.mismatch_rows or []], "first_mismatches": first}

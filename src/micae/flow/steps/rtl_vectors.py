@@ -21,9 +21,9 @@ def rtl_vector_set(ctx: FlowContext) -> VectorSet:
     """``ctx.vectors`` extended to ``--rtl-vectors`` (default 10^6) vectors; the first rows are ``ctx.vectors``."""
     from micae.verify.vectors import build_vector_set
 
-    main, encoder = ctx.vectors, ctx.encoder
+    main, encoder = ctx.main_vectors, ctx.encoder
     wanted = ctx.request.rtl_vectors or DEFAULT_RTL_VECTORS
-    extra = wanted - len(main.codes)
+    extra = wanted - len(main.input_codes)
     if extra <= 0:
         return main
     with progress(f"vectors: {extra} more for the RTL level"):
@@ -31,15 +31,15 @@ def rtl_vector_set(ctx: FlowContext) -> VectorSet:
         shape = tuple(int(v) for v in ctx.keras_model.input_shape[1:])
         x = encoder.input_type.to_float(codes).astype(np.float32).reshape(-1, *shape)
     with progress(f"qkeras: reference latents of {extra} RTL vectors"):
-        expected = values_to_codes(qkeras_latents(ctx.keras_model, x), main.latent_frac)
-    offset = len(main.codes)
+        expected = values_to_codes(qkeras_latents(ctx.keras_model, x), main.frac)
+    offset = len(main.input_codes)
     all_slices = dict(main.slices)
     for name, s in slices.items():
         all_slices[f"rtl_{name}"] = slice(s.start + offset, s.stop + offset)
     return VectorSet(
         x=np.empty((0,)),  # the floats are not kept: only QKeras needed them
-        codes=np.concatenate([main.codes, codes]),
+        codes=np.concatenate([main.input_codes, codes]),
         slices=all_slices,
-        expected=np.concatenate([main.expected, expected]),
+        expected=np.concatenate([main.expected_codes, expected]),
         latent_frac=main.latent_frac,
     )

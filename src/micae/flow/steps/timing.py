@@ -71,14 +71,14 @@ def _pnr(ctx: FlowContext, work: str) -> PnrAnalysis:
     req, rtl = ctx.request, _rtl(ctx)
     with progress(f"rtl: place and route ({req.pnr}, nextpnr, {rtl.latency_cycles} cycles)"):
         entry = pnr(
-            ctx.rtl_dir,
+            ctx.rtl_path,
             rtl.top,
             family=req.pnr,
             device=req.pnr_device,
             clock_ns=req.options.clock_ns,
             seed=req.pnr_seed,
             timeout_s=PNR_TIMEOUT_S,
-            work_dir=ctx.fw_stage / work,
+            work_dir=ctx.fw_out / work,
         )
     return entry.model_copy(update={"work_dir": work})  # relative to the firmware folder (the stage is renamed)
 
@@ -90,7 +90,7 @@ def _recut(ctx: FlowContext, model, entry: PnrAnalysis):
     from micae.rtl.delay_model import corrected_model, model_for
 
     period = _measured(entry)
-    pipe = load_pipeline(ctx.rtl_dir / "da4ml_pipeline.json")
+    pipe = load_pipeline(ctx.rtl_path / "da4ml_pipeline.json")
     model = corrected_model(model_for(model or ctx.request.pnr), pipe, period)
     info(
         f"timing closure: {period:.2f} ns measured against {ctx.request.options.clock_ns} ns; "
@@ -154,6 +154,6 @@ def vivado(ctx: FlowContext) -> list[VendorAnalysis | SkippedAnalysis]:
             req.options.clock_ns,
             top=ctx.rtl.top,
             timeout_s=VIVADO_TIMEOUT_S,
-            work_dir=ctx.fw_stage / "vivado",
+            work_dir=ctx.fw_out / "vivado",
         )
     return [entry]

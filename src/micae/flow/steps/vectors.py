@@ -25,7 +25,7 @@ def run(ctx: FlowContext) -> list[LevelResult | VectorsSection]:
     vec.expected = values_to_codes(vec.expected_f, vec.latent_frac)
     from micae.verify.vectors import coverage
 
-    section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=coverage(encoder, vec.codes))
+    section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=coverage(encoder, vec.input_codes))
     with progress("verify: integer model vs QKeras"):
         return [section, level_result("integer_model", vec, vec.expected, encoder.latents(vec.codes))]
 

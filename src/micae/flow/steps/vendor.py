@@ -21,11 +21,11 @@ def run(ctx: FlowContext) -> list[VendorRun | LevelResult | RouteResult]:
     started = time.time()
     with progress("vendor: HLS flow"):
         result = run_vendor_flow(
-            ctx.hls_stage,
+            ctx.hls_out,
             req.options.backend,
             mode=req.vendor,
-            log_path=ctx.fw_stage / "logs" / "vendor.log",
-            verilog_dest=ctx.fw_stage / "verilog",
+            log_path=ctx.fw_out / "logs" / "vendor.log",
+            verilog_dest=ctx.fw_out / "verilog",
         )
     if not result.ran:
         return [result, *(LevelResult.skipped(level, result.reason or "") for level in LEVELS)]
@@ -44,13 +44,13 @@ def _run_tag(result: VendorRun) -> str:
 def _levels(ctx: FlowContext, result: VendorRun, tag: str, started: float) -> list[LevelResult]:
     from micae.verify.csim import find_vendor_results, parse_results
 
-    vec = ctx.vectors
-    logs = find_vendor_results(ctx.hls_stage, newer_than=started - 1)
+    vec = ctx.main_vectors
+    logs = find_vendor_results(ctx.hls_out, newer_than=started - 1)
     levels = []
     for level, key in (("vendor_csim", "csim"), ("vendor_cosim", "cosim")):
         if key in logs:
-            got = parse_results(logs[key], vec.latent_frac, vec.expected.shape[1])
-            levels.append(level_result(level, vec, vec.expected, got, run=tag, log=str(logs[key])))
+            got = parse_results(logs[key], vec.frac, vec.expected_codes.shape[1])
+            levels.append(level_result(level, vec, vec.expected_codes, got, run=tag, log=str(logs[key])))
         else:
             levels.append(LevelResult.skipped(level, f"the {key} step wrote no results", "no results", run=tag))
     has_csynth = result.reports is not None and result.reports.csynth is not None
