@@ -250,6 +250,30 @@ def test_results_columns():
         assert c in cols
 
 
+def test_results_csv_rows_are_typed_and_read_back_by_their_loader(tmp_path):
+    from micae.errors import DataError
+    from micae.sweep.results import ROWS_SCHEMA_VERSION, SweepRow, load_rows, write_csv
+
+    rows = [
+        SweepRow(grid={"encoder.latent": 8}, point="p0", status="ok", test_mse=0.0123, LUT=812, cycles=3, ns=30.0),
+        SweepRow(grid={"encoder.latent": 16}, point="p1", status="failed", error="train: boom"),
+    ]
+    cols = columns(["encoder.latent"])
+    assert cols[-1] == "schema_version"
+    write_csv(tmp_path / "results.csv", [r.cells() for r in rows], cols)
+    back = load_rows(tmp_path / "results.csv", ["encoder.latent"])
+    assert [r.model_dump(exclude={"grid"}) for r in back] == [r.model_dump(exclude={"grid"}) for r in rows]
+    assert back[0].grid == {"encoder.latent": "8"} and back[0].LUT == 812 and back[1].test_mse is None
+    assert back[0].schema_version == ROWS_SCHEMA_VERSION
+    text = (tmp_path / "results.csv").read_text()
+    (tmp_path / "old.csv").write_text(text.replace(",1\n", ",\n"))  # no schema_version: an older micae's
+    with pytest.raises(DataError, match=r"old.csv line 2 has schema_version 0; this micae reads 1"):
+        load_rows(tmp_path / "old.csv", ["encoder.latent"])
+    (tmp_path / "bad.csv").write_text(text.replace("812", "many"))
+    with pytest.raises(DataError, match=r"bad.csv line 2: LUT: Input should be a valid integer"):
+        load_rows(tmp_path / "bad.csv", ["encoder.latent"])
+
+
 # ---- running, resuming, skipping (slow: real training + synthesis) ----------------------------------
 
 

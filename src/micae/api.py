@@ -235,12 +235,12 @@ def train(config: str | Path | Mapping[str, Any] | Any, *, out: str | Path = "mo
     """
     from micae.cli.train import train_config
     from micae.results.metrics import load_metrics
-    from micae.train.config import RunConfig, config_from_raw, load_config
+    from micae.train.config import RunConfig, load_config
 
     if isinstance(config, (str, Path)):
         cfg = load_config(config)
     elif isinstance(config, Mapping):
-        cfg = config_from_raw(dict(config), fix="correct the value passed to micae.train")
+        cfg = load_config(values=_dotted(config), values_from="the mapping given to micae.train")
     elif isinstance(config, RunConfig):
         cfg = config
     else:
@@ -249,6 +249,18 @@ def train(config: str | Path | Mapping[str, Any] | Any, *, out: str | Path = "mo
         )
     train_config(cfg, Path(out), force=force)
     return load_metrics(Path(out) / cfg.name)
+
+
+def _dotted(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"train": {"epochs": 5}, "seed": 1}`` -> ``{"train.epochs": 5, "seed": 1}``: a section's keys override the
+    defaults one by one (a value that is itself a mapping, e.g. a quantizer, replaces the default whole)."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
 
 
 __all__ = ["LEVELS", "Converted", "convert", "train"]

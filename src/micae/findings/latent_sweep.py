@@ -45,26 +45,33 @@ def sweep_spec(study: StudyConfig, ds: DatasetStudy):
     )
 
 
-def _number(value):
-    return None if value in ("", None) else float(value)
+LATENT = "encoder.latent"
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def sweep_points(rows: list[dict]) -> list[dict]:
-    """The results.csv rows as dicts: latent, status, test_mse, emd_mean, compression, weights_nz, ...."""
+    """The sweep's rows (results.csv cells, read as typed :class:`~micae.sweep.results.SweepRow`) as the findings
+    page's points: latent, status, test_mse, emd_mean, compression, weights_nz, ...."""
+    from micae.sweep.results import SweepRow
+
     out = []
-    for r in rows:
+    for cells in rows:
+        r = SweepRow.from_cells(cells, [LATENT])
         out.append(
             {
-                "latent": int(r["encoder.latent"]),
-                "point": r["point"],
-                "status": r["status"],
-                "test_mse": _number(r.get("test_mse")),
-                "emd_mean": _number(r.get("emd_mean")),
-                "compression": _number(r.get("compression")),
-                "weights_nz": _number(r.get("weights_nz")),
-                "mismatches": _number(r.get("mismatches")),
-                "seconds": _number(r.get("seconds")),
-                "error": r.get("error") or "",
+                "latent": int(r.grid[LATENT]),
+                "point": r.point,
+                "status": r.status,
+                "test_mse": r.test_mse,
+                "emd_mean": r.emd_mean,
+                "compression": r.compression,
+                "weights_nz": _number(r.weights_nz),
+                "mismatches": _number(r.mismatches),
+                "seconds": r.seconds,
+                "error": r.error,
             }
         )
     return sorted(out, key=lambda p: p["latent"])

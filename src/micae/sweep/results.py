@@ -10,8 +10,12 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from micae.errors import DataError
+from micae.results.base import Plain, ResultModel, first_error
 from micae.results.metrics import Metrics, load_metrics
 from micae.results.report import SynthReport, load_report
 from micae.sweep.layout import PointPaths
@@ -46,10 +50,88 @@ HW_COLUMNS = ["LUT", "FF", "DSP", "cycles", "ns", "ns_source", "route", "weights
 
 
 RUN_COLUMNS = ["seconds", "worker", "host"]
+ROWS_SCHEMA_VERSION = 1
+"""results.csv's schema_version column (the last one)."""
 
 
 def columns(grid_keys: list[str]) -> list[str]:
-    return [*grid_keys, "point", "status", *METRIC_COLUMNS, *HW_COLUMNS, *RUN_COLUMNS, "pareto", "error"]
+    return [
+        *grid_keys,
+        "point",
+        "status",
+        *METRIC_COLUMNS,
+        *HW_COLUMNS,
+        *RUN_COLUMNS,
+        "pareto",
+        "error",
+        "schema_version",
+    ]
+
+
+Cell = float | int | str | None
+
+
+class SweepRow(ResultModel):
+    """One row of results.csv, typed: the point's grid values, its status, the quality of its training run
+    (metrics.json), the headline hardware figures the synthesize flow decided (report.json) and how it ran. An
+    empty cell is None. :func:`load_rows` reads results.csv back into these."""
+
+    schema_version: int = ROWS_SCHEMA_VERSION
+    grid: dict[str, Plain]
+    """grid key (e.g. encoder.latent) -> value"""
+    point: str
+    status: str
+    """ok, mismatch, failed, skipped, pending (running, for a study's point)"""
+    error: str = ""
+    test_mse: float | None = None
+    emd_mean: float | None = None
+    emd_median: float | None = None
+    float_mse: float | None = None
+    float_emd_mean: float | None = None
+    pca_tied_mse: float | None = None
+    pca_tied_emd_mean: float | None = None
+    pca_joint_mse: float | None = None
+    pca_joint_emd_mean: float | None = None
+    compression: float | None = None
+    latent_bits: int | None = None
+    # CHIP_COLUMNS: the run's e-link count and the chip's algorithms there (metrics.json elinks)
+    elinks: int | None = None
+    ae_emd_ge16: float | None = None
+    chip_bc_emd_mean: float | None = None
+    chip_bc_emd_ge16: float | None = None
+    chip_stc4_emd_mean: float | None = None
+    chip_stc4_emd_ge16: float | None = None
+    chip_stc16_emd_mean: float | None = None
+    chip_threshold_emd_mean: float | None = None
+    LUT: int | None = None
+    FF: int | None = None
+    DSP: int | None = None
+    cycles: int | None = None
+    ns: float | None = None
+    ns_source: str | None = None
+    route: str | None = None
+    weights_nz: int | None = None
+    mismatches: int | None = None
+    seconds: float | None = None
+    worker: str | None = None
+    host: str | None = None
+    pareto: int | None = None
+
+    def cells(self) -> dict[str, Cell]:
+        """The row as results.csv cells (grid keys first; None as the empty string)."""
+        data = self.model_dump(exclude={"grid"})
+        return {**self.grid, **{k: ("" if v is None else v) for k, v in data.items()}}
+
+    @classmethod
+    def from_cells(cls, cells: dict[str, Any], grid_keys: list[str]) -> SweepRow:
+        """A row from results.csv cells (text) or from a row's cells; unknown columns (a study's) are ignored."""
+        known = set(cls.model_fields) - {"grid"}
+        fields = cls.model_fields
+        values = {
+            k: (None if v in ("", None) and fields[k].default is None else v) for k, v in cells.items() if k in known
+        }
+        values.setdefault("schema_version", 0)
+        return cls(grid={k: cells.get(k) for k in grid_keys}, **values)
 
 
 def _read_json(path: Path) -> dict | None:
@@ -136,7 +218,8 @@ def chip_cells(metrics: Metrics) -> dict:
 
 
 def point_row(point, paths: PointPaths) -> dict:
-    """A point's row: grid values, status and error from done.json, metrics and hardware numbers."""
+    """A point's row as results.csv cells: grid values, status and error from done.json, metrics and hardware
+    numbers (typed by :class:`SweepRow`: a cell of the wrong kind fails here)."""
     row: dict = {**point.values, "point": point.name}
     done = _read_json(paths.done) if paths.done.exists() else None
     if point.skip:
@@ -153,7 +236,30 @@ def point_row(point, paths: PointPaths) -> dict:
     row["seconds"] = (done or {}).get("seconds", {}).get("total", "")
     row["worker"] = (done or {}).get("worker", "")
     row["host"] = (done or {}).get("host", "")
-    return row
+    return SweepRow.from_cells({**row, "schema_version": ROWS_SCHEMA_VERSION}, list(point.values)).cells()
+
+
+def load_rows(path: str | Path, grid_keys: list[str]) -> list[SweepRow]:
+    """results.csv (of a sweep whose grid has ``grid_keys``) as typed rows; a file of another schema version,
+    or a cell of the wrong kind, is refused with one line naming the file."""
+    path = Path(path)
+    fix = "write it again with micae sweep --config <sweep.yaml> --resume (finished points are not rerun)"
+    try:
+        records = list(csv.DictReader(io.StringIO(path.read_text())))
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc}", fix) from None
+    rows = []
+    for i, cells in enumerate(records, start=2):
+        version = cells.get("schema_version") or "0"
+        if version != str(ROWS_SCHEMA_VERSION):
+            raise DataError(
+                f"{path} line {i} has schema_version {version}; this micae reads {ROWS_SCHEMA_VERSION}", fix
+            )
+        try:
+            rows.append(SweepRow.from_cells(cells, grid_keys))
+        except ValidationError as exc:
+            raise DataError(f"{path} line {i}: {first_error(exc)}", fix) from None
+    return rows
 
 
 def _cell(v) -> str:
