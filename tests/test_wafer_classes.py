@@ -41,26 +41,39 @@ def test_wafer_wins_counts_better_worse_and_ties_on_defined_pairs():
 
 
 def test_report_table_reads_the_stored_bins():
-    from micae.report.sections_run import occupancy_blocks
+    import json
+    from pathlib import Path
 
-    metrics = {
-        "n_parts": 1,
-        "quantized": {"emd_mean": 0.8},
-        "baselines": {"pca_tied": {"emd_mean": 1.2}, "pca_joint": {"emd_mean": 1.2}, "stc": {"emd_mean": 0.5}},
-        "emd_by_occupancy": [
-            {
-                "lo": 0,
-                "hi": 12,
-                "n": 7,
-                "emd_mean": {"quantized": 0.97, "pca_tied": 1.4, "pca_joint": 1.4, "stc": 0.37},
-                "emd_median": {"quantized": 0.9, "pca_tied": 1.3, "pca_joint": 1.3, "stc": 0.33},
-            }
-        ],
-        "wafer_wins": {"stc": {"better": 0.208, "worse": 0.792, "tie": 0.0, "n": 7}},
-    }
-    table, text = occupancy_blocks(metrics)
+    from micae.report.sections_run import occupancy_blocks
+    from micae.results.metrics import metrics_from_json
+
+    raw = json.loads((Path(__file__).parent / "fixtures" / "results-v0" / "metrics.json").read_text())
+    scores = {"mse": 0.01, "mse_median": 0.01}
+    raw.update(
+        {
+            "n_parts": 1,
+            "quantized": {**scores, "emd_mean": 0.8},
+            "baselines": {
+                "pca_tied": {**scores, "emd_mean": 1.2},
+                "pca_joint": {**scores, "emd_mean": 1.2},
+                "stc": {**scores, "emd_mean": 0.5},
+            },
+            "emd_by_occupancy": [
+                {
+                    "lo": 0,
+                    "hi": 12,
+                    "n": 7,
+                    "emd_mean": {"quantized": 0.97, "pca_tied": 1.4, "pca_joint": 1.4, "stc": 0.37},
+                    "emd_median": {"quantized": 0.9, "pca_tied": 1.3, "pca_joint": 1.3, "stc": 0.33},
+                }
+            ],
+            "wafer_wins": {"stc": {"better": 0.208, "worse": 0.792, "tie": 0.0, "n": 7}},
+        }
+    )
+    table, text = occupancy_blocks(metrics_from_json(raw))
     assert table.head == ["lit cells per wafer", "wafers", "quantized (QAT)", "PCA (tied)", "STC, equal-bit (micae)"]
     assert table.rows == [["0-11", "7", "0.97 / 0.9", "1.4 / 1.3", "0.37 / 0.33"]]
     said = "".join(s.text for s in text.spans)
     assert "STC, equal-bit (micae) on 20.8% (worse on 79.2%)" in said
-    assert occupancy_blocks({"quantized": {"emd_mean": 0.8}}) == []
+    del raw["emd_by_occupancy"]
+    assert occupancy_blocks(metrics_from_json(raw)) == []

@@ -127,7 +127,8 @@ def _latent_figures(plot_dir: Path, run: dict, report: SynthReport) -> dict:
     rails, lsb = run_data.latent_rails(report)
     flags = latent_flags(lat, rails)
     if rails is None:  # no latent format known here: trust the training run's own verdicts
-        saturated = run_data.run_metrics(run).get("saturated_latents", [])
+        metrics = run_data.run_metrics(run)
+        saturated = metrics.saturated_latents if metrics is not None else []
         for f in flags:
             f["saturated"] = f["dim"] in saturated
     plot_latent_histograms(lat, flags, plot_dir / "latent_histograms.png", rails=rails, lsb=lsb)

@@ -15,6 +15,7 @@ import numpy as np
 
 from micae.report.draw import HGCAL_LAYOUTS, draw_image, draw_wafer_cells, figure, save
 from micae.report.figures import scatter_coloured
+from micae.results.metrics import Metrics
 from micae.results.report import SynthReport
 
 PROBING_PLOTS = (
@@ -274,9 +275,9 @@ def plot_traversals(prob: dict, layout: str, path: Path, labels: np.ndarray | No
 # ------------------------------------------------------------------- VAE
 
 
-def is_vae(metrics: dict) -> bool:
+def is_vae(metrics: Metrics | None) -> bool:
     """metrics.json says the run trained a VAE (``objective: vae``, as a name or ``{"name": "vae"}``)."""
-    obj = metrics.get("objective")
+    obj = metrics.objective if metrics is not None else None
     name = obj.get("name") if isinstance(obj, dict) else obj
     return str(name or "").lower() == "vae"
 

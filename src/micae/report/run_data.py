@@ -17,7 +17,7 @@ import numpy as np
 
 from micae.data.geometry import HGCAL_LAYOUTS as HGCAL_LAYOUTS
 from micae.report.figures import read_history
-from micae.results.metrics import load_metrics
+from micae.results.metrics import Metrics, Scores, load_metrics
 from micae.results.report import SynthReport
 
 PREFERRED_ORDER = ("quantized", "float", "pca_tied", "pca_joint", "bc", "stc", "threshold")
@@ -29,9 +29,8 @@ def load_run(run_dir: Path) -> dict:
     run_dir = Path(run_dir)
     run: dict = {"dir": run_dir}
     if (run_dir / "metrics.json").exists():
-        # typed, through the one loader (an older micae's file is carried over, a broken one refused), then as the
-        # plain JSON the run sections read
-        run["metrics"] = load_metrics(run_dir).to_json()
+        # typed, through the one loader (an older micae's file is carried over, a broken one refused)
+        run["metrics"] = load_metrics(run_dir)
     if (run_dir / "history.csv").exists():
         run["history"] = read_history(run_dir / "history.csv")
     for key, name in (("data", "test_data.npz"), ("eval", "test_evaluation.npz")):
@@ -41,12 +40,14 @@ def load_run(run_dir: Path) -> dict:
     return run
 
 
-def run_metrics(run: dict | None) -> dict:
-    return (run or {}).get("metrics") or {}
+def run_metrics(run: dict | None) -> Metrics | None:
+    """The run's metrics.json, typed (None without a run or without the file)."""
+    return None if run is None else run.get("metrics")
 
 
 def layout(run: dict | None) -> str:
-    return str(run_metrics(run).get("layout") or "image")
+    metrics = run_metrics(run)
+    return metrics.layout if metrics is not None else "image"
 
 
 def ordered_models(names: Iterable[str]) -> list[str]:
@@ -63,10 +64,9 @@ def models_in_arrays(keys: Iterable[str], metric: str) -> list[str]:
     return ordered_models(k[: -len(suffix)] for k in keys if k.endswith(suffix) and not k.startswith("recon__"))
 
 
-def models_in_metrics(metrics: dict) -> dict[str, dict]:
-    """``{model: summary}`` for the quantized model and every baseline in metrics.json, ordered."""
-    found = {"quantized": metrics.get("quantized"), **(metrics.get("baselines") or {})}
-    found = {k: v for k, v in found.items() if isinstance(v, dict) and v}
+def models_in_metrics(metrics: Metrics) -> dict[str, Scores]:
+    """``{model: scores}`` for the quantized model and every baseline in metrics.json, ordered."""
+    found = metrics.models
     return {m: found[m] for m in ordered_models(found)}
 
 

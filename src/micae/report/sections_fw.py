@@ -22,7 +22,8 @@ from micae.results.report import BitBudget, ModelSection, SynthReport
 from micae.results.rtl import RtlSection
 
 
-def bit_budget(report: SynthReport, run_budget: dict | None) -> list:
+def bit_budget(report: SynthReport, run_parts: int | None) -> list:
+    """The budget table and formats; ``run_parts``: how many inputs share the encoder in its training run."""
     m = report.model
     budget = m.bit_budget
     if budget is None:
@@ -54,7 +55,7 @@ def bit_budget(report: SynthReport, run_budget: dict | None) -> list:
         blocks.append(
             note(f"{budget.masked_inputs} masked input positions never carry charge and are not counted as inputs.")
         )
-    n_parts = budget.n_parts if budget.n_parts > 1 else (run_budget or {}).get("n_parts") or 1
+    n_parts = budget.n_parts if budget.n_parts > 1 else run_parts or 1
     if n_parts > 1:
         total_in = budget.total_input_values if budget.n_parts > 1 else budget.input_values * n_parts
         total_lat = budget.total_latent_values if budget.n_parts > 1 else budget.latent_values * n_parts

@@ -7,6 +7,7 @@ from pathlib import Path
 from micae.report import run_data
 from micae.report.blocks import Bullets, Details, Figure, Heading, Span, Table, note, num, percent
 from micae.report.figures import model_label
+from micae.results.metrics import Metrics, OccupancyBin
 
 METRIC_NAMES = {
     "mse": "MSE mean",
@@ -24,8 +25,8 @@ def _figure(plot_dir: Path, fig: dict, alt: str, caption: str) -> Figure:
     return Figure(fig["file"], plot_dir / fig["file"], alt, caption)
 
 
-def metrics_table(metrics: dict) -> Table | None:
-    models = run_data.models_in_metrics(metrics)
+def metrics_table(metrics: Metrics) -> Table | None:
+    models = {k: v.to_json() for k, v in run_data.models_in_metrics(metrics).items()}
     if not models:
         return None
     cols = [c for c in METRIC_NAMES if any(c in v for v in models.values())]
@@ -33,10 +34,10 @@ def metrics_table(metrics: dict) -> Table | None:
     return Table(["model"] + [METRIC_NAMES[c] for c in cols], rows, numeric=set(range(1, len(cols) + 1)))
 
 
-def _quality_note(metrics: dict) -> str:
+def _quality_note(metrics: Metrics) -> str:
     models = run_data.models_in_metrics(metrics)
     text = (
-        f"On {metrics.get('test_samples')} test samples. The float twin has the same architecture without "
+        f"On {metrics.test_samples} test samples. The float twin has the same architecture without "
         "quantization; PCA (tied) projects every input onto as many components as one encoder has latents, "
         "PCA (joint) the whole MICAE sample onto all latents together."
     )
@@ -47,26 +48,26 @@ def _quality_note(metrics: dict) -> str:
             "sized to the encoder's latent bits and run on its 8-bit input codes of the same test wafers; the "
             "chip's own forms are in the table above when the run kept integer charges."
         )
-    if "emd_mean" not in (metrics.get("quantized") or {}):
+    if metrics.quantized.emd_mean is None:
         text += " EMD applies to HGCAL wafers only, so it is not shown."
     return text
 
 
-def chip_blocks(metrics: dict) -> list:
+def chip_blocks(metrics: Metrics) -> list:
     """The autoencoder against the chip's algorithms at the run's e-link count (metrics.json ``elinks``)."""
     from micae.evaluate.page import algorithm_table, unit_note
-    from micae.evaluate.schema import AlgorithmResult
     from micae.metrics.emd import empty_reconstruction_cost
 
-    block = metrics.get("elinks") or {}
-    if not block:
+    if not metrics.elinks:
         return []
-    about = metrics.get("elinks_about") or {}
-    L, algos = next(iter(block.items()))
-    table = algorithm_table({n: AlgorithmResult.model_validate(r) for n, r in algos.items()})
+    about = metrics.elinks_about
+    L, algos = next(iter(metrics.elinks.items()))
+    table = algorithm_table(algos)
+    source = about.elinks_source if about is not None else ""
+    data = about.data if about is not None else "the test split"
     text = (
         f"The run's autoencoder against the ECON-T chip's algorithms as the chip sends them at L = {L} e-links "
-        f"({about.get('elinks_source', '')}), and the literature's forms, on {about.get('data', 'the test split')}. "
+        f"({source}), and the literature's forms, on {data}. "
         + unit_note(empty_reconstruction_cost())
         + " micae evaluate gives the same table on any data file and at every L."
     )
@@ -75,9 +76,9 @@ def chip_blocks(metrics: dict) -> list:
 
 def quality(run: dict, figs: dict, plot_dir: Path) -> list:
     metrics = run_data.run_metrics(run)
-    blocks: list = chip_blocks(metrics)
-    table = metrics_table(metrics)
-    if table:
+    blocks: list = chip_blocks(metrics) if metrics is not None else []
+    table = metrics_table(metrics) if metrics is not None else None
+    if metrics is not None and table:
         if blocks:
             blocks.append(Heading("Against the float twin, PCA and micae's equal-bit baselines (normalised units)"))
         blocks += [table, note(_quality_note(metrics))]
@@ -97,29 +98,30 @@ def quality(run: dict, figs: dict, plot_dir: Path) -> list:
             "standard error of the mean (points of one bin are shifted sideways a little so the bars stay apart)."
         )
         blocks.append(_figure(plot_dir, fig, "mean EMD against wafer charge", caption))
-    blocks += occupancy_blocks(metrics)
+    if metrics is not None:
+        blocks += occupancy_blocks(metrics)
     return blocks or [note("The run folder has no metrics.")]
 
 
-def _occupancy_models(metrics: dict, bins: list[dict]) -> list[str]:
+def _occupancy_models(metrics: Metrics, bins: list[OccupancyBin]) -> list[str]:
     """Models with EMDs in the occupancy bins, in the metrics table's order; PCA (joint) is left out when
     it is PCA (tied) (one part)."""
-    present = set().union(*(b["emd_mean"] for b in bins))
-    skip = {"pca_joint"} if metrics.get("n_parts", 1) == 1 else set()
+    present = set().union(*(b.emd_mean for b in bins))
+    skip = {"pca_joint"} if metrics.n_parts == 1 else set()
     return [m for m in run_data.models_in_metrics(metrics) if m in present and m not in skip]
 
 
-def occupancy_blocks(metrics: dict) -> list:
+def occupancy_blocks(metrics: Metrics) -> list:
     """Mean / median EMD per wafer-occupancy bin for every algorithm, and how often the QAT encoder wins
     per wafer (metrics.json ``emd_by_occupancy`` and ``wafer_wins``; nothing for runs without them)."""
-    bins = metrics.get("emd_by_occupancy") or []
+    bins = metrics.emd_by_occupancy or []
     if not bins:
         return []
     models = _occupancy_models(metrics, bins)
     rows = []
     for b in bins:
-        cells = [f"{num(b['emd_mean'].get(m), 3)} / {num(b['emd_median'].get(m), 3)}" for m in models]
-        rows.append([f"{b['lo']}-{b['hi'] - 1}", str(b["n"]), *cells])
+        cells = [f"{num(b.emd_mean.get(m), 3)} / {num(b.emd_median.get(m), 3)}" for m in models]
+        rows.append([f"{b.lo}-{b.hi - 1}", str(b.n), *cells])
     head = ["lit cells per wafer", "wafers", *(model_label(m) for m in models)]
     blocks: list = [Table(head, rows, numeric=set(range(1, len(head))))]
     text = (
@@ -127,11 +129,9 @@ def occupancy_blocks(metrics: dict) -> list:
         "Best Choice sends its cells exactly, so it is nearly lossless on wafers with fewer lit cells than it "
         "sends; STC never moves charge out of its 2x2 group."
     )
-    wins = metrics.get("wafer_wins") or {}
+    wins = metrics.wafer_wins or {}
     said = [
-        f"{model_label(m)} on {percent(w['better'])} (worse on {percent(w['worse'])})"
-        for m in models
-        if (w := wins.get(m))
+        f"{model_label(m)} on {percent(w.better)} (worse on {percent(w.worse)})" for m in models if (w := wins.get(m))
     ]
     if said:
         text += f" Per wafer, the QAT encoder has the lower EMD than {'; than '.join(said)} of the wafers."
@@ -172,11 +172,11 @@ def training(run: dict, figs: dict, plot_dir: Path) -> list:
         blocks.append(_figure(plot_dir, fig, "training curves", caption))
     else:
         blocks.append(note("The run folder has no history.csv, so there are no training curves."))
-    phases = run_data.run_metrics(run).get("training") or {}
+    metrics = run_data.run_metrics(run)
+    phases = metrics.training if metrics is not None else {}
     if phases:
         rows = [
-            [p, num(t.get("epochs_run")), num(t.get("final_loss")), num(t.get("final_val_loss")), num(t.get("seconds"))]
-            for p, t in phases.items()
+            [p, num(t.epochs_run), num(t.final_loss), num(t.final_val_loss), num(t.seconds)] for p, t in phases.items()
         ]
         head = ["phase", "epochs", "final train loss", "final validation loss", "seconds"]
         blocks.append(Table(head, rows, numeric={1, 2, 3, 4}))

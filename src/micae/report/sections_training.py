@@ -4,6 +4,7 @@ the stacked levels of a stacked run. Both read metrics.json only; nothing is rec
 from __future__ import annotations
 
 from micae.report.blocks import Para, Span, Table, note, num, percent
+from micae.results.metrics import Metrics
 
 OBJECTIVE_TEXT = {
     "ae": "plain autoencoder: the reconstruction loss only",
@@ -15,18 +16,18 @@ OBJECTIVE_TEXT = {
 }
 
 
-def objective(metrics: dict) -> list:
+def objective(metrics: Metrics) -> list:
     """The objective, its weights, the last epoch's penalties and the fraction of zero latent codes."""
-    name = metrics.get("objective") or "ae"
+    name = str(metrics.objective or "ae")
     rows = [["objective", f"{name}: {OBJECTIVE_TEXT.get(name, name)}"]]
-    rows += [[key, num(value)] for key, value in (metrics.get("objective_weights") or {}).items()]
-    for phase, record in (metrics.get("objective_penalty") or {}).items():
+    rows += [[key, num(value)] for key, value in metrics.objective_weights.items()]
+    for phase, record in metrics.objective_penalty.items():
         rows += [[f"{phase}: {key} (last epoch, unweighted)", num(value)] for key, value in record.items()]
-    zero = metrics.get("zero_codes") or {}
-    if zero.get("fraction") is not None:
-        rows.append(["latent codes equal to 0 (test split)", percent(zero["fraction"])])
+    zero = metrics.zero_codes
+    if zero is not None:
+        rows.append(["latent codes equal to 0 (test split)", percent(zero.fraction)])
     blocks: list = [Table(["", "value"], rows)]
-    if zero.get("fraction") is not None:
+    if zero is not None:
         blocks.append(
             note(
                 "Zero codes: the fraction of transmitted latent values whose integer code is exactly 0, counted "
@@ -58,9 +59,10 @@ def _level_rows(stacked: dict, has_emd: bool) -> list[list[str]]:
     return rows
 
 
-def stacked_levels(metrics: dict) -> list:
-    """Per-level latent and input reconstruction and the per-level and whole-chain budgets."""
-    stacked = metrics.get("stacked") or {}
+def stacked_levels(metrics: Metrics) -> list:
+    """Per-level latent and input reconstruction and the per-level and whole-chain budgets (metrics.json
+    ``stacked``, as :mod:`micae.train.stack_report` writes it)."""
+    stacked = metrics.stacked or {}
     has_emd = "emd_mean" in (stacked.get("end_to_end") or {})
     head = ["stage", "loss", "latent MSE", "latent MSE, PCA", "input MSE (stages 1..k)"]
     head += ["input EMD mean"] if has_emd else []

@@ -63,8 +63,9 @@ def sections(
     report: SynthReport, run: dict | None, figs: dict, plot_dir: Path, missing_run: str = NO_RUN
 ) -> list[Section]:
     metrics = run_data.run_metrics(run)
+    run_parts = metrics.bit_budget.n_parts if metrics is not None else None
     out = [
-        Section("budget", "Bit budget", sections_fw.bit_budget(report, metrics.get("bit_budget"))),
+        Section("budget", "Bit budget", sections_fw.bit_budget(report, run_parts)),
         Section("verification", "Verification", sections_fw.verification(report)),
         Section("resources", "Resources and latency", sections_fw.resources(report)),
     ]
@@ -72,21 +73,22 @@ def sections(
         out.append(Section("timing", "Timing", sections_fw.timing(report, figs, plot_dir)))
     out.append(Section("settings", "Synthesis settings", settings_blocks(report)))
     if run:
+        out.append(Section("quality", "Reconstruction quality", sections_run.quality(run, figs, plot_dir)))
+        if metrics is not None:
+            out.append(Section("objective", "Training objective", sections_training.objective(metrics)))
         out += [
-            Section("quality", "Reconstruction quality", sections_run.quality(run, figs, plot_dir)),
-            Section("objective", "Training objective", sections_training.objective(metrics)),
             Section("reconstructions", "Inputs and reconstructions", sections_run.reconstructions(run, figs, plot_dir)),
             Section("training", "Training curves and overfitting check", sections_run.training(run, figs, plot_dir)),
             Section("latents", "Latent space", sections_run.latents(run, figs, plot_dir)),
             Section("probing", "Latent-space probing", sections_probing.probing(run, figs, plot_dir)),
         ]
-        if metrics.get("stacked"):
+        if metrics is not None and metrics.stacked:
             out.append(Section("stacked", "Stacked levels", sections_training.stacked_levels(metrics)))
         if figs.get("vae_prior"):
             out.append(Section("vae", "VAE: prior and posterior means", sections_probing.vae_prior(figs, plot_dir)))
     else:
         out.append(Section("quality", "Model quality", [note(missing_run)]))
-    steps = sections_fw.seconds(report, metrics.get("training") or {}, metrics.get("seconds_total"))
+    steps = sections_fw.seconds(report, metrics.training if metrics else {}, metrics.seconds_total if metrics else None)
     out.append(Section("seconds", "Seconds per step", steps))
     run_dir = Path(run["dir"]) if run and run.get("dir") else None
     out.append(Section("files", "Files", sections_fw.files(report, run_dir, plot_dir)))
@@ -99,10 +101,10 @@ def _subtitle(report: SynthReport, run: dict | None, stamp: str) -> str:
     latents = m.latent_size if m.latent_size is not None else "?"
     sub = f"input shape {m.input_shape}, {latents} latents, "
     sub += f"{num(m.parameters)} parameters"
-    if metrics.get("dataset"):
-        n_parts = int(metrics.get("n_parts", 1))
+    if metrics is not None and metrics.dataset:
+        n_parts = metrics.n_parts
         sub += (
-            f"; trained on {metrics['dataset']} ({run_data.layout(run)}, {n_parts} input{'s' if n_parts > 1 else ''} "
+            f"; trained on {metrics.dataset} ({run_data.layout(run)}, {n_parts} input{'s' if n_parts > 1 else ''} "
             "per sample)"
         )
     return sub + f"; micae {report.micae_version or '?'}; generated {stamp}"
@@ -157,18 +159,19 @@ def _hardware_cards(report: SynthReport) -> list[Card]:
 
 def _quality_card(run: dict | None) -> Card | None:
     metrics = run_data.run_metrics(run)
-    q = metrics.get("quantized")
-    if not q:
+    if metrics is None:
         return None
-    key = "emd_mean" if "emd_mean" in q else "mse"
-    base = metrics.get("baselines") or {}
-    vs = ", ".join(
-        f"{model_label(m)} {num(base[m].get(key))}" for m in ("float", "pca_tied") if isinstance(base.get(m), dict)
-    )
-    chip = next(iter((metrics.get("elinks") or {}).items()), None)
-    if key == "emd_mean" and chip and isinstance(chip[1].get("bc"), dict):
-        vs += f"{', ' if vs else ''}chip BC at L = {chip[0]} {num(chip[1]['bc'].get('emd_mean'))}"
-    elif isinstance(base.get("bc"), dict):
-        vs += f"{', ' if vs else ''}{model_label('bc')} {num(base['bc'].get(key))}"
-    title = "quantized model, " + ("mean EMD" if key == "emd_mean" else "test MSE")
-    return Card(title, num(q.get(key)), f"vs {vs}" if vs else "")
+    emd = metrics.quantized.emd_mean is not None
+
+    def score(s) -> float | None:
+        return s.emd_mean if emd else s.mse
+
+    base = metrics.baselines
+    vs = ", ".join(f"{model_label(m)} {num(score(base[m]))}" for m in ("float", "pca_tied") if m in base)
+    chip = next(iter((metrics.elinks or {}).items()), None)
+    if emd and chip and "bc" in chip[1]:
+        vs += f"{', ' if vs else ''}chip BC at L = {chip[0]} {num(chip[1]['bc'].emd_mean)}"
+    elif "bc" in base:
+        vs += f"{', ' if vs else ''}{model_label('bc')} {num(score(base['bc']))}"
+    title = "quantized model, " + ("mean EMD" if emd else "test MSE")
+    return Card(title, num(score(metrics.quantized)), f"vs {vs}" if vs else "")

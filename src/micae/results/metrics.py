@@ -47,6 +47,7 @@ class OccupancyBin(OpenModel):
     hi: int
     n: int
     emd_mean: dict[str, float | None] = {}
+    emd_median: dict[str, float | None] = {}
 
 
 class WaferWins(ResultModel):
