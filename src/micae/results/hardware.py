@@ -49,11 +49,11 @@ class Resources(ResultModel):
 class Latency(ResultModel):
     """A route's latency in clock cycles (``None``: the tool could not bound it)."""
 
-    cycles_min: int | None
-    cycles_max: int | None
-    interval: int | None
+    cycles_min: int | None = None
+    cycles_max: int | None = None
+    interval: int | None = None
     interval_max: Maybe[int] = None
-    clock_ns: float | None
+    clock_ns: float | None = None
     """the clock the cycles are counted at (the requested one)"""
     ns: Maybe[float] = None
     """cycles_max x clock_ns, for routes that say so themselves (an HLS estimate)"""
