@@ -306,6 +306,10 @@ def migrate_report(raw: dict, version: int) -> dict:
         raw["latency"] = lat.to_json() if lat else None
     elif isinstance(raw.get("latency"), dict) and "ns_source" in raw["latency"]:
         raw["latency"] = {**raw["latency"], "ns_source": _source_text(raw["latency"]["ns_source"])}
+    elif isinstance(raw.get("latency"), dict):  # a headline without a latency source: say it, the same way
+        named = next((r for r in routes if r.route == raw["headline_route"]), None)
+        lat = headline_latency(named, timing)
+        raw["latency"] = lat.to_json() if lat else None
     if "timing_met" not in raw:
         raw["timing_met"] = timing_met(timing)
     if "ok" not in raw:
