@@ -46,7 +46,7 @@ def test_timing_entry_from_the_real_log():
     assert entry["fmax_mhz"] == round(1000 / 3.354, 1) and entry["slack_ns"] == round(3.0 - 3.354, 3)
     assert entry["met"] is False and "no routing" in entry["note"]
     assert entry["critical_path"].startswith("stage 4 (tiny_core_stage4)") and "3.354 ns" in entry["critical_path"]
-    assert timing_entry(run, "xcvu13p-flga2577-2-e", 3.4)["met"] is True
+    assert timing_entry(run, "xcvu13p-flga2577-2-e", 3.4).met is True
     # the cell counts of the same run: the design-hierarchy total of the last stat
     cells = parse_stat(log.split("Executing STA")[0])
     assert cells["FDRE"] == 459 and cells["CARRY4"] == 223 and cells["LUT2"] == 396

@@ -80,7 +80,9 @@ echo "INFO: [HLS 200-112] Total elapsed time: 1 seconds"
 
 
 def test_off_skips_without_looking(empty_path, project):
-    assert run_vendor_flow(project, "vivado", mode="off") == {"status": "skipped", "reason": "--vendor off"}
+    got = run_vendor_flow(project, "vivado", mode="off")
+    assert (got.status, got.reason, got.ran) == ("skipped", "--vendor off", False)
+    assert got.to_json() == {"status": "skipped", "reason": "--vendor off"}
 
 
 @pytest.mark.parametrize("backend", ["vivado", "vitis", "Vitis"])
@@ -189,7 +191,7 @@ def test_vitis_run_stand_in_gets_build_opt_tcl(fixtures, tmp_path, monkeypatch, 
 
 def test_a_run_is_identified_only_by_the_tools_own_banner(fixtures, tmp_path, monkeypatch, project):
     _stand_in(tmp_path, monkeypatch, "vivado_hls", _writes_reports(fixtures))
-    assert run_vendor_flow(project, "vivado", mode="auto", timeout_s=30)["identified"] is False
+    assert run_vendor_flow(project, "vivado", mode="auto", timeout_s=30).identified is False
     banner = "".join(f'echo "{line}"\n' for line in VIVADO_HLS_2020_BANNER.splitlines())
     _stand_in(tmp_path, monkeypatch, "vivado_hls", banner + _writes_reports(fixtures))
     got = run_vendor_flow(project, "vivado", mode="auto", timeout_s=30).to_json()
