@@ -90,6 +90,7 @@ def _run_params(run: Path, cfg: RunConfig, mode: str) -> dict:
 
 def run_mode(study: DatasetStudy, seed: int, approach: str, runs: Path) -> dict:
     """The frozen-encoder or joint approach as one ``micae.train.run.train_run``."""
+    from micae.results.metrics import load_metrics
     from micae.train.run import train_run
 
     mode = MODES[approach]
@@ -97,17 +98,18 @@ def run_mode(study: DatasetStudy, seed: int, approach: str, runs: Path) -> dict:
     info(f"[{study.label}] {approach}: train_run mode={mode}, {cfg.train['epochs']} epochs per phase")
     seconds: dict = {}
     with measured(seconds):
-        run, metrics = train_run(cfg, runs, force=True)
-    seconds["fit_wall_s"] = round(sum(p["seconds"] for p in metrics["training"].values()), 2)
+        run, _ = train_run(cfg, runs, force=True)
+    metrics = load_metrics(run)  # the run's metrics.json, typed
+    seconds["fit_wall_s"] = round(sum(p.seconds for p in metrics.training.values()), 2)
     return {
         "approach": approach,
         "mode": mode,
         "run": str(run),
         "config": cfg.raw,
-        "quality": _quality(metrics["quantized"]),
+        "quality": _quality(metrics.quantized.to_json()),
         "seconds": seconds,
         "params": _run_params(run, cfg, mode),
-        "epochs": {k: v["epochs_run"] for k, v in metrics["training"].items()},
+        "epochs": {k: v.epochs_run for k, v in metrics.training.items()},
         "history": _history_rows(run / "history.csv"),
     }
 
