@@ -18,6 +18,7 @@ from micae.results.hardware import (
     Resources,
     RouteResult,
 )
+from micae.results.metrics import TrainingPhase
 from micae.results.report import BitBudget, ModelSection, SynthReport
 from micae.results.rtl import RtlSection
 
@@ -343,7 +344,7 @@ def closure_blocks(analysis: AnyAnalysis) -> list:
     return [Table(head, rows, numeric={1, 2, 3, 4}, tones=tones, mark=5), note(text)]
 
 
-def seconds(report: SynthReport, training: dict, seconds_total: float | None) -> list:
+def seconds(report: SynthReport, training: dict[str, TrainingPhase], seconds_total: float | None) -> list:
     blocks: list = []
     steps = report.timing_s
     if steps:
@@ -354,7 +355,7 @@ def seconds(report: SynthReport, training: dict, seconds_total: float | None) ->
             rows.append([k, f"{v:.2f}", share])
         blocks += [Heading("Synthesis and verification"), Table(["step", "seconds", "share of total"], rows, {1})]
     if training:
-        rows = [[p, f"{t.get('seconds', 0):.2f}"] for p, t in training.items()]
+        rows = [[p, f"{t.seconds:.2f}"] for p, t in training.items()]
         if seconds_total is not None:
             rows.append(["whole training run (data, training, evaluation, artifacts)", f"{seconds_total:.2f}"])
         blocks += [Heading("Training"), Table(["phase", "seconds"], rows, {1})]
