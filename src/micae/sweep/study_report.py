@@ -41,7 +41,7 @@ def write_study_results(study, spec: StudySpec, root: Path, *, plots: bool = Tru
     rows, front = study_rows(study, spec, root)
     mark_fronts(rows)
     base = columns(spec.keys)
-    cols = [*spec.keys, "trials", *base[len(spec.keys) : -2], "pareto", "front", "error"]
+    cols = [*spec.keys, "trials", *base[len(spec.keys) : -3], "pareto", "front", "error", "schema_version"]
     write_csv(root / "results.csv", rows, cols)
     write_csv(root / "pareto_front.csv", [r for r in rows if r.get("front") == 1], cols)
     if plots and rows:
