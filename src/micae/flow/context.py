@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from micae.flow.request import SynthRequest
 from micae.log import Timings
 from micae.results.rtl import RtlSection
+
+if TYPE_CHECKING:
+    from micae.fixed.graph import IntegerEncoder
+    from micae.models.extract import GuardReport
 
 T = TypeVar("T")
 
@@ -81,8 +85,8 @@ class FlowContext:
     # artifacts, in the order the steps make them
     keras_model: Any = None
     """load: the Keras encoder (cut out of a larger model when asked)"""
-    guard: Any = None
-    """load: micae.models.extract.GuardReport (the exact integer model, or why there is none)"""
+    guard: GuardReport | None = None
+    """load: the exactness guard's findings (the exact integer model, or why there is none)"""
     vectors: VectorSet | None = None
     """vectors: the verification vectors and QKeras' latents"""
     hls_model: Any = None
@@ -113,6 +117,11 @@ class FlowContext:
         return required(self.rtl_dir, "the RTL folder")
 
     @property
-    def encoder(self) -> Any:
-        """The exact integer model (micae.fixed.graph.IntegerEncoder), or None when the guard could not read it."""
-        return getattr(self.guard, "encoder", None)
+    def encoder(self) -> IntegerEncoder | None:
+        """The exact integer model, or None when the guard could not read it exactly."""
+        return self.guard.encoder if self.guard is not None else None
+
+    @property
+    def exact_encoder(self) -> IntegerEncoder:
+        """The exact integer model, for steps that only run when there is one (the RTL route)."""
+        return required(self.encoder, "the exact integer model")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from micae.errors import ConstraintError
-from micae.flow.context import FlowContext
+from micae.flow.context import FlowContext, required
 from micae.log import info, progress
 from micae.results.report import ModelSection
 
@@ -50,7 +50,7 @@ def _cut_options(ctx: FlowContext, keras_model) -> dict:
 
 def model_section(ctx: FlowContext) -> ModelSection:
     """report.json ``model``: the file, its shape, and the exact integer description when there is one."""
-    keras_model, encoder, guard = ctx.keras_model, ctx.encoder, ctx.guard
+    keras_model, encoder, guard = ctx.keras_model, ctx.encoder, required(ctx.guard, "the guard's findings")
     section = {
         "name": ctx.name,
         "file": str(ctx.model_file),

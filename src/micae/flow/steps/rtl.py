@@ -46,7 +46,7 @@ def _write(ctx: FlowContext) -> RtlSection:
     from micae.rtl.trace import check_supported
 
     req = ctx.request
-    check_supported(ctx.encoder)  # refuse out-of-range widths before building 10^6 vectors
+    check_supported(ctx.exact_encoder)  # refuse out-of-range widths before building 10^6 vectors
     ctx.rtl_vectors = rtl_vector_set(ctx)
     return cut_rtl(ctx, req.pnr if req.pnr != "off" else None)
 
@@ -70,7 +70,7 @@ def cut_rtl(ctx: FlowContext, family) -> RtlSection:
     shipped = _shipped_rows(ctx)  # the files in rtl/ (run_sim.sh, cocotb): ties, saturations, random
     with progress("rtl: trace, pipeline, write Verilog (da4ml)"):
         manifest = write_rtl(
-            ctx.encoder,
+            ctx.exact_encoder,
             ctx.fw_out / "rtl",
             latency_cutoff=req.latency_cutoff,
             clock_ns=req.options.clock_ns,

@@ -21,7 +21,7 @@ def rtl_vector_set(ctx: FlowContext) -> VectorSet:
     """``ctx.vectors`` extended to ``--rtl-vectors`` (default 10^6) vectors; the first rows are ``ctx.vectors``."""
     from micae.verify.vectors import build_vector_set
 
-    main, encoder = ctx.main_vectors, ctx.encoder
+    main, encoder = ctx.main_vectors, ctx.exact_encoder
     wanted = ctx.request.rtl_vectors or DEFAULT_RTL_VECTORS
     extra = wanted - len(main.input_codes)
     if extra <= 0:

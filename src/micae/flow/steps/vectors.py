@@ -27,7 +27,7 @@ def run(ctx: FlowContext) -> list[LevelResult | VectorsSection]:
 
     section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=coverage(encoder, vec.input_codes))
     with progress("verify: integer model vs QKeras"):
-        return [section, level_result("integer_model", vec, vec.expected, encoder.latents(vec.codes))]
+        return [section, level_result("integer_model", vec, vec.expected, encoder.latents(vec.input_codes))]
 
 
 def test_inputs(ctx: FlowContext) -> np.ndarray | None:
