@@ -5,6 +5,8 @@ file                          model                                          loa
 ============================  =============================================  ====================================
 ``firmware/<n>/report.json``  :class:`~micae.results.report.SynthReport`     :func:`~micae.results.report.load_report`
 ``firmware/<n>/rtl/rtl.json`` :class:`~micae.results.rtl.RtlManifest`        :func:`~micae.results.rtl.load_manifest`
+``models/<n>/metrics.json``   :class:`~micae.results.metrics.Metrics`        :func:`~micae.results.metrics.load_metrics`
+``<sweep>/results.csv``       :class:`~micae.sweep.results.SweepRow`         :func:`~micae.sweep.results.load_rows`
 ============================  =============================================  ====================================
 
 :mod:`micae.results.base` holds the convention (``schema_version``, :func:`~micae.results.base.load_result`).
@@ -32,6 +34,7 @@ from micae.results.hardware import (
     VendorAnalysis,
 )
 from micae.results.levels import Comparison, LevelResult, SimulationResult
+from micae.results.metrics import Metrics, load_metrics
 from micae.results.report import SynthReport, load_report
 from micae.results.rtl import RtlManifest, RtlSection, load_manifest
 
@@ -50,6 +53,7 @@ __all__ = [
     "LevelResult",
     "LogicStaAnalysis",
     "Maybe",
+    "Metrics",
     "PnrAnalysis",
     "Resources",
     "ResultFile",
@@ -63,6 +67,7 @@ __all__ = [
     "ToolInfo",
     "VendorAnalysis",
     "load_manifest",
+    "load_metrics",
     "load_report",
     "load_result",
 ]
