@@ -314,7 +314,7 @@ def test_objective_and_zero_codes_come_from_metrics(tmp_path):
             "objective": "l1",
             "objective_weights": {"l1_weight": 0.004},
             "objective_penalty": {"micae": {"final_l1": 3.25, "final_val_l1": 3.5}},
-            "zero_codes": {"fraction": 0.183},
+            "zero_codes": {"fraction": 0.183, "per_latent": [0.2, 0.166], "values": 120},
         },
     )
     md, text, page = _pages(tmp_path, _fake_report("plain"), run)
