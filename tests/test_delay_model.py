@@ -111,8 +111,8 @@ def test_rule_of_thumb_pipeline_gets_an_estimate_only_with_a_family(small, tmp_p
     x = np.zeros((2, enc.n_inputs), dtype=np.int64)
     plain = write_rtl(enc, tmp_path / "a", vectors_in=x, traced=tr).to_json()
     assert plain["timing_estimate"] is None and plain["da4ml"]["latency_cutoff"] == emit.cutoff_for_clock(5.0)
-    est = write_rtl(enc, tmp_path / "b", vectors_in=x, traced=tr, latency_cutoff=5, family="nexus")["timing_estimate"]
-    assert est["model"] == "nexus" and len(est["stage_delays_ns"]) == est["stages"]
+    est = write_rtl(enc, tmp_path / "b", vectors_in=x, traced=tr, latency_cutoff=5, family="nexus").timing_estimate
+    assert est is not None and est.to_json()["model"] == "nexus" and len(est.stage_delays_ns) == est.to_json()["stages"]
 
 
 def test_unknown_family_is_a_config_error():

@@ -26,7 +26,7 @@ def tiny_rtl(tmp_path_factory) -> tuple[Path, dict, IntegerEncoder]:
     enc = conv_dense_encoder(input_shape=(3, 3, 1), filters=2, n_latent=4, name="tiny")
     out = tmp_path_factory.mktemp("rtl")
     x = np.zeros((4, enc.n_inputs), dtype=np.int64)
-    return out, write_rtl(enc, out, vectors_in=x), enc
+    return out, write_rtl(enc, out, vectors_in=x).to_json(), enc
 
 
 @pytest.mark.parametrize(

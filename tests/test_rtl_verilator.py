@@ -78,13 +78,15 @@ def test_crosscheck_subset_keeps_every_tie_and_saturation_row():
 
 
 def test_input_columns_select_the_live_inputs():
-    man = {
-        "ports": {
-            "input": {"width": 4, "frac": 0, "signed": True, "count": 2},
-            "output": {"width": 3, "frac": 0, "signed": False, "count": 1},
-        },
-        "input_columns": [3, 1],
-    }
+    from types import SimpleNamespace
+
+    from micae.results.rtl import Port, Ports
+
+    ports = Ports(
+        input=Port(width=4, frac=0, signed=True, count=2, order="j", bus_width=8),
+        output=Port(width=3, frac=0, signed=False, count=1, order="latent", bus_width=3),
+    )
+    man = SimpleNamespace(ports=ports, input_columns=[3, 1])
     full = np.array([[0, 5, 0, -7], [1, -8, 2, 7]])
     x, exp = port_vectors(man, full, np.array([[1], [6]]))
     assert x.tolist() == [[-7, 5], [7, -8]] and exp.tolist() == [[1], [6]]
@@ -160,7 +162,7 @@ def test_verilator_drives_only_the_input_columns_of_the_manifest(tmp_path, cache
     x, _ = build_vector_set(enc, 200, seed=9)
     want = enc.latents(x)
     write_rtl(enc, tmp_path, vectors_in=x[:10])
-    man = load_manifest(tmp_path)
+    man = load_manifest(tmp_path).to_json()
     cols = np.random.default_rng(0).permutation(enc.n_inputs + 4)[: enc.n_inputs]
     full = np.zeros((len(x), enc.n_inputs + 4), dtype=np.int64)
     full[:, cols] = x  # the port sees x; the other columns are masked-out inputs
