@@ -185,7 +185,7 @@ def test_vendor_require_fails_clearly_without_tools(tmp_path, monkeypatch):
     (tmp_path / "build_prj.tcl").write_text("")
     with pytest.raises(ToolError, match="vitis"):
         run_vendor_flow(tmp_path, "Vitis", mode="require")
-    assert run_vendor_flow(tmp_path, "Vitis", mode="auto")["status"] == "skipped"
+    assert run_vendor_flow(tmp_path, "Vitis", mode="auto").status == "skipped"
 
 
 @pytest.mark.vendor
