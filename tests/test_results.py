@@ -27,6 +27,8 @@ def _same_json(a, b, path="") -> list[str]:
         if len(a) != len(b):
             return [f"{path}: length {len(a)} != {len(b)}"]
         return [d for i, (x, y) in enumerate(zip(a, b)) for d in _same_json(x, y, f"{path}[{i}]")]
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:  # NaN (an undefined EMD) kept as NaN
+        return []
     return [] if a == b and type(a) is type(b) or (isinstance(a, float | int) and a == b) else [f"{path}: {a!r}"]
 
 
@@ -167,3 +169,77 @@ def test_the_report_pages_say_what_the_previous_micae_said(name):
         return [line for line in text.splitlines() if "; generated " not in line]
 
     assert body(markdown(load_report(V0 / f"{name}.json"))) == body((V0 / f"{name}.md").read_text())
+
+
+METRICS = ["metrics.json", "metrics_elinks.json"]
+"""metrics.json of main before the typing (7c49be6), and of main at 3762676: an ECON-T run at L = 2 with the chip
+comparison (``elinks``, ``elinks_about``), pre-training (``pretrain``, phases ``pretrain``/``pretrain_float``),
+zero codes counted at L and the frame's bit budget (README.md beside the files)."""
+
+
+@pytest.mark.parametrize("name", METRICS)
+def test_metrics_of_the_previous_micae_keep_every_key_and_value(name, tmp_path):
+    from micae.results.metrics import METRICS_SCHEMA_VERSION, load_metrics
+
+    raw = json.loads((V0 / name).read_text())
+    assert "schema_version" not in raw
+    metrics = load_metrics(V0 / name)
+    written = metrics.to_json()
+    assert written.pop("schema_version") == METRICS_SCHEMA_VERSION
+    assert _same_json(raw, written) == []
+    assert list(written) == list(raw)  # same order of the top-level keys, too
+    metrics.write(tmp_path)
+    assert load_metrics(tmp_path) == metrics
+
+
+def test_metrics_of_an_econt_run_are_typed():
+    """main's new blocks are typed fields: the chip comparison in evaluation.json's form (its AlgorithmResult),
+    the pre-training, the zero codes' e-link context and the frame's counts."""
+    from micae.evaluate.schema import AlgorithmResult
+    from micae.results.metrics import load_metrics
+
+    raw = json.loads((V0 / "metrics_elinks.json").read_text())
+    m = load_metrics(V0 / "metrics_elinks.json")
+    assert m.elinks is not None and list(m.elinks) == [2]
+    assert {"ae", "ae_float", "bc", "stc4", "stc16", "threshold"} <= set(m.elinks[2])
+    assert all(isinstance(r, AlgorithmResult) for r in m.elinks[2].values())
+    assert m.elinks[2]["bc"].emd_mean == raw["elinks"]["2"]["bc"]["emd_mean"]
+    assert m.elinks_about is not None and m.elinks_about.elinks == 2
+    assert m.pretrain is not None and (m.pretrain.dataset, m.pretrain.preset) == ("hgcal-synth", "pileup")
+    assert m.pretrain.samples.train == raw["pretrain"]["samples"]["train"]
+    assert {"pretrain", "pretrain_float", "micae", "float"} <= set(m.training)
+    assert m.zero_codes is not None and (m.zero_codes.elinks, m.zero_codes.latent_bits) == (2, 3)
+    b = m.bit_budget
+    assert (b.elinks, b.frame_bits, b.frame_latent_bits, b.latent_bits_each) == (2, 64, 48, 3)
+    assert b.frame_bit_ratio == raw["bit_budget"]["frame_bit_ratio"]
+
+
+def test_sweep_rows_carry_the_chip_comparison_of_a_typed_run():
+    from micae.results.metrics import load_metrics
+    from micae.sweep.results import CHIP_COLUMNS, SweepRow, metric_cells
+
+    raw = json.loads((V0 / "metrics_elinks.json").read_text())
+    cells = metric_cells(load_metrics(V0 / "metrics_elinks.json"))
+    chip = raw["elinks"]["2"]
+    assert cells["elinks"] == 2
+    assert cells["ae_emd_ge16"] == chip["ae"]["lit_ge16"]["emd_mean"]
+    for name in ("bc", "stc4", "stc16", "threshold"):
+        assert cells[f"chip_{name}_emd_mean"] == chip[name]["emd_mean"]
+    for name in ("bc", "stc4"):
+        assert cells[f"chip_{name}_emd_ge16"] == chip[name]["lit_ge16"]["emd_mean"]
+    row = SweepRow.from_cells({**cells, "point": "p", "status": "ok", "schema_version": 1}, [])
+    assert {k: row.cells()[k] for k in CHIP_COLUMNS} == {k: cells[k] for k in CHIP_COLUMNS}
+    no_chip = metric_cells(load_metrics(V0 / "metrics.json"))
+    assert all(no_chip[k] == "" for k in CHIP_COLUMNS)
+
+
+def test_a_bit_budget_with_the_econt_frame_round_trips():
+    from micae.fixed.budget import bit_budget
+    from micae.results.report import BitBudget
+
+    budget = bit_budget(48, 8, 16, 3, elinks=2)
+    typed = BitBudget.model_validate(budget)
+    assert typed.to_json() == budget
+    assert (typed.frame_bits, typed.frame_header_bits, typed.frame_sum_bits, typed.frame_spare_bits) == (64, 5, 9, 2)
+    plain = bit_budget(48, 8, 16, 3)
+    assert BitBudget.model_validate(plain).to_json() == plain  # no frame keys without an e-link count
