@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import types
 
 import numpy as np
 import pytest
@@ -117,6 +118,19 @@ def test_import_micae_stays_light():
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )
     assert out.stdout.strip() == "False"
+
+
+def test_micae_train_is_the_api_whatever_was_imported_before(tmp_path):
+    """``micae.train`` is also the name of the training package: once a ``micae.train.*`` module is imported (as
+    ``micae.convert`` does), calling it still calls :func:`micae.api.train`."""
+    import micae
+    import micae.train.config  # noqa: F401  (binds the package to micae.train)
+    from micae.api import train
+
+    assert isinstance(micae.train, types.ModuleType) and callable(micae.train)
+    for call in (micae.train, train):
+        with pytest.raises(ConfigError, match=r"train.epochs = 'abc'"):
+            call({"train": {"epochs": "abc"}}, out=tmp_path)
 
 
 @pytest.mark.slow
