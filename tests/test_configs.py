@@ -252,7 +252,9 @@ def test_micae_synth_on_a_run_takes_its_synth_block_and_options_override_it(run_
     opts = req.options_json()
     assert opts["sources"]["clock_ns"] == "cli" and opts["sources"]["pnr"] == "run config" and opts["clock_ns"] == 8.0
     from micae.report.settings import devices_note, settings_line
+    from micae.results.report import ReportOptions
 
+    opts = ReportOptions.model_validate(opts)  # report.json's options, as the flow files them
     assert "clock_ns 8.0 (cli)" in settings_line(opts) and "pnr nexus (run config)" in settings_line(opts)
     note = devices_note(opts)
     assert "Xilinx xcvu9p-flga2104-2L-e" in note and "Lattice LIFCL-40-9BG400C" in note
