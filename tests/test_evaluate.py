@@ -325,20 +325,23 @@ def test_run_at_another_l_and_on_a_csv(run_dir, tmp_path):
 
 
 def test_sweep_rows_carry_the_chip_comparison(synth_block):
+    import json
+    from pathlib import Path
+
+    from micae.results.metrics import metrics_from_json
     from micae.sweep.results import CHIP_COLUMNS, format_table, metric_cells
 
     _, block = synth_block
-    metrics = {
-        "quantized": {"mse": 0.1, "emd_mean": 1.5, "emd_median": 1.4},
-        "elinks": {"2": {n: r.model_dump() for n, r in block.results[2].items()}},
-    }
+    # a run's metrics.json (typed: sweep rows read it through load_metrics), with this block as its elinks
+    raw = json.loads((Path(__file__).parent / "fixtures" / "results-v0" / "metrics.json").read_text())
+    metrics = metrics_from_json({**raw, "elinks": {"2": {n: r.model_dump() for n, r in block.results[2].items()}}})
     cells = metric_cells(metrics)
     assert set(CHIP_COLUMNS) <= set(cells) and cells["elinks"] == 2
     assert cells["chip_bc_emd_mean"] == block.results[2]["bc"].emd_mean
     assert cells["chip_stc16_emd_mean"] == block.results[2]["stc16"].emd_mean
     assert cells["chip_stc4_emd_ge16"] == block.results[2]["stc4"].lit_ge16.emd_mean
     assert cells["ae_emd_ge16"] == ""  # no autoencoder in this block
-    assert metric_cells({"quantized": {"mse": 0.1}})["elinks"] == ""
+    assert metric_cells(metrics_from_json(raw))["elinks"] == ""
     row = {"point": "L2", "status": "ok", **cells}
     text = format_table([row], [], {})
     assert " BC " in text.splitlines()[0] and f"{block.results[2]['bc'].emd_mean:.3f}" in text
