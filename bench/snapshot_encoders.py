@@ -107,7 +107,7 @@ def dump_rtl(enc, d: Path, codes: np.ndarray, cuts: tuple[str, ...]) -> None:
     traced = trace_encoder(enc)
     summary = {"interp_exact": bool(np.array_equal(evaluate(traced, enc.live(codes)), enc.latents(codes)))}
     for cut in cuts:
-        sec = write_rtl(enc, d / f"rtl_{cut}", traced=traced, vectors_in=codes[:50], **CUTS[cut])
+        sec = write_rtl(enc, d / f"rtl_{cut}", traced=traced, vectors_in=codes[:50], **CUTS[cut]).to_json()
         summary[cut] = {"cycles": sec["latency_cycles"], "da4ml": {k: v for k, v in sec["da4ml"].items()}}
         (d / f"rtl_{cut}" / "rtl.json").unlink()  # holds absolute paths and versions; its figures are above
     (d / "rtl_summary.json").write_text(json.dumps(summary, indent=1, default=str))
