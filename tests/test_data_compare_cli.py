@@ -104,8 +104,10 @@ def test_compare_refuses_to_overwrite_and_bad_input(tmp_path, capsys):
         == 2
     )
     assert "file not found" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["data", "compare", "--synth", "200pu", "--data", str(tmp_path / "real.csv")])
+    # the preset is validated by CompareOptions: one line, exit 2
+    assert run_cli(main, ["data", "compare", "--synth", "200pu", "--data", str(tmp_path / "real.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "synth = '200pu': must be one of 'legacy', 'pileup', 'nopileup'" in err
 
 
 def test_compare_record_is_exact_on_a_tiny_case(tmp_path):

@@ -229,10 +229,15 @@ def test_existing_output_and_bad_requests(tmp_path, capsys):
     assert err.count("\n") == 1 and "already exists" in err and "--force" in err
     assert (out / "evaluation.json").read_text() == before  # nothing replaced
     assert _evaluate([*args, "--force"]) == 0
-    with pytest.raises(ConfigError, match="1 to 13"):
+    # every option is validated by micae.config.evaluate.EvaluateOptions before anything runs
+    with pytest.raises(ConfigError, match=r"elinks = '14': must be comma-separated e-link counts 1\.\.13"):
         _evaluate(["--data", str(tmp_path / "w.csv"), "--elinks", "14", "--out", str(tmp_path / "x")])
-    with pytest.raises(ConfigError, match="not a list"):
+    with pytest.raises(ConfigError, match=r"elinks = 'two': must be comma-separated"):
         _evaluate(["--data", str(tmp_path / "w.csv"), "--elinks", "two", "--out", str(tmp_path / "x")])
+    with pytest.raises(ConfigError, match=r"n = 0: must be an integer >= 1"):
+        _evaluate(["--dataset", "hgcal-synth", "--n", "0", "--out", str(tmp_path / "x")])
+    with pytest.raises(ConfigError, match=r"preset = 'pile': must be one of"):
+        _evaluate(["--dataset", "hgcal-synth", "--preset", "pile", "--out", str(tmp_path / "x")])
     with pytest.raises(ConfigError, match="does not exist"):
         _evaluate(["--model", str(tmp_path / "no_run"), "--data", str(tmp_path / "w.csv")])
     with pytest.raises(ConfigError, match="--out"):

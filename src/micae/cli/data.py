@@ -16,18 +16,22 @@ DESCRIPTION = (
 )
 
 
+def _options():
+    from micae.config.cli import options_of
+    from micae.config.evaluate import CompareOptions
+
+    return options_of(CompareOptions)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from micae.data.hgcal_presets import PRESETS
+    """``compare`` with the options of :class:`micae.config.evaluate.CompareOptions`."""
+    from micae.cli.common import add_debug
+    from micae.config.cli import add_options
 
     sub = p.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     c = sub.add_parser("compare", help="generated wafers beside a real ECON-T file", description=DESCRIPTION)
-    c.add_argument("--synth", required=True, choices=PRESETS, help="hgcal-synth preset to generate")
-    c.add_argument("--data", required=True, help="real ECON-T CSV (with a CALQ_0..47 header or without)")
-    c.add_argument("--out", help="output folder (default: compare/<preset>_vs_<file stem>)")
-    c.add_argument("--n", type=int, default=50_000, help="generated non-empty wafers (default 50000)")
-    c.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
-    c.add_argument("--force", action="store_true", help="replace an existing output folder's compare files")
-    c.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_options(c, _options())
+    add_debug(c)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,13 +49,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.data_command != "compare":  # argparse allows only the listed subcommands
         raise ConfigError(f"unknown data subcommand {args.data_command!r}", "use: micae data compare")
+    from micae.config.cli import given_values
+    from micae.config.evaluate import CompareOptions
     from micae.data.compare import compare
     from micae.report.compare_page import write_compare
 
-    out = Path(args.out) if args.out else Path("compare") / f"{args.synth}_vs_{Path(args.data).stem}"
-    if (out / "compare.json").exists() and not args.force:
+    o = CompareOptions.parse(given_values(args, _options()), fix="see micae data compare --help")
+    out = Path(o.out) if o.out else Path("compare") / f"{o.synth}_vs_{Path(o.data).stem}"
+    if (out / "compare.json").exists() and not o.force:
         raise ConfigError(f"{out}/compare.json already exists", "pass --force to replace it, or choose --out")
-    cmp = compare(args.synth, args.data, n=args.n, seed=args.seed)
+    cmp = compare(o.synth, o.data, n=o.n, seed=o.seed)
     html, js = write_compare(cmp, out)
     ks = cmp.record["ks"]
     print("KS (two-sample): " + ", ".join(f"{k} {v:.3f}" for k, v in ks.items()))

@@ -17,47 +17,21 @@ DESCRIPTION = (
 )
 
 
+def _options():
+    from micae.config.cli import options_of
+    from micae.config.evaluate import EvaluateOptions
+
+    return options_of(EvaluateOptions)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--model",
-        help="the training run folder (micae train's output, e.g. models/econt); without it, the chip's "
-        "algorithms only (then --out is needed)",
-    )
-    p.add_argument("--data", type=Path, help="the data file (an ECON-T CSV of CALQ_0..47, or an .npz of (N, 48) CALQ)")
-    p.add_argument(
-        "--dataset",
-        choices=("econt-csv", "npz", "hgcal-synth"),
-        help="the data's format (default: from the file name; hgcal-synth without --data)",
-    )
-    p.add_argument(
-        "--elinks",
-        help="comma-separated e-link counts to evaluate, each 1..13 (default 2,3,4,5 and the run's own); "
-        "the autoencoder is scored at the run's L only",
-    )
-    p.add_argument(
-        "--rows",
-        help="consecutive rows START:STOP, as row numbers (0:3200, -800:) or fractions (0.8: = the last 20%%); "
-        "default all",
-    )
-    g = p.add_argument_group("hgcal-synth (generated wafers; without --n/--seed: the run's own test split)")
-    g.add_argument("--preset", help="generator preset (default: the run's)")
-    g.add_argument("--n", type=int, help="generate this many fresh wafers (default 10000 when --seed is given)")
-    g.add_argument("--seed", type=int, help="generator seed of the fresh wafers (default: the run's seed + 1)")
-    p.add_argument("--out", type=Path, help="output folder (default <run>/evaluation/<data stem>/)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    """The options of :class:`micae.config.evaluate.EvaluateOptions` (flags, help and groups from its fields)."""
+    from micae.config.cli import add_options
+
+    options = _options()
+    groups = {o.group: p.add_argument_group(o.group) for o in options if o.group}
+    add_options(p, options, groups=groups)
     add_debug(p)
-
-
-def parse_elinks(text: str | None) -> list[int] | None:
-    """``"2,3,5"`` -> [2, 3, 5]; ConfigError for anything that is not a list of integers."""
-    from micae.errors import ConfigError
-
-    if text is None:
-        return None
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"--elinks {text!r} is not a list of e-link counts", "write e.g. --elinks 2,3,4,5") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,13 +45,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(a: argparse.Namespace) -> int:
+    from micae.config.cli import given_values
+    from micae.config.evaluate import EvaluateOptions
+
+    o = EvaluateOptions.parse(given_values(a, _options()), fix="see micae evaluate --help")
     quiet_tensorflow()
     from micae.evaluate.data import DataRequest
     from micae.evaluate.run import run_evaluate
 
-    request = DataRequest(kind=a.dataset, path=a.data, rows=a.rows, preset=a.preset, n=a.n, seed=a.seed)
-    out, _ = run_evaluate(a.model, request, elinks=parse_elinks(a.elinks), out=a.out, force=a.force)
-    print(out)
+    data = None if o.data is None else Path(o.data)
+    request = DataRequest(kind=o.dataset, path=data, rows=o.rows, preset=o.preset, n=o.n, seed=o.seed)
+    out = None if o.out is None else Path(o.out)
+    result, _ = run_evaluate(o.model, request, elinks=o.elink_list(), out=out, force=o.force)
+    print(result)
     return 0
 
 
