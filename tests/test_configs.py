@@ -240,15 +240,19 @@ def test_a_bad_synth_block_in_the_run_names_its_file(tmp_path, capsys, run_folde
 def test_micae_synth_on_a_run_takes_its_synth_block_and_options_override_it(run_folder):
     """`micae synth --model models/econt` gets the demo's settings (place and route on the Nexus at 10 ns)."""
     from micae.cli.synth import build_parser, request_from_args
+    from micae.config.synth import SynthOptions
 
     req = request_from_args(build_parser().parse_args(["--model", str(run_folder)]))
     assert (req.pnr, req.options.clock_ns, req.options.part) == ("nexus", 10.0, "xcvu9p-flga2104-2L-e")
+    assert req.options == SynthOptions(pnr="nexus", clock_ns=10)  # every other setting at its default, as make demo
     assert (req.source("pnr"), req.source("clock_ns"), req.source("part")) == ("run config", "run config", "default")
     req = request_from_args(
-        build_parser().parse_args(["--model", str(run_folder), "--clock-ns", "8", "--backend", "vivado"])
+        build_parser().parse_args(
+            ["--model", str(run_folder), "--clock-ns", "8", "--backend", "vivado", "--strategy", "resource"]
+        )
     )
     assert (req.options.clock_ns, req.source("clock_ns"), req.pnr) == (8.0, "cli", "nexus")
-    assert req.options.backend == "Vivado"  # any case, as hls4ml takes it
+    assert (req.options.backend, req.options.strategy) == ("Vivado", "Resource")  # any case, as hls4ml takes them
     opts = req.options_json()
     assert opts["sources"]["clock_ns"] == "cli" and opts["sources"]["pnr"] == "run config" and opts["clock_ns"] == 8.0
     from micae.report.settings import devices_note, settings_line
@@ -258,6 +262,22 @@ def test_micae_synth_on_a_run_takes_its_synth_block_and_options_override_it(run_
     assert "clock_ns 8.0 (cli)" in settings_line(opts) and "pnr nexus (run config)" in settings_line(opts)
     note = devices_note(opts)
     assert "Xilinx xcvu9p-flga2104-2L-e" in note and "Lattice LIFCL-40-9BG400C" in note
+
+
+def test_micae_synth_logs_its_settings_their_sources_and_both_vendors(run_folder):
+    """Before anything runs, the log names every setting's source (the run's config.yaml by path) and both devices."""
+    from micae.cli.synth import build_parser, request_from_args, settings_lines
+
+    req = request_from_args(build_parser().parse_args(["--model", str(run_folder), "--clock-ns", "8"]))
+    settings, devices = settings_lines(req)
+    assert "part xcvu9p-flga2104-2L-e (default)" in settings and "clock_ns 8.0 (cli)" in settings, settings
+    assert "pnr nexus (run config)" in settings and str(run_folder / "config.yaml") in settings, settings
+    assert "Xilinx xcvu9p-flga2104-2L-e (--part) for the hls4ml project" in devices, devices
+    assert "Lattice LIFCL-40-9BG400C (--pnr nexus)" in devices, devices
+    req = request_from_args(build_parser().parse_args(["--model", str(run_folder / "encoder.h5")]))
+    settings, devices = settings_lines(req)
+    assert "pnr off (default)" in settings and "a model file has no run config" in settings, settings
+    assert "no place-and-route (--pnr off)" in devices, devices
 
 
 def test_the_demo_settings_live_in_the_run_yaml_not_the_makefile():

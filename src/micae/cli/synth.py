@@ -53,12 +53,35 @@ def request_from_args(a: argparse.Namespace):
     return request
 
 
+def settings_lines(request) -> list[str]:
+    """The effective settings of ``request`` and where each came from, and the device of each figure (the lines
+    ``micae synth`` logs before it starts; the report and the final summary repeat them)."""
+    from micae.flow.request import run_settings
+    from micae.report.settings import settings_line
+    from micae.results.report import ReportOptions
+
+    options = ReportOptions.model_validate(request.options_json())
+    _, config = run_settings(request.model)
+    where = f"run config: the synth: block of {config}" if config is not None else "a model file has no run config"
+    devices = f"two vendors: the Xilinx {options.part} (--part) for the hls4ml project, the yosys resource estimate "
+    devices += "and the logic-only STA; "
+    if options.pnr == "off":
+        devices += "no place-and-route (--pnr off)"
+    else:
+        devices += f"the Lattice {options.pnr_part()} (--pnr {options.pnr}) for place-and-route timing (nextpnr)"
+    return [f"{settings_line(options)} (cli: a micae synth option; {where})", devices]
+
+
 def run(a: argparse.Namespace) -> int:
     quiet_tensorflow()
     from micae.flow import synthesize
+    from micae.log import info
     from micae.report.summary import console_summary
 
-    print(console_summary(synthesize(request_from_args(a))))
+    request = request_from_args(a)
+    for line in settings_lines(request):
+        info(line)
+    print(console_summary(synthesize(request)))
     return 0
 
 
