@@ -104,21 +104,25 @@ def option_flags(a: argparse.Namespace | None = None) -> dict[str, str]:
 
 
 def format_metrics_table(metrics: dict) -> str:
-    equal_bit = {"bc": "bc (equal-bit)", "stc": "stc (equal-bit)", "threshold": "thr (equal-bit)"}
-    rows = [("quantized (QAT)", metrics["quantized"])]
-    rows += [(equal_bit.get(name, name), m) for name, m in metrics["baselines"].items()]
+    from micae.labels import QAT, model_name
+
+    rows = [(model_name("quantized"), metrics["quantized"])]
+    rows += [(model_name(name), m) for name, m in metrics["baselines"].items()]
     has_emd = "emd_mean" in metrics["quantized"]
-    head = f"{'model':<18}{'test MSE':>12}" + (f"{'EMD mean':>10}{'EMD median':>12}" if has_emd else "")
+    width = max(len(name) for name, _ in rows) + 2
+    head = f"{'model':<{width}}{'test MSE':>12}" + (f"{'EMD mean':>10}{'EMD median':>12}" if has_emd else "")
     lines = [head, "-" * len(head)]
     for name, m in rows:
-        line = f"{name:<18}{m['mse']:>12.4g}"
+        line = f"{name:<{width}}{m['mse']:>12.4g}"
         if has_emd:
             line += f"{m['emd_mean']:>10.3f}{m['emd_median']:>12.3f}"
         lines.append(line)
+    if has_emd:
+        lines.append("EMD in units of half a trigger-cell pitch (neighbouring cells are 2 apart), on the test split")
     for L, algos in (metrics.get("elinks") or {}).items():
         shown = [n for n in ("ae", "bc", "stc4", "stc16", "threshold") if n in algos]
-        said = ", ".join(f"{n} {algos[n]['emd_mean']:.3f}" for n in shown)
-        lines.append(f"the chip's algorithms at L = {L} on the test split (mean EMD): {said}")
+        said = ", ".join(f"{QAT if n == 'ae' else n} {algos[n]['emd_mean']:.3f}" for n in shown)
+        lines.append(f"{QAT} and the chip's algorithms at L = {L} on the test split (mean EMD): {said}")
     from micae.train.shared import describe_budget
 
     lines.append(f"{describe_budget(metrics['bit_budget'])}; {metrics['n_parts']} encoder(s)")

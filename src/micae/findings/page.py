@@ -138,7 +138,7 @@ def view(result: dict, root: Path, figures: dict[str, Path], config_text: str) -
         "findings": [{**f, "tone": TONES.get(f["status"], "")} for f in found],
         "compare_intro": [
             "Same data, seed, encoder and decoder specs and epochs per phase for the three approaches. Test MSE and "
-            "EMD on the test split, of the quantized (QAT) model. Times are measured in this process: 'run' = the "
+            "EMD on the test split, of the QAT model. Times are measured in this process: 'run' = the "
             "whole run (data, every training phase, evaluation, files), wall (perf_counter) and CPU "
             "(getrusage, all threads); 'fit' = the wall time of the Keras fits alone. The machine may be shared: "
             "CPU seconds are the steadier figure.",

@@ -218,9 +218,9 @@ def run_point(
         if rc == 0 and paths.report.exists():
             record["status"] = "ok"
         elif rc == 1 and paths.report.exists():
-            record.update(status="mismatch", error=f"synthesize: {error}")
+            record.update(status="mismatch", error=f"synth: {error}")
         else:
-            record.update(status="failed", error=f"synthesize: {error or 'no report.json written'}")
+            record.update(status="failed", error=f"synth: {error or 'no report.json written'}")
     seconds["total"] = round(time.perf_counter() - start, 1)
     record["seconds"] = seconds
     _write_json(paths.done, record)

@@ -61,8 +61,10 @@ def fit_phase(
     """
     import tensorflow as tf
 
+    from micae.labels import phase_name
     from micae.log import info
 
+    name = phase_name(phase)
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=loss)
     state_path = work / f"{phase}.state.json"
     final_weights = work / f"{phase}.final.weights.h5"
@@ -72,12 +74,12 @@ def fit_phase(
         if state.get("finished") and final_weights.exists():
             # the phase completed before the interruption: take its final (best) weights as they were
             model.load_weights(str(final_weights))
-            info(f"{phase}: already trained, reusing its weights")
+            info(f"{name}: already trained, reusing its weights")
             return {"history": {}, "seconds": 0.0, "epochs_run": 0, "resumed_from": state["epoch"] + 1}
         initial = state["epoch"] + 1
         model.load_weights(str(work / f"{phase}.ckpt.weights.h5"))
-        info(f"{phase}: resuming after epoch {initial}")
-    info(f"{phase}: training {epochs - initial} epoch(s), {len(y_train)} samples")
+        info(f"{name}: resuming after epoch {initial}")
+    info(f"{name}: training {epochs - initial} epoch(s), {len(y_train)} samples")
     start = time.perf_counter()
     callbacks = _callbacks(work, phase, patience, resume and initial > 0)
     data = (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from micae.labels import model_name, phase_name
 from micae.report.draw import draw_sample, figure, save
 
 
@@ -16,14 +17,14 @@ def plot_loss_curves(history_csv: Path, path: Path) -> None:
     fig, axes = figure(1, len(phases), figsize=(4.5 * len(phases), 3.4), squeeze=False)
     for ax, phase in zip(axes[0], phases):
         sel = [r for r in rows if r["phase"] == phase]
-        ep = [int(r["epoch"]) for r in sel]
+        ep = [int(r["epoch"]) + 1 for r in sel]  # Keras counts from 0; epochs are counted from 1, as the report
         ax.plot(ep, [float(r["loss"]) for r in sel], label="train")
         if sel and sel[0].get("val_loss"):
             ax.plot(ep, [float(r["val_loss"]) for r in sel], label="validation")
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
-        ax.set_title(f"{phase}: train/validation loss")
+        ax.set_title(f"{phase_name(phase)}: train/validation loss")
         ax.legend(fontsize=8)
     save(fig, path)
 
@@ -36,7 +37,8 @@ def plot_reconstructions(x: np.ndarray, recons: dict[str, np.ndarray], layout: s
         vmax = float(x[i].max()) or 1.0
         for col, name in enumerate(names):
             sample = x[i] if name == "input" else recons[name][i]
-            draw_sample(axes[row][col], sample, layout, title=name if row == 0 else "", vmax=vmax)
+            title = ("input" if name == "input" else model_name(name)) if row == 0 else ""
+            draw_sample(axes[row][col], sample, layout, title=title, vmax=vmax)
     save(fig, path)
 
 
@@ -55,6 +57,11 @@ def plot_latent_histograms(latents: np.ndarray, dead: list[int], saturated: list
         flag = " DEAD" if i in dead else (" SATURATED" if i in saturated else "")
         ax.set_title(f"z{i}{flag}", fontsize=8, color="red" if flag else "black")
         ax.tick_params(labelsize=6)
+        if i // cols == rows - 1 or i + cols >= k:
+            ax.set_xlabel("latent value", fontsize=6)
+        if i % cols == 0:
+            ax.set_ylabel("test samples", fontsize=6)
+    fig.suptitle(f"{model_name('quantized')} encoder latents on the test split", fontsize=9)
     save(fig, path)
 
 

@@ -486,7 +486,7 @@ def train_run(cfg: RunConfig, out_root: Path, *, force: bool = False, resume: bo
             trained["encoder"], ds.n_parts, cfg.masked_inputs(ds.input_shape), cfg.elinks
         )
         info(f"trained encoder: {describe_budget(trained['budget'])}")
-        info("evaluating on the test split (quantized, float twin, PCA, ECON-T algorithms)")
+        info("evaluating on the test split (QAT model, float twin, PCA, ECON-T algorithms)")
         evaluation = evaluate_models(cfg, ds, trained)
         info(f"latent codes equal to 0 on the test split: {zero_line(evaluation['zero_codes'])}")
         metrics = write_artifacts(cfg, ds, trained, evaluation, work, time.perf_counter() - start)
