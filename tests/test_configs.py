@@ -196,6 +196,40 @@ def test_a_bad_findings_file_is_refused(tmp_path, capsys, case, extra, key, valu
     assert (m["key"], m["value"]) == (key, value) and allowed in m["allowed"], line
 
 
+COMMAND_CASES = [
+    ("sweep_jobs", ["sweep", "--config", ECONT, "--jobs", "0"], "jobs", "0", "must be an integer >= 1", "--jobs"),
+    ("sweep_workers", ["sweep", "--config", ECONT, "--workers", "two"], "jobs", "'two'", "integer >= 1", "--jobs"),
+    ("findings_workers", ["findings", "--workers", "0"], "workers", "0", "must be an integer >= 1", "--workers"),
+]
+
+
+@pytest.mark.parametrize("case, argv, key, value, allowed, fix", COMMAND_CASES, ids=[c[0] for c in COMMAND_CASES])
+def test_sweep_and_findings_options_are_schema_checked_before_anything_runs(
+    tmp_path, capsys, case, argv, key, value, allowed, fix
+):
+    code, line = micae(capsys, *argv, "--out", tmp_path / "out")
+    m = LINE.match(line)
+    assert code == 2 and m, line
+    assert (m["key"], m["value"]) == (key, value) and allowed in m["allowed"], line
+    assert f"(fix: correct {fix}; see micae {argv[0]} --help)" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def test_sweep_findings_and_report_options_come_from_their_schemas():
+    """Every field of each command's schema is an option with its description as help (one list, no argparse
+    written by hand)."""
+    from micae.cli.main import build_parser
+    from micae.config.commands import FindingsCommand, ReportCommand, SweepCommand
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+    for command, schema in (("sweep", SweepCommand), ("findings", FindingsCommand), ("report", ReportCommand)):
+        actions = {a.dest: a for a in sub[command]._actions if a.dest not in ("help", "debug")}
+        assert set(actions) == set(schema.model_fields), command
+        for name, field in schema.model_fields.items():
+            assert " ".join(field.description.split())[:40] in actions[name].help, (command, name)
+    assert sub["sweep"].parse_args(["--config", "s.yaml", "--workers", "3"]).jobs == "3"  # the old spelling stays
+
+
 # ---- micae synth: options, the run's synth: block, help ----------------------------------------------------------
 
 

@@ -54,6 +54,9 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
         err = config_error(exc, None, None)
         print(f"error: {err.one_line()}", file=sys.stderr)
         return err.exit_code
+    except BrokenPipeError:  # the reader of stdout went away (micae ... | head): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("interrupted: finished outputs are untouched; partial work is in <name>.incomplete/", file=sys.stderr)
         return 130

@@ -15,28 +15,20 @@ DESCRIPTION = (
     "Each claim gets a verdict computed from the measured numbers. Writes <out>/<name>/findings.html, "
     "findings.json and plots; an existing study is replaced only with --force."
 )
-DEFAULT_CONFIG = "findings/micae_findings.yaml"
+
+
+def _options():
+    from micae.config.cli import options_of
+    from micae.config.commands import FindingsCommand
+
+    return options_of(FindingsCommand)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=DEFAULT_CONFIG, help=f"study YAML file (default {DEFAULT_CONFIG})")
-    p.add_argument("--out", help="folder for the study's output folder (default: the study file's folder)")
-    p.add_argument("--name", help="output name (default: the study file's name: key, or its file name)")
-    p.add_argument(
-        "--workers", type=int, default=None, help="local Dask workers of the latent sweep (default: the study's)"
-    )
-    p.add_argument("--force", action="store_true", help="replace an existing study output")
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted study (<name>.incomplete/): finished approaches and sweep points are reused",
-    )
-    p.add_argument(
-        "--page-only",
-        action="store_true",
-        help="train nothing: recompute the verdicts of the finished study with the study file's tolerances and "
-        "rewrite its findings.html and findings.json",
-    )
+    """The options of :class:`micae.config.commands.FindingsCommand` (flags and help from its fields)."""
+    from micae.config.cli import add_options
+
+    add_options(p, _options())
     add_debug(p)
 
 
@@ -50,19 +42,20 @@ def main(argv: list[str] | None = None) -> int:
     return run(build_parser().parse_args(argv))
 
 
-def run(a: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    from micae.config.cli import parse_given
+    from micae.config.commands import FindingsCommand
+
+    a = parse_given(FindingsCommand, args, _options(), "findings")
     quiet_tensorflow()
     import logging
     from dataclasses import replace
 
     logging.getLogger("distributed").setLevel(logging.WARNING)  # the sweep's progress lines say what matters
 
-    from micae.errors import ConfigError
     from micae.findings import load_study, rejudge, run_findings
     from micae.findings.config import check_name
 
-    if a.workers is not None and a.workers < 1:
-        raise ConfigError(f"--workers {a.workers} must be >= 1", "use e.g. --workers 2")
     study = load_study(a.config)
     if a.name:
         study = replace(study, name=check_name(a.name))

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from micae.cli.common import add_debug, quiet_tensorflow, run_cli
+from micae.config.commands import ReportCommand
 
 SUMMARY = "rebuild firmware/<name>/report.html and its plots from the run's folders"
 DESCRIPTION = (
@@ -14,24 +15,18 @@ DESCRIPTION = (
 )
 
 
+def _options():
+    from micae.config.cli import options_of
+    from micae.config.commands import ReportCommand
+
+    return options_of(ReportCommand)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--name", help="run name: reads <models-root>/<name>/ and <firmware-root>/<name>/")
-    p.add_argument("--models-root", default="models", help="folder holding the training runs (default models)")
-    p.add_argument("--firmware-root", default="firmware", help="folder holding the firmware outputs (default firmware)")
-    p.add_argument(
-        "--run", help="training run folder (instead of --name); omit with --firmware for firmware sections only"
-    )
-    p.add_argument("--firmware", help="firmware folder holding report.json (instead of --name)")
-    p.add_argument(
-        "--no-run",
-        action="store_true",
-        help="firmware sections only (the encoder came from a model file, there is no training run)",
-    )
-    p.add_argument(
-        "--no-probing",
-        action="store_true",
-        help="do not compute the latent-probing arrays (probing.npz) for a run folder that lacks them",
-    )
+    """The options of :class:`micae.config.commands.ReportCommand` (flags and help from its fields)."""
+    from micae.config.cli import add_options
+
+    add_options(p, _options())
     add_debug(p)
 
 
@@ -41,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve_folders(a: argparse.Namespace) -> tuple[Path, Path | None]:
+def resolve_folders(a: ReportCommand) -> tuple[Path, Path | None]:
     """(firmware folder, training run folder or None) from the arguments; ConfigError when one is missing."""
     from micae.errors import ConfigError
 
@@ -84,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     return run(build_parser().parse_args(argv))
 
 
-def run(a: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    from micae.config.cli import parse_given
+    from micae.config.commands import ReportCommand
+
+    a = parse_given(ReportCommand, args, _options(), "report")
     quiet_tensorflow()
     from micae.report.build import write_html_report
     from micae.results.report import load_report

@@ -20,27 +20,18 @@ DESCRIPTION = (
 )
 
 
+def _options():
+    from micae.config.cli import options_of
+    from micae.config.commands import SweepCommand
+
+    return options_of(SweepCommand)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", required=True, help="sweep YAML file")
-    p.add_argument("--out", help="folder for the sweep outputs (default: the sweep file's folder)")
-    p.add_argument(
-        "--jobs",
-        "--workers",
-        dest="jobs",
-        type=int,
-        default=None,
-        help="worker processes of the local Dask cluster, one point each at a time (default: the machine's cores)",
-    )
-    p.add_argument("--scheduler", help="run on an existing Dask cluster: its scheduler address, e.g. tcp://host:8786")
-    p.add_argument("--scheduler-file", help="run on an existing Dask cluster: its scheduler file (shared filesystem)")
-    p.add_argument("--force", action="store_true", help="redo every point, even finished ones")
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="for unfinished points keep a finished training and continue an interrupted one "
-        "(default: redo them from scratch)",
-    )
-    p.add_argument("--dry-run", action="store_true", help="list the points and their state, run nothing")
+    """The options of :class:`micae.config.commands.SweepCommand` (flags and help from its fields)."""
+    from micae.config.cli import add_options
+
+    add_options(p, _options())
     add_debug(p)
 
 
@@ -54,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     return run(build_parser().parse_args(argv))
 
 
-def run(a: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    from micae.config.cli import parse_given
+    from micae.config.commands import SweepCommand
+
+    a = parse_given(SweepCommand, args, _options(), "sweep")
     quiet_tensorflow()
     from micae.sweep.grid import load_sweep
     from micae.sweep.results import format_table

@@ -38,6 +38,7 @@ class Option:
     boolean: bool
     negate: bool
     metavar: str | None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def options_of(tp: Any, *, prefix: str = "", marked_only: bool = False) -> list[
                 boolean=boolean,
                 negate=cli.negate,
                 metavar=cli.metavar,
+                aliases=cli.aliases,
             )
         )
     return out
@@ -154,7 +156,7 @@ def add_options(
                 "{" + ",".join(map(str, opt.choices)) + "}" if opt.choices else opt.key.rsplit(".", 1)[-1].upper()
             )
             kwargs.update(metavar=metavar, required=opt.required)
-        target.add_argument(opt.flag, **kwargs)
+        target.add_argument(opt.flag, *opt.aliases, **kwargs)
 
 
 def read_value(opt: Option, text: Any) -> Any:
@@ -179,3 +181,11 @@ def given_values(ns: argparse.Namespace, options: list[Option]) -> dict[str, Any
 
 def flag_of(options: list[Option], key: str) -> str:
     return next((o.flag for o in options if o.key == key), key)
+
+
+def parse_given(tp: Any, ns: argparse.Namespace, options: list[Option], command: str) -> Any:
+    """The schema ``tp`` of the options given (the rest at their defaults); a bad value is one line naming its
+    option, e.g. ``jobs = 0: must be an integer >= 1 (fix: correct --jobs; see micae sweep --help)``."""
+    return tp.parse(
+        given_values(ns, options), fix=lambda key: f"correct {flag_of(options, key)}; see micae {command} --help"
+    )

@@ -23,13 +23,15 @@ class Cli:
     """Marks a field as a command-line option: ``Annotated[T, Cli("--lr", group="training")]``.
 
     ``flag`` is the option (default ``--`` + the field name with dashes); ``group`` titles its block in
-    ``--help``; ``negate`` makes a boolean field a ``--no-...`` switch that sets it false.
+    ``--help``; ``negate`` makes a boolean field a ``--no-...`` switch that sets it false; ``aliases`` are other
+    spellings of the flag kept for old command lines.
     """
 
     flag: str | None = None
     group: str | None = None
     negate: bool = False
     metavar: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from micae.errors import ConfigError
+
+if TYPE_CHECKING:
+    from micae.config.commands import SweepCommand
 
 
 def format_study_table(rows: list[dict], spec) -> str:
@@ -30,7 +33,7 @@ def format_study_table(rows: list[dict], spec) -> str:
     return "\n".join(lines)
 
 
-def main_study(a: argparse.Namespace, out: Path, where: dict) -> int:
+def main_study(a: SweepCommand, out: Path, where: dict) -> int:
     from micae.sweep.layout import sweep_dir
     from micae.sweep.search import load_study
     from micae.sweep.study import JOURNAL, open_study, run_study
