@@ -329,6 +329,8 @@ def test_synth_help_is_grouped_and_names_both_vendors(capsys):
     titles = [line.rstrip(":") for line in out.splitlines() if line and not line.startswith(" ") and line.endswith(":")]
     assert titles[-6:] == ["model cut", "hls4ml", "verification", "RTL", "timing", "outputs"], titles
     assert "Xilinx" in out and "Lattice" in out and "synthesize.py" not in out
+    flat = " ".join(out.split())
+    assert "(run config synth.clock_ns; default 5)" in flat and "(run config synth.pnr; default off)" in flat
 
 
 def test_train_help_shows_each_key_and_default(capsys):
@@ -392,7 +394,8 @@ def test_an_option_is_one_field(monkeypatch):
 
     monkeypatch.setattr(request, "SynthRequest", Request)
     help_text = build_parser().format_help()
-    assert "--fanout FANOUT" in help_text and "most loads per net (default 4)" in " ".join(help_text.split())
+    flat = " ".join(help_text.split())
+    assert "--fanout FANOUT" in help_text and "most loads per net (run config synth.fanout; default 4)" in flat
     import micae.config.synth as cs
 
     assert cs.SynthOptions is Wider and synth_options({"fanout": 2})["fanout"] == 2

@@ -18,8 +18,9 @@ DESCRIPTION = (
     "on real, random, saturation and rounding-tie vectors (integer model, C model, csim, vendor tools, RTL), and "
     "write Verilog and resource/latency reports (firmware/<name>/). Exits 1 on any mismatch. "
     "Settings come from the defaults below, then the synth: block of the training run's config.yaml (--model "
-    "models/<name>), then these options; the report lists each setting with its source. Two vendors: --part is a "
-    "Xilinx part (hls4ml, yosys resources, logic-only STA, Vivado), --pnr places and routes on a Lattice part."
+    "models/<name>; each option names its key there), then these options; the log and the report list each "
+    "setting with its source (default, run config, cli). Two vendors: --part is a Xilinx part (hls4ml project, "
+    "yosys resource estimate, logic-only STA, Vivado), --pnr places and routes on a Lattice part (nextpnr)."
 )
 
 
@@ -29,9 +30,19 @@ def _options():
     return options_of(SynthRequest, marked_only=True)
 
 
+def _default_note(opt) -> str | None:
+    """A setting's default and the run YAML key that replaces it (``synth: {clock_ns: 10}``); the request's own
+    options (model, outputs) keep the plain note."""
+    from micae.config.cli import _show_default
+
+    if not opt.key.startswith("options."):
+        return None
+    return f"run config synth.{opt.key.removeprefix('options.')}; default {_show_default(opt.default)}"
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     groups = {title: p.add_argument_group(title, line) for title, line in GROUPS.items()}
-    add_options(p, _options(), groups=groups)
+    add_options(p, _options(), groups=groups, default_note=_default_note)
     add_debug(p)
 
 
