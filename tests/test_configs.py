@@ -262,6 +262,12 @@ def test_bad_synth_options_are_one_line(tmp_path, capsys, run_folder, case, argv
     assert not (tmp_path / "fw").exists()
 
 
+def test_micae_synth_on_an_untrained_folder_names_micae_train(tmp_path, capsys):
+    code, line = micae(capsys, "synth", "--model", tmp_path, "--firmware-root", tmp_path / "fw")
+    assert code == 2 and line.startswith(f"error: {tmp_path} has no encoder.h5 (fix: train it first (micae train"), line
+    assert "train_qat.py" not in line and "synthesize.py" not in line and not (tmp_path / "fw").exists()
+
+
 def test_a_bad_synth_block_in_the_run_names_its_file(tmp_path, capsys, run_folder):
     cfg = yaml.safe_load((run_folder / "config.yaml").read_text())
     cfg["synth"] = {"backend": "Quartus"}

@@ -73,7 +73,12 @@ def settings_lines(request) -> list[str]:
 
     options = ReportOptions.model_validate(request.options_json())
     _, config = run_settings(request.model)
-    where = f"run config: the synth: block of {config}" if config is not None else "a model file has no run config"
+    if config is not None:
+        where = f"run config: the synth: block of {config}"
+    elif request.model.is_dir():
+        where = f"no run config: {request.model} has no config.yaml"
+    else:
+        where = "a model file has no run config"
     devices = f"two vendors: the Xilinx {options.part} (--part) for the hls4ml project, the yosys resource estimate "
     devices += "and the logic-only STA; "
     if options.pnr == "off":
@@ -86,10 +91,12 @@ def settings_lines(request) -> list[str]:
 def run(a: argparse.Namespace) -> int:
     quiet_tensorflow()
     from micae.flow import synthesize
+    from micae.flow.request import resolve_model
     from micae.log import info
     from micae.report.summary import console_summary
 
     request = request_from_args(a)
+    resolve_model(request.model)  # a missing model is refused before the settings are logged
     for line in settings_lines(request):
         info(line)
     print(console_summary(synthesize(request)))

@@ -102,7 +102,9 @@ def run_settings(model: Path) -> tuple[dict, Path | None]:
     try:
         raw = yaml.safe_load(config.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{config} is not valid YAML: {exc}", "fix the YAML syntax, or re-train the run") from exc
+        raise ConfigError(
+            f"{config} is not valid YAML: {exc}", "fix the YAML syntax, or re-run micae train --force"
+        ) from exc
     block = raw.get("synth") if isinstance(raw, dict) else None
     if not block:
         return {}, config
@@ -130,7 +132,11 @@ def resolve_model(path: Path) -> tuple[Path, Path | None]:
     if path.is_dir():
         enc = path / "encoder.h5"
         if not enc.exists():
-            raise ConfigError(f"{path} has no encoder.h5", fix)
+            raise ConfigError(
+                f"{path} has no encoder.h5",
+                "train it first (micae train --config <run>.yaml writes models/<name>/encoder.h5), or give an "
+                ".h5/.keras file",
+            )
         return enc, path
     if not path.exists():
         raise ConfigError(f"model {path} does not exist", fix)
