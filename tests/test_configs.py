@@ -360,12 +360,15 @@ def test_sweep_help_lists_the_outputs_the_readme_lists(capsys):
 
 
 def test_version_and_top_level_debug(capsys):
-    from micae import __version__
+    """``micae --version`` is the package metadata's version, which is pyproject.toml's (no second copy)."""
+    import tomllib
+
     from micae.cli.main import build_parser
 
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(["--version"])
-    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"micae {__version__}"
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"micae {pyproject}"
     assert build_parser().parse_args(["--debug", "report", "--name", "x"]).debug is True
     assert build_parser().parse_args(["report", "--name", "x", "--debug"]).debug is True
 

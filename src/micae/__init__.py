@@ -3,7 +3,19 @@
 Data flows one way: ``data -> models/train -> hls -> verify/rtl -> report``.
 """
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed package's version (pyproject.toml's, via its metadata); ``0+unknown`` for a source tree that
+    was never installed (``pip install -e .`` gives it one), rather than a number that may be stale."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("micae")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = ["__version__", "convert", "train"]
 
