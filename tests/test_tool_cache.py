@@ -102,3 +102,34 @@ def test_a_second_identical_yosys_sta_run_is_read_from_the_cache(monkeypatch, tm
     man3 = write_rtl(enc, tmp_path / "rtl3", latency_cutoff=2)
     sta3, _ = logic_sta_and_resources(tmp_path / "rtl3", man3.top, "xcvu9p-flga2104-2L-e", 5.0)
     assert sta3.cache is None
+
+
+def test_a_second_identical_place_and_route_is_read_from_the_cache(monkeypatch, tmp_path):
+    """The tools are stand-ins (nextpnr's real report of a tiny encoder, fixtures/nextpnr): what is checked is
+    that identical inputs skip the tools, the files come back into the work folder and the result says so."""
+    from micae.rtl import pnr, write_rtl
+    from micae.rtl.warm import tiny_encoder
+
+    fixture = Path(__file__).parent / "fixtures" / "nextpnr"
+    runs = []
+
+    def fake_run(work, sources, top, family, synth_tool, nextpnr, dev_args, clock_ns, seed, timeout_s):
+        runs.append(seed)
+        shutil.copyfile(fixture / "tiny_nexus_report.json", work / "report.json")
+        shutil.copyfile(fixture / "tiny_nexus_pnr.log", work / "pnr.log")
+        (work / "yosys.log").write_text("yosys log\n")
+        return {"cells": {"LUT4": 10, "CCU2": 3}, "carry_ins_undriven": 0}
+
+    monkeypatch.setenv("MICAE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(pnr, "find_tool", lambda name: name)
+    monkeypatch.setattr(pnr, "_version", lambda exe, work: f"{exe} 1.0")
+    monkeypatch.setattr(pnr, "_run", fake_run)
+    write_rtl(tiny_encoder(), tmp_path / "rtl", latency_cutoff=1)
+    first = pnr.place_and_route(tmp_path / "rtl", family="nexus", clock_ns=5.0, work_dir=tmp_path / "w1")
+    second = pnr.place_and_route(tmp_path / "rtl", family="nexus", clock_ns=5.0, work_dir=tmp_path / "w2")
+    assert runs == [1] and first.cache is None
+    assert second.cache is not None and second.cache.kind == "pnr"
+    assert second.fmax_mhz == first.fmax_mhz and second.resources == first.resources
+    assert (tmp_path / "w2" / "report.json").read_bytes() == (fixture / "tiny_nexus_report.json").read_bytes()
+    pnr.place_and_route(tmp_path / "rtl", family="nexus", clock_ns=5.0, seed=2, work_dir=tmp_path / "w3")
+    assert runs == [1, 2]  # another seed is another key
