@@ -133,3 +133,22 @@ def test_a_second_identical_place_and_route_is_read_from_the_cache(monkeypatch, 
     assert (tmp_path / "w2" / "report.json").read_bytes() == (fixture / "tiny_nexus_report.json").read_bytes()
     pnr.place_and_route(tmp_path / "rtl", family="nexus", clock_ns=5.0, seed=2, work_dir=tmp_path / "w3")
     assert runs == [1, 2]  # another seed is another key
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")
+def test_yosys_beside_place_and_route_leaves_its_result_for_the_resources_step(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from micae.flow.steps.timing import _yosys_beside
+    from micae.rtl import write_rtl
+    from micae.rtl.sta import logic_sta_and_resources
+    from micae.rtl.warm import tiny_encoder
+
+    monkeypatch.setenv("MICAE_CACHE", str(tmp_path / "cache"))
+    man = write_rtl(tiny_encoder(), tmp_path / "rtl", latency_cutoff=1)
+    opts = SimpleNamespace(part="xcvu9p-flga2104-2L-e", clock_ns=5.0)
+    ctx = SimpleNamespace(request=SimpleNamespace(rtl_resources=True, options=opts), rtl_dir=tmp_path / "rtl", rtl=man)
+    with _yosys_beside(ctx):
+        pass  # place-and-route would run here
+    sta, res = logic_sta_and_resources(tmp_path / "rtl", man.top, opts.part, opts.clock_ns)
+    assert sta.cache is not None and res.cache is not None
