@@ -35,8 +35,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# da4ml's numba kernels compile once per environment (~2 min, micae/rtl/warm.py): beside training, not inside synth
 demo: deps venv
-	$(PY) scripts/train_qat.py --config models/$(NAME).yaml --force
+	@$(PY) -m micae.rtl.warm & warm=$$!; \
+	$(PY) scripts/train_qat.py --config models/$(NAME).yaml --force; rc=$$?; \
+	wait $$warm; exit $$rc
 	$(PY) scripts/synthesize.py --model models/$(NAME) --force $(SYNTH_FLAGS)
 
 lint: venv

@@ -7,8 +7,10 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from micae.errors import ToolError
@@ -37,6 +39,11 @@ def tail(text: str, lines: int = 12) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
 
 
+def _forget(proc: subprocess.Popen) -> None:
+    with _running_lock:
+        _running.discard(proc)
+
+
 class ToolStopped(ToolError):
     """A tool stopped on request (its ``stop`` callback said so); its whole process group was killed."""
 
@@ -53,6 +60,59 @@ def _kill_group(proc: subprocess.Popen, grace_s: float) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+_running: set[subprocess.Popen] = set()
+_running_lock = threading.RLock()  # re-entered by the signal handler on the main thread
+_stopping = threading.Event()
+
+
+def running_tools() -> list[int]:
+    """Process ids of the tools started by :func:`run_tool` that are still running (each leads its own group)."""
+    with _running_lock:
+        return [p.pid for p in _running if p.poll() is None]
+
+
+def kill_running_tools() -> int:
+    """SIGKILL the process group of every tool :func:`run_tool` started and has not reaped; returns how many."""
+    with _running_lock:
+        procs = [p for p in _running if p.poll() is None]
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return len(procs)
+
+
+@contextlib.contextmanager
+def tools_die_with_us() -> Iterator[None]:
+    """Within this block, SIGTERM/SIGINT or an exception kill every running tool's process group first.
+
+    Tools run in their own session (so a terminal's Ctrl-C reaches micae, not a half-written netlist), and
+    steps run them from worker threads: without this, ``kill <micae>`` would leave yosys, nextpnr or
+    Verilator running on, and the step runner would wait for them. SIGTERM exits 143, SIGINT raises
+    KeyboardInterrupt; no new tool starts after either. Outside the main thread this only cleans up on exit.
+    """
+
+    def stop(signum, _frame):
+        _stopping.set()
+        kill_running_tools()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        print("terminated: running tools killed; partial work is in <name>.incomplete/", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)} if main else {}
+    try:
+        yield
+    except BaseException:
+        _stopping.set()
+        kill_running_tools()
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _stopping.clear()
 
 
 def run_tool(
@@ -72,6 +132,8 @@ def run_tool(
     raises :class:`ToolError` with ``returncode`` set; a stop raises :class:`ToolStopped`.
     """
     require_tool(cmd[0])
+    if _stopping.is_set():
+        raise ToolStopped(f"{Path(cmd[0]).name} not started: micae is stopping", "run it again")
     deadline, why, offset = time.monotonic() + timeout_s, None, 0
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(Path(log_path).open("ab")) if append_log and log_path else None
@@ -92,6 +154,9 @@ def run_tool(
             )
         except OSError as exc:
             raise ToolError(f"could not start {cmd[0]}: {exc}", INSTALL_HINT.get(cmd[0], f"check {cmd[0]}")) from exc
+        with _running_lock:
+            _running.add(proc)
+        stack.callback(_forget, proc)
         try:
             while why is None:
                 try:

@@ -37,8 +37,11 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    from micae.tools import tools_die_with_us
+
     try:
-        return main(argv)
+        with tools_die_with_us():  # a killed micae leaves no yosys/nextpnr/Verilator behind
+            return main(argv)
     except MicaeError as exc:
         if debug:
             raise

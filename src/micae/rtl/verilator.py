@@ -4,8 +4,10 @@ The top module is compiled once per design with ``verilator --cc --exe`` and the
 C++ driver of :mod:`micae.rtl.verilator_driver`, which streams binary vector
 files and compares every latent of every vector. Builds are cached per design
 (a hash of the Verilog sources, the driver, the flags and the Verilator version)
-under ``$MICAE_CACHE_DIR/verilator`` (default ``~/.cache/micae/verilator``), so a
-re-run of the same design skips the build.
+under ``verilator/`` of micae's tool cache (:mod:`micae.cache`: ``$MICAE_CACHE``, else
+``$XDG_CACHE_HOME/micae``, else ``~/.cache/micae``; ``MICAE_CACHE=off`` builds afresh each run), so a
+re-run of the same design skips the build. Builds count toward the cache's size limit
+(``$MICAE_CACHE_MB``) and the least recently used are evicted first (about 2 MB each here).
 
 Build flags: Verilator ``-O3`` (its own optimizer, cheap) and ``g++ -O0``, without
 Verilator's precompiled headers, the Verilator runtime objects compiled once and
@@ -22,6 +24,8 @@ is the one that sees X.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import json
 import os
@@ -35,6 +39,8 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
+from micae.cache import STAMP, evict, limit_bytes
+from micae.cache import cache_root as tool_cache_root
 from micae.errors import ConfigError, ToolError
 from micae.results.levels import SimulationResult
 from micae.rtl.build import SOURCES_LIST, load_manifest
@@ -59,11 +65,21 @@ TWO_STATE_NOTE = (
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """``cache_dir``, else ``$MICAE_CACHE_DIR/verilator``, else ``~/.cache/micae/verilator``."""
+    """``cache_dir``, else ``verilator/`` of micae's tool cache (:func:`micae.cache.cache_root`), else (the cache
+    off) a folder of this process, deleted when it exits."""
     if cache_dir is not None:
         return Path(cache_dir)
-    base = os.environ.get("MICAE_CACHE_DIR")
-    return (Path(base) if base else Path.home() / ".cache" / "micae") / "verilator"
+    base = tool_cache_root()
+    if base is None:
+        return _private_root()
+    return base / "verilator"
+
+
+@functools.cache
+def _private_root() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="micae_verilator_"))
+    atexit.register(shutil.rmtree, root, True)
+    return root
 
 
 def verilator_cli() -> Path:
@@ -118,6 +134,7 @@ def build_verilator(
     start = time.monotonic()
     with FileLock(str(root / f"{key}.lock"), timeout=timeout_s):
         if (final / EXE).is_file():
+            (final / STAMP).touch()  # the least recently used builds are evicted first
             return {"exe": final / EXE, "cached": True, "seconds": round(time.monotonic() - start, 2), "key": key}
         if final.exists():  # an interrupted earlier build
             shutil.rmtree(final)
@@ -128,7 +145,10 @@ def build_verilator(
             staged.mkdir()
             shutil.copy2(work / "obj" / EXE, staged / EXE)
             shutil.copy2(work / "build.log", staged / "build.log")
+            (staged / STAMP).touch()
             os.replace(staged, final)
+    if cache_dir is None and tool_cache_root() is not None:
+        evict(root.parent, limit_bytes())
     return {"exe": final / EXE, "cached": False, "seconds": round(time.monotonic() - start, 2), "key": key}
 
 
@@ -228,6 +248,8 @@ def _compile(work: Path, top: str, sources: list[Path], root: Path, timeout_s: f
     (obj / "micae_rules.mk").write_text(_NO_PCH_RULES)
     runtime = root / ("runtime-" + hashlib.sha256(json.dumps([verilator_version(), CXX_OPT]).encode()).hexdigest()[:16])
     reused = sorted(runtime.glob("verilated*.[od]")) if runtime.is_dir() else []
+    if reused:
+        (runtime / STAMP).touch()
     for f in reused:  # copyfile: a fresh mtime, newer than the Vdut.mk the objects depend on
         shutil.copyfile(f, obj / f.name)
     make = ["make", "-j", "2", "-f", f"{EXE}.mk", "-f", "micae_rules.mk", "VM_DEFAULT_RULES=0"]
@@ -237,6 +259,7 @@ def _compile(work: Path, top: str, sources: list[Path], root: Path, timeout_s: f
         staged = Path(tempfile.mkdtemp(prefix="runtime.", dir=root))
         for f in obj.glob("verilated*.[od]"):
             shutil.copy2(f, staged / f.name)
+        (staged / STAMP).touch()
         try:
             os.replace(staged, runtime)
         except OSError:  # another build stored it first

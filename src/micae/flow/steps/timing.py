@@ -5,7 +5,13 @@ why it did not run; the report takes the headline latency in ns from the most tr
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 from micae.flow.context import FlowContext
 from micae.flow.results import SkippedAnalysis
@@ -32,19 +38,59 @@ def place_and_route(ctx: FlowContext) -> list[PnrAnalysis | RtlSection | Skipped
         return []
     if req.pnr == "off":
         return [SkippedAnalysis("place-and-route", "--pnr off")]
-    entry = _pnr(ctx, "pnr")
-    # (the delay model that cut the RTL, None: the family's; its place-and-route; the cut's cycles and estimate)
-    tried = [(None, entry, _cut(ctx))]
-    model = None
-    for k in range(1, req.close_timing + 1):
-        if entry.met or not ctx.rtl.timing_driven:
-            break
-        model = _recut(ctx, model, entry)
-        entry = _pnr(ctx, f"pnr_recut{k}")
-        tried.append((model, entry, _cut(ctx)))
+    with _yosys_beside(ctx):
+        entry = _pnr(ctx, "pnr")
+        # (the delay model that cut the RTL, None: the family's; its place-and-route; the cut's cycles and estimate)
+        tried = [(None, entry, _cut(ctx))]
+        model = None
+        for k in range(1, req.close_timing + 1):
+            if entry.met or not ctx.rtl.timing_driven:
+                break
+            model = _recut(ctx, model, entry)
+            entry = _pnr(ctx, f"pnr_recut{k}")
+            tried.append((model, entry, _cut(ctx)))
     if len(tried) == 1:
         return [entry]
     return [_keep_best(ctx, tried), ctx.rtl]
+
+
+@contextlib.contextmanager
+def _yosys_beside(ctx: FlowContext) -> Iterator[None]:
+    """nextpnr (WebAssembly) keeps one core busy for minutes: meanwhile yosys' resources and logic STA of this
+    cut run on the other, into the tool cache (:mod:`micae.cache`), on a copy of the sources. The
+    ``rtl_resources`` step after place-and-route then reads them from the cache (it says so in report.json);
+    after a re-cut it runs yosys on the new cut. Nothing is filed from here; a failure is only logged."""
+    from micae.cache import cache_root
+
+    req = ctx.request
+    listing = ctx.rtl_dir / "sources.f" if ctx.rtl_dir is not None else None
+    if not req.rtl_resources or cache_root() is None or ctx.rtl is None or listing is None or not listing.is_file():
+        yield
+        return
+    rtl_dir, top = listing.parent, ctx.rtl.top
+    names = listing.read_text().split()
+    snapshot = Path(tempfile.mkdtemp(prefix="micae_yosys_beside_"))
+    for name in ["sources.f", *names]:
+        shutil.copyfile(rtl_dir / name, snapshot / name)
+
+    def run() -> None:
+        from micae.flow.steps.rtl import YOSYS_TIMEOUT_S
+        from micae.rtl.sta import logic_sta_and_resources
+
+        try:
+            with progress("rtl: yosys beside place-and-route (into the tool cache)"):
+                opts = req.options
+                logic_sta_and_resources(snapshot, top, opts.part, opts.clock_ns, timeout_s=YOSYS_TIMEOUT_S)
+        except Exception as exc:  # the rtl_resources step runs it again and reports what fails
+            info(f"yosys beside place-and-route failed ({exc}); the rtl_resources step runs it again")
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="micae-yosys-beside-pnr")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+        shutil.rmtree(snapshot, ignore_errors=True)
 
 
 def _keep_best(ctx: FlowContext, tried: list[tuple]) -> PnrAnalysis:
