@@ -155,3 +155,23 @@ def test_bad_inputs_are_refused() -> None:
         run_block(np.zeros((2, 48)), [0], _zero_encoder, 2)
     with pytest.raises(ConfigError, match="e-links"):
         run_block(np.zeros((1, 48)), [0], _zero_encoder, 14)
+
+
+def test_block_option_needs_the_rtl_route_and_an_elink_count(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from micae.config.synth import SynthOptions
+    from micae.flow.steps.econt_block import _elinks
+
+    with pytest.raises(ConfigError, match="rtl is 'off'"):
+        SynthOptions(block="econt", rtl="off").check()
+    SynthOptions(block="econt").check()
+    with pytest.raises(ValueError, match="between 1 and 13"):
+        SynthOptions(block="econt", elinks=14)
+    ctx = SimpleNamespace(request=SimpleNamespace(elinks=None), run_dir=tmp_path)
+    with pytest.raises(ConfigError, match="--elinks L"):
+        _elinks(ctx)
+    (tmp_path / "config.yaml").write_text("econt:\n  elinks: 4\n")
+    assert _elinks(ctx) == (4, "econt.elinks of the run's config.yaml")
+    ctx.request.elinks = 2
+    assert _elinks(ctx) == (2, "--elinks")

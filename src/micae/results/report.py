@@ -15,6 +15,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from micae.config.synth import SynthOptions
 from micae.results.base import Maybe, OpenModel, Plain, ResultFile, ResultModel, first_error, load_result
+from micae.results.econt_block import EcontBlockSection
 from micae.results.hardware import (
     AnyAnalysis,
     HeadlineLatency,
@@ -147,6 +148,8 @@ class SynthReport(ResultFile):
     verification: dict[str, LevelResult]
     vendor: VendorRun | None
     rtl: RtlSection | None
+    econt_block: Maybe[EcontBlockSection] = None
+    """--block econt: the ECON-T autoencoder block around the encoder"""
     routes: list[RouteResult]
     timing: list[TimingAnalysis]
     timing_skipped: dict[str, str] = {}
