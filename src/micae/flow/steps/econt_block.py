@@ -213,10 +213,10 @@ def _hardware(ctx: FlowContext, folder: Path, harness: str):
 
 
 def _example(ref, calq: np.ndarray, bx: np.ndarray, vec: VectorSet, elinks: int) -> FrameExample:
-    """A real wafer when there is one (the first with charge), else the first random one, else an edge row."""
+    """A real wafer when there is one (the first with charge, sum below 2^22), else a random one, else an edge row."""
     from micae.econt.block import frame_fields
 
-    lit = np.flatnonzero(ref.module_sum > 0)
+    lit = np.flatnonzero((ref.module_sum > 0) & (ref.module_sum < 1 << 22))  # inside the chip's design range
     for name in ("real", "random", "msb_0_21"):
         s = vec.slices.get(name)
         pick = lit[(lit >= s.start) & (lit < s.stop)] if s else lit[:0]
