@@ -175,3 +175,52 @@ def test_block_option_needs_the_rtl_route_and_an_elink_count(tmp_path) -> None:
     assert _elinks(ctx) == (4, "econt.elinks of the run's config.yaml")
     ctx.request.elinks = 2
     assert _elinks(ctx) == (2, "--elinks")
+
+
+def test_report_section_shows_the_cost_beside_the_encoder_and_the_frame_fields() -> None:
+    from pathlib import Path
+
+    from micae.report.render import render_markdown
+    from micae.report.view import build_view
+    from micae.results.econt_block import EcontBlockSection, FrameExample, FrameField
+    from micae.results.hardware import Resources
+    from micae.results.report import load_report
+
+    report = load_report(Path(__file__).parent / "fixtures" / "results-v0" / "report_pnr.json")
+    out = run_block(_wafer(c0=1000), [0], lambda raw: np.tile(32 * np.arange(16) + 5, (len(raw), 1)), 2)
+    fields = [FrameField(name=f.name, value=f.value, width=f.width) for f in frame_fields(out.words[0], 2)]
+    example = FrameExample(
+        row=0,
+        source="real",
+        bx=0,
+        calq=_wafer(c0=1000)[0].tolist(),
+        module_sum=1000,
+        msb=9,
+        raw=out.raw[0].tolist(),
+        latents=out.latents[0].tolist(),
+        fields=fields,
+        words=out.words[0].tolist(),
+    )
+    enc_lut = report.resources.LUT
+    section = EcontBlockSection(
+        folder="econt_block",
+        top="econt_block",
+        harness="econt_block_sim",
+        elinks=2,
+        elinks_from="--elinks",
+        latent_bits=3,
+        layout="4x4x3",
+        layout_from="test",
+        latency_cycles=9,
+        encoder_latency_cycles=3,
+        clock_ns=5.0,
+        vectors=10,
+        sources={"real": 10},
+        resources=Resources(LUT=enc_lut + 6000, FF=10, CARRY=1),
+        example=example,
+    )
+    text = render_markdown(build_view(report.model_copy(update={"econt_block": section}), None, {}, Path(".")))
+    block = text[text.index("## ECON-T block") :]
+    assert "| normaliser + output stage (difference) | 6,000 |" in block
+    assert "e-link 0: 0xf9bcff6b  e-link 1: 0x646d2240" in block  # the hand-packed frame of the L = 2 test
+    assert "| SUM | 9 | 111 | 001101111 |" in block
