@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_serializer, model_validator
 
 from micae.config.synth import SynthOptions
 from micae.results.base import Maybe, OpenModel, Plain, ResultFile, ResultModel, first_error, load_result
@@ -130,6 +130,11 @@ class ReportOptions(SynthOptions):
     """report.json ``options``: every setting of the run, and where each came from."""
 
     sources: dict[str, str] = {}
+
+    @model_serializer(mode="wrap")
+    def _as_read(self, handler):
+        """The settings the file holds: an option added after a file was written is not written back into it."""
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set or k == "sources"}
 
 
 class Paths(ResultModel):
