@@ -29,6 +29,7 @@ STRATEGIES = ("Latency", "Resource")
 VENDOR_MODES = ("auto", "off", "require")
 RTL_MODES = ("auto", "on", "off")
 PNR_FAMILIES = ("off", "nexus", "ecp5")
+BLOCKS = ("none", "econt")
 PNR_DEVICES = {"nexus": "LIFCL-40-9BG400C", "ecp5": "LFE5U-85F-6"}
 """The Lattice part each place-and-route family targets unless ``pnr_device`` names another."""
 DEFAULT_VECTORS = 10_000
@@ -98,6 +99,12 @@ class SynthOptions(HlsOptions):
     rtl: Annotated[Choice(*RTL_MODES, off_on=True), Cli(group="RTL")] = "auto"
     """open-source RTL route (da4ml Verilog, simulation, yosys): auto runs it when the encoder fits and the tools
     exist, on stops when it cannot"""
+    block: Annotated[Choice(*BLOCKS), Cli(group="RTL")] = "none"
+    """wrap the encoder into a chip block: econt = the ECON-T autoencoder block (48 CALQ of 22 bits and the BX in;
+    normaliser, encoder, latent cut, 5E4M sum, BX_CNT; L x 32-bit e-link words out), verified against micae's
+    Python model of the chip on the RTL vectors"""
+    elinks: Annotated[Integer(ge=1, le=13, null=True), Cli(group="RTL")] = None
+    """--block econt: output e-links L of the frame (none: the run's econt.elinks)"""
     latency_cutoff: Annotated[Number(gt=0, null=True), Cli(group="RTL")] = None
     """RTL route: most adder levels between two pipeline registers (none: from clock_ns)"""
     pnr: Annotated[Choice(*PNR_FAMILIES, off_on=True), Cli(group="timing")] = "off"
@@ -133,6 +140,12 @@ class SynthOptions(HlsOptions):
                 f"{where}require_timing = True: --require-timing needs a timing analysis that includes routing, "
                 "and pnr is 'off'",
                 "add --pnr nexus (or ecp5; pnr: nexus in YAML); a Vivado run counts too when vivado is on PATH",
+            )
+
+        if self.block != "none" and self.rtl == "off":
+            raise ConfigError(
+                f"{where}block = {self.block!r} wraps the encoder's RTL, and rtl is 'off'",
+                "drop --rtl off (or --block)",
             )
 
     def pnr_part(self) -> str | None:

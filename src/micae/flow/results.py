@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from micae.results.econt_block import EcontBlockSection
 from micae.results.hardware import (
     ESTIMATE,
     LOGIC_STA,
@@ -40,10 +41,16 @@ class SkippedAnalysis:
     reason: str
 
 
-Section = ModelSection | VectorsSection | VendorRun | RtlSection
+Section = ModelSection | VectorsSection | VendorRun | RtlSection | EcontBlockSection
 StepResult = LevelResult | RouteResult | AnyAnalysis | Section | SkippedAnalysis
 _ANALYSES = (PnrAnalysis, LogicStaAnalysis, VendorAnalysis, EstimateAnalysis)
-_SECTIONS = {ModelSection: "model", VectorsSection: "vectors", VendorRun: "vendor", RtlSection: "rtl"}
+_SECTIONS = {
+    ModelSection: "model",
+    VectorsSection: "vectors",
+    VendorRun: "vendor",
+    RtlSection: "rtl",
+    EcontBlockSection: "econt_block",
+}
 
 
 @dataclass
@@ -54,6 +61,7 @@ class ReportDraft:
     vectors: VectorsSection | None = None
     vendor: VendorRun | None = None
     rtl: RtlSection | None = None
+    econt_block: EcontBlockSection | None = None
     verification: dict[str, LevelResult] = field(default_factory=dict)
     routes: list[RouteResult] = field(default_factory=list)
     timing: list[AnyAnalysis] = field(default_factory=list)
@@ -86,6 +94,7 @@ class ReportDraft:
             verification=self.verification,
             vendor=self.vendor,
             rtl=self.rtl,
+            econt_block=self.econt_block,
             routes=self.routes,
             timing=self.timing,
             timing_skipped=self.skipped,

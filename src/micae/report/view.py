@@ -10,7 +10,15 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from micae.report import facts, run_data, sections_fw, sections_probing, sections_run, sections_training
+from micae.report import (
+    facts,
+    run_data,
+    sections_block,
+    sections_fw,
+    sections_probing,
+    sections_run,
+    sections_training,
+)
 from micae.report.blocks import Banner, Card, ReportView, Section, note, num
 from micae.report.figures import model_label
 from micae.report.settings import settings_blocks
@@ -71,6 +79,8 @@ def sections(
     ]
     if report.timing:
         out.append(Section("timing", "Timing", sections_fw.timing(report, figs, plot_dir)))
+    if report.econt_block is not None:
+        out.append(Section("econt_block", "ECON-T block", sections_block.econt_block(report)))
     out.append(Section("settings", "Synthesis settings", settings_blocks(report)))
     if run:
         out.append(Section("quality", "Reconstruction quality", sections_run.quality(run, figs, plot_dir)))

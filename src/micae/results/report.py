@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_serializer, model_validator
 
 from micae.config.synth import SynthOptions
 from micae.results.base import Maybe, OpenModel, Plain, ResultFile, ResultModel, first_error, load_result
+from micae.results.econt_block import EcontBlockSection
 from micae.results.hardware import (
     AnyAnalysis,
     HeadlineLatency,
@@ -130,6 +131,11 @@ class ReportOptions(SynthOptions):
 
     sources: dict[str, str] = {}
 
+    @model_serializer(mode="wrap")
+    def _as_read(self, handler):
+        """The settings the file holds: an option added after a file was written is not written back into it."""
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set or k == "sources"}
+
 
 class Paths(ResultModel):
     hls_project: Maybe[str] = None
@@ -147,6 +153,8 @@ class SynthReport(ResultFile):
     verification: dict[str, LevelResult]
     vendor: VendorRun | None
     rtl: RtlSection | None
+    econt_block: Maybe[EcontBlockSection] = None
+    """--block econt: the ECON-T autoencoder block around the encoder"""
     routes: list[RouteResult]
     timing: list[TimingAnalysis]
     timing_skipped: dict[str, str] = {}
