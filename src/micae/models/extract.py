@@ -106,17 +106,24 @@ def read_steps(keras_encoder, steps: list, name: str, input_mask=None) -> Intege
     for step in steps:
         handler = get_handler(step.cls)
         if handler is None:
-            raise ConstraintError(_unsupported(step), "rebuild the encoder from the supported layers")
+            raise ConstraintError(*_unsupported(step))
         handler(step, low)
     return low.finish(name)
 
 
-def _unsupported(step) -> str:
+def _unsupported(step) -> tuple[str, str]:
+    """``(problem, fix)`` for a layer class no handler reads."""
     import tensorflow as tf
 
+    from micae.models.io import qkeras_fix, qkeras_layer_classes, qkeras_unsupported
+
+    if step.cls in qkeras_layer_classes():
+        return qkeras_unsupported(step.name, step.cls), qkeras_fix(step.cls)
     standard = getattr(tf.keras.layers, step.cls, None) is not None
     what = "is a standard Keras layer micae does not support" if standard else "is not a layer micae supports"
-    return f"layer '{step.name}' ({step.cls}) {what}; supported: {supported()}"
+    return f"layer '{step.name}' ({step.cls}) {what}; supported: {supported()}", (
+        "rebuild the encoder from the supported layers"
+    )
 
 
 def _problems(encoder: IntegerEncoder, taken: list[str]) -> list[str]:
