@@ -113,12 +113,12 @@ def pooled(seed: int = 3, pool: str = "max"):
     return model
 
 
-def small_encoder(block: str, seed: int = 5, *, slope: float = 0.125):
+def small_encoder(block: str, seed: int = 5, *, slope: float = 0.125, bn: dict | None = None):
     """The issue's small encoder, 4x4x3 -> conv 3x3 stride 2 -> dense 16, with one layer of ``block`` kind:
 
     ``convbn`` (QConv2DBatchnorm), ``relu`` (Keras ReLU layer then quantized_bits), ``act_relu``
     (Activation('relu') then quantized_bits), ``leaky`` (LeakyReLU(slope) then quantized_bits),
-    ``bn`` / ``qbn`` (BatchNormalization / QBatchNormalization after the conv, set by the caller).
+    ``bn`` / ``qbn`` (BatchNormalization / QBatchNormalization after the conv, keyword arguments ``bn``).
     """
     import tensorflow as tf
     from qkeras import QActivation, QBatchNormalization, QConv2D, QConv2DBatchnorm, QDense, quantized_bits
@@ -137,9 +137,9 @@ def small_encoder(block: str, seed: int = 5, *, slope: float = 0.125):
     elif block == "leaky":
         x = tf.keras.layers.LeakyReLU(alpha=slope, name="leaky")(x)
     elif block == "bn":
-        x = tf.keras.layers.BatchNormalization(name="bn")(x)
+        x = tf.keras.layers.BatchNormalization(name="bn", **(bn or {}))(x)
     elif block == "qbn":
-        x = QBatchNormalization(name="bn")(x)
+        x = QBatchNormalization(name="bn", **(bn or {}))(x)
     x = QActivation(quantized_bits(8, 2), name="conv_act")(x)
     x = tf.keras.layers.Flatten(name="flat")(x)
     x = QDense(16, kernel_quantizer=_q6(), bias_quantizer=_q6(), name="dense")(x)
@@ -148,6 +148,8 @@ def small_encoder(block: str, seed: int = 5, *, slope: float = 0.125):
     _randomize(model, seed)
     if block == "convbn":
         _set_batchnorm(model.get_layer("convbn").batchnorm, seed)
+    if block in ("bn", "qbn"):
+        _set_batchnorm(model.get_layer("bn"), seed)
     return model
 
 

@@ -108,10 +108,14 @@ def batch_norm(step, low) -> None:
     for s in scale.astype(np.float64):
         mant, exp = np.frexp(s)
         if s <= 0 or mant != 0.5:
+            qbn = (
+                "keep QBatchNormalization's power-of-two gamma/variance quantizers and set epsilon=1e-10 (below "
+                "float32's resolution, so the scale stays a power of two), or "
+            )
             raise ConstraintError(
                 f"layer '{name}' ({what}): its scale gamma/sqrt(variance + epsilon) = {s:.7g} is not a power of "
                 "two, so the float32 product rounds and no fixed-point circuit reproduces it bit for bit",
-                FOLD_FIX,
+                (qbn if step.cls == "QBatchNormalization" else "") + FOLD_FIX,
             )
         powers.append(int(exp) - 1)
     for label, values in (("moving mean", mean), ("beta", beta)):
