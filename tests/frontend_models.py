@@ -153,6 +153,17 @@ def small_encoder(block: str, seed: int = 5, *, slope: float = 0.125, bn: dict |
     return model
 
 
+def batchnorm_po2(tf, model):
+    """Set ``model``'s BatchNormalization 'bn' to per-channel power-of-two scales (1/2, 2, 1, 1/4) and means and
+    betas on short binary grids: the case micae folds exactly. Returns the float32 scales TF computes."""
+    bn = model.get_layer("bn")
+    var = np.array([0.25, 1.0, 4.0, 1.0], np.float32)
+    root = np.asarray(tf.math.sqrt(var + np.float32(bn.epsilon)))
+    gamma = np.array([0.5, 2.0, 1.0, 0.25], np.float32) * root
+    bn.set_weights([gamma, np.float32([0.25, -0.125, 0.0, 0.5]), np.float32([0.125, 0.0, -0.25, 0.0625]), var])
+    return np.asarray(tf.math.rsqrt(var + np.float32(bn.epsilon)) * gamma)
+
+
 def _set_batchnorm(bn, seed: int) -> None:
     """Trained-looking statistics: gamma ~ 1, beta and mean ~ 0.1, variance ~ 0.5..2 (not powers of two)."""
     rng = np.random.default_rng(seed + 100)

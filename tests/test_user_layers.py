@@ -44,17 +44,20 @@ def _synth(tmp_path, model, name: str) -> dict:
 
 def _assert_exact(report: dict) -> None:
     levels = [lv for lv in report["verification"] if lv in LEVELS or lv.startswith("rtl")]
-    assert set(LEVELS) <= set(levels)
+    assert set(LEVELS) | {"rtl_crosscheck"} <= set(levels)
     for level in levels:
         v = report["verification"][level]
-        assert v["vectors"] >= N, (level, v)
+        # Icarus (rtl_crosscheck) runs every tie and saturation vector plus a random subset, 1000 here
+        assert v["vectors"] >= (1000 if level == "rtl_crosscheck" else N), (level, v)
         assert v["mismatches"] == 0 and v["max_abs_lsb_error"] == 0, (level, v.get("first_mismatches"))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("block", ["convbn", "relu", "act_relu", "leaky"])
+@pytest.mark.parametrize("block", ["convbn", "relu", "act_relu", "leaky", "bn", "qbn"])
 def test_small_encoder_is_exact_at_every_level(tmp_path, tf, block):
-    model = fm.small_encoder(block)
+    model = fm.small_encoder(block, bn=dict(epsilon=1e-10) if block == "qbn" else None)
+    if block == "bn":
+        fm.batchnorm_po2(tf, model)
     report = _synth(tmp_path, model, model.name)
     _assert_exact(report)
     assert report["model"]["exact"] and report["model"]["problems"] == []
@@ -111,12 +114,7 @@ def test_keras_batchnorm_with_a_power_of_two_scale_folds_exactly(tf):
     from micae.models.extract import inspect_encoder
 
     model = fm.small_encoder("bn")
-    bn = model.get_layer("bn")
-    var = np.array([0.25, 1.0, 4.0, 1.0], np.float32)
-    root = np.asarray(tf.math.sqrt(var + np.float32(bn.epsilon)))
-    gamma = np.array([0.5, 2.0, 1.0, 0.25], np.float32) * root  # float32 products: not exactly 2**k * root
-    bn.set_weights([gamma, np.float32([0.25, -0.125, 0.0, 0.5]), np.float32([0.125, 0.0, -0.25, 0.0625]), var])
-    scale = np.asarray(tf.math.rsqrt(var + np.float32(bn.epsilon)) * gamma)
+    scale = fm.batchnorm_po2(tf, model)
     assert np.all(np.frexp(scale)[0] == 0.5), scale  # the constants are what this test is about
     guard = inspect_encoder(model)
     assert guard.problems == []
@@ -199,3 +197,31 @@ def test_qconv2dbatchnorm_without_a_bias_quantizer_is_refused(tf):
     x = QActivation(quantized_bits(8, 2), name="a")(x)
     with pytest.raises(ConstraintError, match="'cbn' \\(QConv2DBatchnorm\\) has no bias_quantizer.*fix: set bias_q"):
         inspect_encoder(tf.keras.Model(x_in, x))
+
+
+@pytest.mark.slow
+def test_fold_batchnorm_converts_an_inexact_batchnorm_and_reports_its_mismatches(tmp_path, tf):
+    """--fold-batchnorm: the batch norm is folded into the conv (4 bits finer grids); every hardware level
+    reproduces that folded integer model (same mismatch count against QKeras at every level, the fold's)."""
+    from micae.flow import run_synthesis
+    from micae.models.io import save_model
+    from micae.synthesize import SynthRequest
+
+    model = fm.small_encoder("bn")
+    save_model(model, tmp_path / "m.h5")
+    common = dict(hls_root=tmp_path / "hls", firmware_root=tmp_path / "fw", vendor="off", rtl_resources=False)
+    with pytest.raises(ConstraintError, match="'bn' \\(BatchNormalization, a Keras layer\\).*--fold-batchnorm"):
+        run_synthesis(SynthRequest(model=tmp_path / "m.h5", name="refused", **common))
+    req = SynthRequest(
+        model=tmp_path / "m.h5", name="folded", vectors=N, rtl_vectors=N, rtl="on", fold_batchnorm=True, **common
+    )
+    report = run_synthesis(req).to_json()
+    assert report["model"]["exact"] is False
+    assert "--fold-batchnorm folded it into 'conv' anyway" in report["model"]["problems"][0]
+    levels = report["verification"]
+    fold_errors = levels["integer_model"]["mismatches"]
+    assert 0 < fold_errors < N
+    for level in ("c_model", "csim", "rtl"):
+        assert levels[level]["vectors"] == N
+        assert levels[level]["mismatches"] == fold_errors, level
+        assert levels[level]["max_abs_lsb_error"] == levels["integer_model"]["max_abs_lsb_error"], level

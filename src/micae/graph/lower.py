@@ -56,6 +56,7 @@ class Lowering:
         self.stages: list[Stage] = []
         self.types: dict[tuple[str, bool], LayerTypes] = {}  # (layer, is its own quantizer) -> its types
         self.layers: list[tuple[str, str, str]] = []
+        self.folded: list[str] | None = None  # batch norms folded inexactly on request, else None (refused)
 
     # -- helpers -------------------------------------------------------------------------------------------
     @property
@@ -301,6 +302,8 @@ class Lowering:
         p.bias = p.bias.astype(np.int64) << shift
         p.weight_frac -= low
         p.bias_frac -= low
+        lo_w, hi_w = int(p.matrix.min(initial=0)), int(p.matrix.max(initial=0))
+        p.weight_type = FixedType.holding(lo_w, hi_w, p.weight_frac, signed=True, symmetric=True)
         const = np.asarray(beta, dtype=np.float64) - np.asarray(mean, dtype=np.float64) * 2.0 ** powers.astype(float)
         frac = 0
         while np.any(const * 2.0**frac != np.round(const * 2.0**frac)):
@@ -311,6 +314,19 @@ class Lowering:
             p.bias = p.bias << (frac - p.bias_frac)
             p.bias_frac = frac
         p.bias = p.bias + np.round(const * 2.0**p.bias_frac).astype(np.int64)
+        self._record_tensor(name)
+
+    def fold_channels(self, name: str, fold: Callable, extra_bits: int) -> None:
+        """Replace the pending conv/dense's weight and bias codes by ``fold(matrix, bias, bias_frac)`` (columns:
+        the current tensor's elements), which returns ``(matrix, bias)`` on grids ``extra_bits`` finer."""
+        p = self.pending
+        if p is None or self.deferred_pool is not None or not np.array_equal(self.src, np.arange(len(self.src))):
+            raise ConstraintError(f"layer '{name}' does not follow a conv/dense directly", "put it right after one")
+        p.matrix, p.bias = fold(p.matrix, p.bias, p.bias_frac)
+        p.weight_frac += extra_bits
+        p.bias_frac += extra_bits
+        lo_w, hi_w = int(p.matrix.min(initial=0)), int(p.matrix.max(initial=0))
+        p.weight_type = FixedType.holding(lo_w, hi_w, p.weight_frac, signed=True, symmetric=True)
         self._record_tensor(name)
 
     def relu(self, name: str, max_value: float | None = None) -> None:

@@ -46,7 +46,7 @@ def convert(keras_model, encoder: IntegerEncoder | None, out_dir: Path, name: st
     options.validate()
     from micae.hls.rewrite import exact_layers
 
-    keras_model = exact_layers(keras_model)
+    keras_model = exact_layers(keras_model, fuse_batchnorm=encoder is not None)
     extra: dict = {}
     if encoder is not None:
         from micae.hls.fold import fold_tail

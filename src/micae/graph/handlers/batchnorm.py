@@ -91,6 +91,46 @@ def _binary_frac(value: float, limit: int = 40) -> int | None:
     return frac
 
 
+def inexact_reason(layer, cls: str) -> tuple[str, str] | None:
+    """``(why, fix)`` when the batch norm cannot be exact for its constants, None when it is exact."""
+    what = _what(cls)
+    scale, mean, beta = batchnorm_constants(layer)
+    for s in scale.astype(np.float64):
+        if s <= 0 or np.frexp(s)[0] != 0.5:
+            qbn = (
+                "keep QBatchNormalization's power-of-two gamma/variance quantizers and set epsilon=1e-10 (below "
+                "float32's resolution, so the scale stays a power of two), or "
+            )
+            return (
+                f"layer '{layer.name}' ({what}): its scale gamma/sqrt(variance + epsilon) = {s:.7g} is not a power "
+                "of two, so the float32 product rounds and no fixed-point circuit reproduces it bit for bit",
+                (qbn if cls == "QBatchNormalization" else "") + FOLD_FIX,
+            )
+    for label, values in (("moving mean", mean), ("beta", beta)):
+        bad = [float(v) for v in values if _binary_frac(float(v)) is None]
+        if bad:
+            return (
+                f"layer '{layer.name}' ({what}): its {label} {bad[0]!r} is not a short binary fraction, so adding "
+                "it rounds in float32",
+                "quantize it (QBatchNormalization mean_quantizer/beta_quantizer=quantized_bits(...)), or " + FOLD_FIX,
+            )
+    return None
+
+
+FOLD_EXTRA_BITS = 4
+"""``--fold-batchnorm`` keeps the folded weights and bias this many bits finer than the layer's own grids."""
+
+
+def approx_fold(weights: np.ndarray, bias: np.ndarray, bias_frac: int, scale, mean, beta, extra: int = FOLD_EXTRA_BITS):
+    """``--fold-batchnorm``: weight codes times the scale and the bias through the batch norm, rounded half to even
+    onto grids ``extra`` bits finer than the weights' and the bias's (returned codes are in those units; the last
+    axis is the channel)."""
+    scale, mean, beta = (np.asarray(v, dtype=np.float64) for v in (scale, mean, beta))
+    w = np.rint(np.asarray(weights, dtype=np.float64) * scale * 2.0**extra).astype(np.int64)
+    real_bias = (np.asarray(bias, dtype=np.float64) * 2.0**-bias_frac - mean) * scale + beta
+    return w, np.rint(real_bias * 2.0 ** (bias_frac + extra)).astype(np.int64)
+
+
 @handler("BatchNormalization", "QBatchNormalization")
 def batch_norm(step, low) -> None:
     layer, name = step.layer, step.name
@@ -101,32 +141,23 @@ def batch_norm(step, low) -> None:
     if low.pending is None or not np.array_equal(low.src, np.arange(len(low.src))):
         raise ConstraintError(
             f"layer '{name}' ({what}) does not follow a conv/dense directly, so it cannot join its arithmetic",
-            "put the batch norm right after the QConv2D/QDense, or " + FOLD_FIX,
+            "put the batch norm right after the QConv2D/QDense, or train it as QConv2DBatchnorm",
         )
     scale, mean, beta = batchnorm_constants(layer)
-    powers = []
-    for s in scale.astype(np.float64):
-        mant, exp = np.frexp(s)
-        if s <= 0 or mant != 0.5:
-            qbn = (
-                "keep QBatchNormalization's power-of-two gamma/variance quantizers and set epsilon=1e-10 (below "
-                "float32's resolution, so the scale stays a power of two), or "
-            )
-            raise ConstraintError(
-                f"layer '{name}' ({what}): its scale gamma/sqrt(variance + epsilon) = {s:.7g} is not a power of "
-                "two, so the float32 product rounds and no fixed-point circuit reproduces it bit for bit",
-                (qbn if step.cls == "QBatchNormalization" else "") + FOLD_FIX,
-            )
-        powers.append(int(exp) - 1)
-    for label, values in (("moving mean", mean), ("beta", beta)):
-        bad = [float(v) for v in values if _binary_frac(float(v)) is None]
-        if bad:
-            raise ConstraintError(
-                f"layer '{name}' ({what}): its {label} {bad[0]!r} is not a short binary fraction, so adding it "
-                "rounds in float32",
-                "quantize it (QBatchNormalization mean_quantizer/beta_quantizer=quantized_bits(...)), or " + FOLD_FIX,
-            )
-    channels = int(low.shape[-1])
-    per_element = np.arange(low.n) % channels
-    low.channel_affine(name, np.asarray(powers)[per_element], mean[per_element], beta[per_element])
+    per_element = np.arange(low.n) % int(low.shape[-1])
+    reason = inexact_reason(layer, step.cls)
+    if reason is not None:
+        if low.folded is None:
+            raise ConstraintError(*reason)
+        target = low.pending.name
+        low.fold_channels(
+            name,
+            lambda m, b, bf: approx_fold(m, b, bf, scale[per_element], mean[per_element], beta[per_element]),
+            FOLD_EXTRA_BITS,
+        )
+        low.folded.append(f"{reason[0]}; --fold-batchnorm folded it into '{target}' anyway (not bit-exact)")
+        low.layers.append((name, step.cls, f"batch norm folded into '{target}' (inexact, --fold-batchnorm)"))
+        return
+    powers = np.array([int(np.frexp(s)[1]) - 1 for s in scale.astype(np.float64)])
+    low.channel_affine(name, powers[per_element], mean[per_element], beta[per_element])
     low.layers.append((name, step.cls, "batch norm (power-of-two scale, folded)"))
