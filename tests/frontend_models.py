@@ -111,3 +111,64 @@ def pooled(seed: int = 3, pool: str = "max"):
     model = tf.keras.Model(x_in, z, name=f"{pool}_pooled")
     _randomize(model, seed)
     return model
+
+
+def small_encoder(block: str, seed: int = 5, *, slope: float = 0.125, bn: dict | None = None):
+    """The issue's small encoder, 4x4x3 -> conv 3x3 stride 2 -> dense 16, with one layer of ``block`` kind:
+
+    ``convbn`` (QConv2DBatchnorm), ``relu`` (Keras ReLU layer then quantized_bits), ``act_relu``
+    (Activation('relu') then quantized_bits), ``leaky`` (LeakyReLU(slope) then quantized_bits),
+    ``bn`` / ``qbn`` (BatchNormalization / QBatchNormalization after the conv, keyword arguments ``bn``).
+    """
+    import tensorflow as tf
+    from qkeras import QActivation, QBatchNormalization, QConv2D, QConv2DBatchnorm, QDense, quantized_bits
+
+    x_in = tf.keras.Input((4, 4, 3), name="cells")
+    x = QActivation(quantized_bits(8, 1), name="in_q")(x_in)
+    conv = dict(strides=2, padding="same", kernel_quantizer=_q6(), bias_quantizer=_q6())
+    if block == "convbn":
+        x = QConv2DBatchnorm(4, 3, name="convbn", **conv)(x)
+    else:
+        x = QConv2D(4, 3, name="conv", **conv)(x)
+    if block == "relu":
+        x = tf.keras.layers.ReLU(name="relu")(x)
+    elif block == "act_relu":
+        x = tf.keras.layers.Activation("relu", name="relu")(x)
+    elif block == "leaky":
+        x = tf.keras.layers.LeakyReLU(alpha=slope, name="leaky")(x)
+    elif block == "bn":
+        x = tf.keras.layers.BatchNormalization(name="bn", **(bn or {}))(x)
+    elif block == "qbn":
+        x = QBatchNormalization(name="bn", **(bn or {}))(x)
+    x = QActivation(quantized_bits(8, 2), name="conv_act")(x)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    x = QDense(16, kernel_quantizer=_q6(), bias_quantizer=_q6(), name="dense")(x)
+    z = QActivation(quantized_bits(9, 2), name="latent")(x)
+    model = tf.keras.Model(x_in, z, name=f"small_{block}")
+    _randomize(model, seed)
+    if block == "convbn":
+        _set_batchnorm(model.get_layer("convbn").batchnorm, seed)
+    if block in ("bn", "qbn"):
+        _set_batchnorm(model.get_layer("bn"), seed)
+    return model
+
+
+def batchnorm_po2(tf, model):
+    """Set ``model``'s BatchNormalization 'bn' to per-channel power-of-two scales (1/2, 2, 1, 1/4) and means and
+    betas on short binary grids: the case micae folds exactly. Returns the float32 scales TF computes."""
+    bn = model.get_layer("bn")
+    var = np.array([0.25, 1.0, 4.0, 1.0], np.float32)
+    root = np.asarray(tf.math.sqrt(var + np.float32(bn.epsilon)))
+    gamma = np.array([0.5, 2.0, 1.0, 0.25], np.float32) * root
+    bn.set_weights([gamma, np.float32([0.25, -0.125, 0.0, 0.5]), np.float32([0.125, 0.0, -0.25, 0.0625]), var])
+    return np.asarray(tf.math.rsqrt(var + np.float32(bn.epsilon)) * gamma)
+
+
+def _set_batchnorm(bn, seed: int) -> None:
+    """Trained-looking statistics: gamma ~ 1, beta and mean ~ 0.1, variance ~ 0.5..2 (not powers of two)."""
+    rng = np.random.default_rng(seed + 100)
+    n = int(bn.moving_mean.shape[0])
+    bn.gamma.assign(rng.uniform(0.6, 1.4, n).astype(np.float32))
+    bn.beta.assign(rng.uniform(-0.3, 0.3, n).astype(np.float32))
+    bn.moving_mean.assign(rng.uniform(-0.3, 0.3, n).astype(np.float32))
+    bn.moving_variance.assign(rng.uniform(0.5, 2.0, n).astype(np.float32))

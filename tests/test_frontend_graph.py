@@ -178,7 +178,10 @@ def test_unsupported_layers_are_named_with_the_supported_list(tf):
     assert all(n in msg for n in ("Cropping2D", "ZeroPadding2D", "MaxPooling2D", "QDense", "TFOpLambda"))
     with pytest.raises(ConstraintError, match="divides by 9, not a power of two"):
         inspect_encoder(chain(tf.keras.layers.AveragePooling2D(3, name="p"), QActivation(quantized_bits(7, 2))))
-    with pytest.raises(ConstraintError, match="'relu'.*float activation"):
+    with pytest.raises(ConstraintError, match="'sigmoid'.*float activation"):
+        inspect_encoder(chain(conv, tf.keras.layers.Activation("sigmoid", name="r")))
+    # a ReLU is exact only as a clip of the quantizer after it
+    with pytest.raises(ConstraintError, match="layer 'c' output is not quantized"):
         inspect_encoder(chain(conv, tf.keras.layers.Activation("relu", name="r")))
 
 

@@ -94,6 +94,9 @@ class SynthOptions(HlsOptions):
     """seed of the random, tie and saturation vectors"""
     allow_inexact: Annotated[Flag, Cli(group="verification")] = False
     """convert models with constructs that cannot be bit-exact; report the mismatches instead"""
+    fold_batchnorm: Annotated[Flag, Cli(group="verification")] = False
+    """fold a BatchNormalization/QBatchNormalization that cannot be bit-exact into the conv/dense before it (its
+    scale and offset rounded onto that layer's weight and bias grids) and report the mismatches it causes"""
     vendor: Annotated[Choice(*VENDOR_MODES, off_on=True), Cli(group="verification")] = "auto"
     """vendor HLS flow: auto runs it when vitis_hls/vitis-run/vivado_hls is on PATH"""
     rtl: Annotated[Choice(*RTL_MODES, off_on=True), Cli(group="RTL")] = "auto"

@@ -95,7 +95,7 @@ def _is_quantizing(layer) -> bool:
     if type(layer).__name__ in QUANTIZING:
         return True
     act = getattr(layer, "activation", None)
-    return type(layer).__name__ in ("QConv2D", "QDense") and hasattr(act, "bits")
+    return type(layer).__name__ in ("QConv2D", "QDense", "QConv2DBatchnorm") and hasattr(act, "bits")
 
 
 def _forward_output(model, start):

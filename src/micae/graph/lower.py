@@ -34,6 +34,8 @@ class _Pending:
     meta: dict
     weight_type: FixedType
     stage: type = AffineStage  # the op class the layer becomes (micae.fixed.ops)
+    relu: tuple[bool, float | None] | None = None  # a ReLU (with its max_value) between it and its quantizer
+    leak: tuple[int, str] | None = None  # a LeakyReLU (slope 2**-k, its layer) between it and its quantizer
 
 
 class Lowering:
@@ -54,6 +56,7 @@ class Lowering:
         self.stages: list[Stage] = []
         self.types: dict[tuple[str, bool], LayerTypes] = {}  # (layer, is its own quantizer) -> its types
         self.layers: list[tuple[str, str, str]] = []
+        self.folded: list[str] | None = None  # batch norms folded inexactly on request, else None (refused)
 
     # -- helpers -------------------------------------------------------------------------------------------
     @property
@@ -189,6 +192,8 @@ class Lowering:
             bias = np.append(p.bias, 0)[cols]
         else:
             matrix, bias = p.matrix, p.bias
+        if p.relu is not None:
+            clip = _relu_clip(t, rounding, clip, p.relu[1])
         stage = p.stage(
             name=p.name,
             kind=p.kind,
@@ -202,12 +207,16 @@ class Lowering:
             rounding=rounding,
             clip=clip,
             weight_type=p.weight_type,
+            leak=None if p.leak is None else p.leak[0],
         )
         self.stages.append(stage)
         types = stage.layer_types(in_t)  # the op's precision rule
         self._record(types)
+        carried = types.result
         for layer in self.waiting_for_acc:  # reshapes and pools before the quantizer carry the accumulator
-            self._record(LayerTypes(layer, types.result))
+            if p.leak is not None and layer == p.leak[1]:  # from the LeakyReLU on: its finer, wider grid
+                carried = FixedType(carried.width + p.leak[0], carried.frac + p.leak[0], carried.signed)
+            self._record(LayerTypes(layer, carried))
         self.waiting_for_acc = []
         self.pending = None
         if self.deferred_pool is not None:
@@ -280,6 +289,81 @@ class Lowering:
             p.bias_frac = frac
         p.bias = p.bias + int(value * 2.0**p.bias_frac)
 
+    def channel_affine(self, name: str, powers: np.ndarray, mean: np.ndarray, beta: np.ndarray) -> None:
+        """``(x - mean) * 2**powers + beta`` element-wise on the pending conv/dense output: exact, the shifts
+        scale its matrix columns and the constants join its bias (a batch norm with power-of-two scales)."""
+        p = self.pending
+        if p is None or self.deferred_pool is not None or not np.array_equal(self.src, np.arange(len(self.src))):
+            raise ConstraintError(f"layer '{name}' does not follow a conv/dense directly", "put it right after one")
+        powers = np.asarray(powers, dtype=np.int64)
+        low = int(powers.min())
+        shift = powers - low
+        p.matrix = p.matrix.astype(np.int64) << shift[None, :]
+        p.bias = p.bias.astype(np.int64) << shift
+        p.weight_frac -= low
+        p.bias_frac -= low
+        lo_w, hi_w = int(p.matrix.min(initial=0)), int(p.matrix.max(initial=0))
+        p.weight_type = FixedType.holding(lo_w, hi_w, p.weight_frac, signed=True, symmetric=True)
+        const = np.asarray(beta, dtype=np.float64) - np.asarray(mean, dtype=np.float64) * 2.0 ** powers.astype(float)
+        frac = 0
+        while np.any(const * 2.0**frac != np.round(const * 2.0**frac)):
+            frac += 1
+            if frac > 40:
+                raise ConstraintError(f"layer '{name}': offset not a short binary fraction", "quantize it")
+        if frac > p.bias_frac:
+            p.bias = p.bias << (frac - p.bias_frac)
+            p.bias_frac = frac
+        p.bias = p.bias + np.round(const * 2.0**p.bias_frac).astype(np.int64)
+        self._record_tensor(name)
+
+    def fold_channels(self, name: str, fold: Callable, extra_bits: int) -> None:
+        """Replace the pending conv/dense's weight and bias codes by ``fold(matrix, bias, bias_frac)`` (columns:
+        the current tensor's elements), which returns ``(matrix, bias)`` on grids ``extra_bits`` finer."""
+        p = self.pending
+        if p is None or self.deferred_pool is not None or not np.array_equal(self.src, np.arange(len(self.src))):
+            raise ConstraintError(f"layer '{name}' does not follow a conv/dense directly", "put it right after one")
+        p.matrix, p.bias = fold(p.matrix, p.bias, p.bias_frac)
+        p.weight_frac += extra_bits
+        p.bias_frac += extra_bits
+        lo_w, hi_w = int(p.matrix.min(initial=0)), int(p.matrix.max(initial=0))
+        p.weight_type = FixedType.holding(lo_w, hi_w, p.weight_frac, signed=True, symmetric=True)
+        self._record_tensor(name)
+
+    def relu(self, name: str, max_value: float | None = None) -> None:
+        """``max(x, 0)`` (and ``min(x, max_value)``) before a quantizer ``q``: exact, since ``q`` is monotonic
+        with ``q(0) = 0``, ``q(max(x, 0)) = max(q(x), 0)`` and ``q(min(x, m)) = min(q(x), q(m))``: a clip of
+        the quantizer's codes. On already quantized values it clips their codes."""
+        if self.mat_type is None:
+            raise ConstraintError(f"layer '{name}': ReLU on the raw input", "put it after a QActivation")
+        if self.pending is not None:
+            self._one_activation(name)
+            self.pending.relu = (True, max_value)
+            self._record_tensor(name)
+            return
+        self.clip(name, 0.0, upper=False)
+        if max_value is not None:
+            self.clip(name, float(max_value), upper=True)
+
+    def leaky_relu(self, name: str, k: int) -> None:
+        """LeakyReLU with slope ``2**-k`` between a conv/dense and its quantizer: negative accumulators move
+        ``k`` bits right of the binary point (exact), then the quantizer rounds (:class:`Quantizer` ``leak``)."""
+        if self.pending is None:
+            raise ConstraintError(
+                f"layer '{name}' (LeakyReLU) reads quantized values, whose scaled negatives fall off their grid",
+                "put the LeakyReLU between the QConv2D/QDense and its QActivation quantizer",
+            )
+        self._one_activation(name)
+        self.pending.leak = (k, name)
+        self._record_tensor(name)
+
+    def _one_activation(self, name: str) -> None:
+        p = self.pending
+        if p is not None and (p.relu is not None or p.leak is not None):
+            raise ConstraintError(
+                f"layer '{name}': a second activation between '{p.name}' and its quantizer",
+                "keep one ReLU/LeakyReLU before the QActivation",
+            )
+
     def floor(self, name: str) -> None:
         """``tf.math.floor``: truncation of the current (quantized) values to integers."""
         if self.pending is not None or self.mat_type is None:
@@ -337,3 +421,18 @@ class Lowering:
             layer_types=tuple(self.types.values()),
             layers=tuple(self.layers),
         )
+
+
+def _relu_clip(t: FixedType, rounding: str, clip, max_value: float | None) -> tuple[int, int]:
+    """The quantizer's code range after a ReLU: from ``q(0) = 0`` to ``q(max_value)``."""
+    from micae.fixed.arith import requantize
+
+    lo, hi = clip if clip is not None else (t.min_int, t.max_int)
+    lo = max(lo, 0)
+    if max_value is not None:
+        frac = 0
+        while max_value * 2.0**frac != int(max_value * 2.0**frac):
+            frac += 1
+        code = int(requantize(np.array([int(max_value * 2.0**frac)], dtype=np.int64), frac, t, rounding, None)[0])
+        hi = min(hi, code)
+    return lo, hi

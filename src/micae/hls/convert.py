@@ -44,6 +44,9 @@ def convert(keras_model, encoder: IntegerEncoder | None, out_dir: Path, name: st
     import hls4ml
 
     options.validate()
+    from micae.hls.rewrite import exact_layers
+
+    keras_model = exact_layers(keras_model, fuse_batchnorm=encoder is not None)
     extra: dict = {}
     if encoder is not None:
         from micae.hls.fold import fold_tail

@@ -36,6 +36,8 @@ class GuardReport:
     layers_taken: list[str] = field(default_factory=list)
     keras_encoder: object | None = None
     depth: dict = field(default_factory=dict)
+    folded: list[str] = field(default_factory=list)
+    """The problems that are batch norms folded inexactly on request (``fold_batchnorm``)."""
 
     @property
     def exact(self) -> bool:
@@ -64,25 +66,28 @@ def inspect_encoder(
     input_layer: str | None = None,
     output_layer: str | None = None,
     input_mask=None,
+    fold_batchnorm: bool = False,
 ) -> GuardReport:
     """Cut the encoder out of ``model``, build the integer model and list every reason it would not be bit-exact.
 
     ``input_layer``/``output_layer`` name the encoder's first and last layers in a
     bigger model; without them the path from the image input to the last
     quantizer before a join is taken. ``input_mask``: a bool/0-1 array of the input
-    shape, a ``.npy`` path or a layout name (``8x8``); masked inputs are dropped.
+    shape, a ``.npy`` path or a layout name (``8x8``); masked inputs are dropped. ``fold_batchnorm``: a batch
+    norm that cannot be exact is folded into the layer before it anyway, and listed as a problem.
     """
     from micae.graph.chain import find_chain, replay
 
     model = shared_encoder(model)
     start, chain = find_chain(model, input_layer, output_layer)
     if len(chain) == 1 and hasattr(chain[0][0], "layers") and output_layer is None:
-        return inspect_encoder(chain[0][0], name=name, input_mask=input_mask)
+        return inspect_encoder(chain[0][0], name=name, input_mask=input_mask, fold_batchnorm=fold_batchnorm)
     keras_encoder, steps = replay(start, chain, name=f"{model.name}_encoder" if chain else model.name)
     taken = [start.name] + [step.name for step in steps]
     info(f"encoder: {len(taken)} layers taken from model '{model.name}': {' -> '.join(taken)}")
-    encoder = read_steps(keras_encoder, steps, name or model.name, input_mask)
-    problems = _problems(encoder, taken)
+    folded: list[str] = []
+    encoder = read_steps(keras_encoder, steps, name or model.name, input_mask, folded if fold_batchnorm else None)
+    problems = folded + _problems(encoder, taken)
     depth = _depth(encoder)
     warnings = []
     if (depth["conv2d"], depth["dense"]) != (1, 1):
@@ -90,11 +95,14 @@ def inspect_encoder(
             f"encoder '{encoder.name}' has {depth['conv2d']} convolution(s) and {depth['dense']} dense layer(s) "
             f"({len(encoder.stages)} stages); micae's hardware budget assumes the shallow one-conv-one-dense shape"
         )
-    return GuardReport(encoder, problems, warnings, taken, keras_encoder, depth)
+    return GuardReport(encoder, problems, warnings, taken, keras_encoder, depth, folded)
 
 
-def read_steps(keras_encoder, steps: list, name: str, input_mask=None) -> IntegerEncoder:
-    """Run every layer's handler over the chain and lower it into the integer model."""
+def read_steps(
+    keras_encoder, steps: list, name: str, input_mask=None, folded: list[str] | None = None
+) -> IntegerEncoder:
+    """Run every layer's handler over the chain and lower it into the integer model. ``folded``: a list
+    to collect batch norms folded inexactly (None: they are refused)."""
     from micae.graph.lower import Lowering
     from micae.graph.mask import live_columns, load_input_mask
     from micae.graph.registry import get_handler
@@ -102,21 +110,29 @@ def read_steps(keras_encoder, steps: list, name: str, input_mask=None) -> Intege
     input_shape = tuple(int(v) for v in keras_encoder.input_shape[1:])
     live = load_input_mask(input_mask, input_shape)
     low = Lowering(input_shape, live_columns(live))
+    low.folded = folded
     low.layers.append((keras_encoder.layers[0].name, "InputLayer", "input"))
     for step in steps:
         handler = get_handler(step.cls)
         if handler is None:
-            raise ConstraintError(_unsupported(step), "rebuild the encoder from the supported layers")
+            raise ConstraintError(*_unsupported(step))
         handler(step, low)
     return low.finish(name)
 
 
-def _unsupported(step) -> str:
+def _unsupported(step) -> tuple[str, str]:
+    """``(problem, fix)`` for a layer class no handler reads."""
     import tensorflow as tf
 
+    from micae.models.io import qkeras_fix, qkeras_layer_classes, qkeras_unsupported
+
+    if step.cls in qkeras_layer_classes():
+        return qkeras_unsupported(step.name, step.cls), qkeras_fix(step.cls)
     standard = getattr(tf.keras.layers, step.cls, None) is not None
     what = "is a standard Keras layer micae does not support" if standard else "is not a layer micae supports"
-    return f"layer '{step.name}' ({step.cls}) {what}; supported: {supported()}"
+    return f"layer '{step.name}' ({step.cls}) {what}; supported: {supported()}", (
+        "rebuild the encoder from the supported layers"
+    )
 
 
 def _problems(encoder: IntegerEncoder, taken: list[str]) -> list[str]:

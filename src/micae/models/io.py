@@ -13,7 +13,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from micae.errors import UnsafeModelError
+from micae.errors import ConstraintError, UnsafeModelError
 
 ALLOWED_LAYERS = {
     "InputLayer",
@@ -21,6 +21,10 @@ ALLOWED_LAYERS = {
     "QConv2D",
     "QDense",
     "QConv2DTranspose",
+    "QConv2DBatchnorm",
+    "QBatchNormalization",
+    "BatchNormalization",
+    "LeakyReLU",
     "Conv2D",
     "Dense",
     "Conv2DTranspose",
@@ -44,6 +48,8 @@ ALLOWED_LAYERS = {
 ALLOWED_CALLABLES = {
     "quantized_bits",
     "quantized_relu",
+    "quantized_po2",
+    "quantized_relu_po2",
     "linear",
     "relu",
     "sigmoid",
@@ -62,6 +68,8 @@ TF_OPS = (
 )
 """TF-op layers (``TFOpLambda``, what Keras stores for ``z * 16`` or ``tf.math.floor(z)``) that may be
 loaded: the per-eLink output tail. Keras resolves the name to a TF function; nothing else is accepted."""
+QKERAS_NEWER_LAYERS = ("QDenseBatchnorm",)
+"""QKeras layers of releases after the pinned 0.9.0 (they cannot be loaded with it)."""
 CODE_CARRIERS = {"Lambda", "TimeDistributed", "Bidirectional", "RNN", "Wrapper"}
 """Standard layers that hold Python code or wrap another layer's config: never loaded."""
 # A quantizer is stored as a call expression string; allow only literals as arguments.
@@ -118,6 +126,8 @@ def check_model_config(config: dict, where: str = "model") -> None:
     cls = config.get("class_name")
     inner = config.get("config", {})
     name = inner.get("name", "?") if isinstance(inner, dict) else "?"
+    if cls not in ALLOWED_LAYERS and cls in qkeras_layer_classes():
+        raise ConstraintError(qkeras_unsupported(name, cls, where), qkeras_fix(cls))
     if cls not in ALLOWED_LAYERS and (cls in CODE_CARRIERS or not _standard_keras_layer(cls)):
         what = "carries Python code" if cls == "Lambda" else "is not a supported layer (a custom or wrapper class)"
         raise UnsafeModelError(
@@ -128,11 +138,49 @@ def check_model_config(config: dict, where: str = "model") -> None:
         return
     if cls == "TFOpLambda":
         _check_tf_op(config, name, where)
-    for key in ("activation", "quantizer", "kernel_quantizer", "bias_quantizer"):
-        if key in inner:
+    for key in inner:
+        if key in ("activation", "quantizer") or key.endswith("_quantizer"):
             _check_callable(inner[key], f"layer '{name}' {key}")
     for layer in inner.get("layers", []) or []:
         check_model_config(layer, where=f"'{name}'")
+
+
+def qkeras_layer_classes() -> set[str]:
+    """Every layer class QKeras exports (the pinned release's, and the newer ones micae knows by name)."""
+    import inspect
+
+    import qkeras
+    import tensorflow as tf
+
+    own = {
+        n
+        for n, v in vars(qkeras).items()
+        if inspect.isclass(v) and issubclass(v, tf.keras.layers.Layer) and v.__module__.startswith("qkeras")
+    }
+    return own | set(QKERAS_NEWER_LAYERS)
+
+
+def qkeras_unsupported(name: str, cls: str, where: str = "") -> str:
+    """The one-line reason for a QKeras layer micae does not convert."""
+    place = f" in {where}" if where else ""
+    if cls in QKERAS_NEWER_LAYERS:
+        return (
+            f"layer '{name}' ({cls}){place} is a QKeras layer from a release newer than the pinned QKeras 0.9.0, "
+            "which cannot load it"
+        )
+    return f"layer '{name}' ({cls}){place} is a QKeras layer micae does not support"
+
+
+def qkeras_fix(cls: str) -> str:
+    """What to use instead of an unsupported QKeras layer."""
+    from micae.graph.registry import supported_layers
+
+    if cls == "QDenseBatchnorm":
+        return (
+            "fold it before saving: a QDense with kernel/bias = the layer's get_folded_weights() through its "
+            "quantizers (or QDense + QActivation without batch norm)"
+        )
+    return "rebuild the encoder from the supported layers: " + ", ".join(supported_layers())
 
 
 def _standard_keras_layer(cls: str | None) -> bool:

@@ -120,7 +120,8 @@ def tie_vectors(
             q = stage.quantizer
             if q is None or not q.can_tie(stage.acc_frac(in_t)):
                 continue
-            floor = acc >> (stage.acc_frac(in_t) - q.out.frac)
+            lacc, lfrac = q.leaked(acc, stage.acc_frac(in_t))
+            floor = lacc >> (lfrac - q.out.frac)
             inside = (floor >= q.lo_code) & (floor < q.hi_code)
             real = mask & inside
             for r, c in zip(*np.nonzero(real)):

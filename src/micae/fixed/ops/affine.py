@@ -46,10 +46,12 @@ class AffineStage:
     clip: tuple[int, int] | None = None
     """Codes clipped to ``[lo, hi]`` after saturation (``tf.math.minimum``/``maximum`` by a constant)."""
     weight_type: FixedType | None = None
+    leak: int | None = None
+    """A LeakyReLU with slope ``2**-leak`` between the accumulator and the quantizer (:class:`Quantizer`)."""
 
     @property
     def quantizer(self) -> Quantizer:
-        return Quantizer(self.out, self.rounding, self.clip, self.quantizer_name)
+        return Quantizer(self.out, self.rounding, self.clip, self.quantizer_name, self.leak)
 
     @property
     def lo_code(self) -> int:

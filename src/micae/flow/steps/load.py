@@ -17,17 +17,20 @@ def run(ctx: FlowContext) -> list[ModelSection]:
         keras_model = shared_encoder(load_model(ctx.model_file))
     with progress("guard: exactness checks"):
         try:
-            guard = inspect_encoder(keras_model, name=ctx.name, **_cut_options(ctx, keras_model))
+            guard = inspect_encoder(
+                keras_model, name=ctx.name, fold_batchnorm=req.fold_batchnorm, **_cut_options(ctx, keras_model)
+            )
         except ConstraintError as exc:
             if not req.allow_inexact:
                 raise
             guard = GuardReport(encoder=None, problems=[exc.one_line()])
-    if guard.problems and not req.allow_inexact:
+    blocking = [p for p in guard.problems if p not in guard.folded]
+    if blocking and not req.allow_inexact:
         raise ConstraintError(
-            guard.problems[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches"
+            blocking[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches"
         )
     for problem in guard.problems:
-        info(f"warning (--allow-inexact): {problem}")
+        info(f"warning ({'--fold-batchnorm' if problem in guard.folded else '--allow-inexact'}): {problem}")
     for warning in getattr(guard, "warnings", []) or []:
         info(f"warning: {warning}")
     ctx.guard = guard

@@ -59,10 +59,19 @@ def q_affine(step, low) -> None:
         b_type, bias = _codes(layer.bias_quantizer_internal, layer.bias.numpy(), f"bias of '{layer.name}'")
     else:
         b_type, bias = None, np.zeros(kernel.shape[-1], dtype=np.int64)
+    lower_kernel(step, low, "conv2d" if step.cls == "QConv2D" else "dense", k_type, kernel, b_type, bias)
+
+
+def lower_kernel(step, low, kind: str, k_type, kernel: np.ndarray, b_type, bias: np.ndarray) -> None:
+    """A conv or dense layer with integer ``kernel`` and ``bias`` codes (``b_type`` None: no bias), then the
+    layer's own quantizer when it has one."""
+    layer = step.layer
     bias_frac = b_type.frac if b_type is not None else k_type.frac
-    if step.cls == "QConv2D":
+    if kind == "conv2d":
         if len(low.shape) != 3:
-            raise ConstraintError(f"layer '{layer.name}': QConv2D on a {len(low.shape)}-D tensor", "reshape to H, W, C")
+            raise ConstraintError(
+                f"layer '{layer.name}': {step.cls} on a {len(low.shape)}-D tensor", "reshape to H, W, C"
+            )
         cfg = layer.get_config()
         strides = tuple(int(s) for s in cfg["strides"])
         matrix, out_shape, pads = conv2d_as_matrix(kernel, low.shape, strides, cfg["padding"])
@@ -75,13 +84,12 @@ def q_affine(step, low) -> None:
             output_shape=list(out_shape),
             pads=pads,
         )
-        kind = "conv2d"
     else:
         if len(low.shape) != 1:
             raise ConstraintError(
-                f"layer '{layer.name}': QDense on a {len(low.shape)}-D tensor", "put Flatten before the QDense"
+                f"layer '{layer.name}': {step.cls} on a {len(low.shape)}-D tensor", f"put Flatten before the {step.cls}"
             )
-        matrix, bias_full, out_shape, meta, kind = kernel, bias, (kernel.shape[1],), {}, "dense"
+        matrix, bias_full, out_shape, meta = kernel, bias, (kernel.shape[1],), {}
     low.affine(step.name, kind, matrix, k_type.frac, bias_full, bias_frac, out_shape, meta, k_type)
     low.layers.append((step.name, step.cls, kind))
     own = own_quantizer(layer)

@@ -22,6 +22,10 @@ def inference_identity(step, low) -> None:
 @handler("Activation")
 def activation(step, low) -> None:
     act = step.layer.get_config().get("activation")
+    if act == "relu":
+        low.relu(step.name)
+        low.layers.append((step.name, step.cls, "relu (a clip of the next quantizer)"))
+        return
     if act != "linear":
         raise ConstraintError(
             f"layer '{step.name}' (Activation {act!r}) is a float activation, which cannot be bit-exact",
