@@ -1,3 +1,4 @@
-"""One module per small family of Keras layers; importing this package registers them all."""
+"""One module per small family of Keras layers (and ``qonnx_ops``: the QONNX nodes); importing this package
+registers them all."""
 
-from micae.graph.handlers import affine, core, padding, pooling, quantizer, tfops  # noqa: F401
+from micae.graph.handlers import affine, core, padding, pooling, qonnx_ops, quantizer, tfops  # noqa: F401
