@@ -46,7 +46,9 @@ def load_qonnx(path: str | Path):
     try:
         proto = onnx.load(str(path))
     except Exception as exc:
-        raise ConfigError(f"could not read {path} as ONNX: {type(exc).__name__}: {exc}", "give a QONNX .onnx file")
+        raise ConfigError(
+            f"could not read {path} as ONNX: {type(exc).__name__}: {exc}", "give a QONNX .onnx file"
+        ) from None
     model = cleanup_model(ModelWrapper(proto))
     if len(model.graph.input) != 1 or len(model.graph.output) != 1:
         raise ConstraintError(
@@ -160,7 +162,8 @@ def channels_last(shape: tuple[int, ...]) -> tuple[int, ...]:
 def unsupported_op(step: OnnxStep) -> str:
     from micae.graph.registry import supported_onnx_ops
 
-    return f"node '{step.name}' ({step.cls}) is an ONNX op micae does not read; supported: {', '.join(supported_onnx_ops())}"
+    ops = ", ".join(supported_onnx_ops())
+    return f"node '{step.name}' ({step.cls}) is an ONNX op micae does not read; supported: {ops}"
 
 
 def read_qonnx(model, name: str, input_mask=None) -> IntegerEncoder:

@@ -19,6 +19,8 @@ from micae.graph.onnx_front import channels_last
 from micae.graph.registry import handler
 
 MAX_FRAC = 40
+MAX_WEIGHT_BITS = 18
+"""Wider constants are taken as float, not quantized (and float32 references would round their products)."""
 ROUNDING = {"ROUND": "half_even", "HALF_EVEN": "half_even", "FLOOR": "floor"}
 
 
@@ -37,9 +39,12 @@ def grid_codes(values: np.ndarray, where: str) -> tuple[FixedType, np.ndarray]:
         scaled = values * 2.0**frac
         if np.array_equal(scaled, np.rint(scaled)):
             codes = np.rint(scaled).astype(np.int64)
-            return FixedType.holding(int(codes.min(initial=0)), int(codes.max(initial=0)), frac), codes
+            t = FixedType.holding(int(codes.min(initial=0)), int(codes.max(initial=0)), frac)
+            if t.width <= MAX_WEIGHT_BITS:
+                return t, codes
+            break
     raise ConstraintError(
-        f"{where} are not on a power-of-two grid (no 2**-k step up to 2**-{MAX_FRAC} holds them)",
+        f"{where} are float, not on a power-of-two grid of at most {MAX_WEIGHT_BITS} bits",
         "quantize them with a Quant node of power-of-two scale (Brevitas: scaling_impl_type='po2' or a fixed "
         "power-of-two scale)",
     )
@@ -211,6 +216,8 @@ def add(step, low) -> None:
             "add biases right after their Conv/MatMul/Gemm, before any Relu, reshape or Quant",
         )
     b_type, codes = grid_codes(value, f"addend of {_where(step)}")
+    if not np.any(p.bias):  # the layer's only bias: keep its own grid
+        p.bias_frac = b_type.frac
     frac = max(b_type.frac, p.bias_frac)
     p.bias = (np.asarray(p.bias, dtype=np.int64) << (frac - p.bias_frac)) + (codes << (frac - b_type.frac))
     p.bias_frac = frac
