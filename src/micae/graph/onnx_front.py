@@ -208,7 +208,9 @@ class QonnxReference:
         self.name = self.path.stem
 
     def count_params(self) -> int:
-        return int(sum(np.prod(init.dims) for init in self.model.graph.initializer if len(init.dims) > 1))
+        """Weights and biases: the constants of more than one element (quantizer scales and widths are scalars)."""
+        sizes = (int(np.prod(init.dims)) for init in self.model.graph.initializer)
+        return int(sum(n for n in sizes if n > 1))
 
     def predict(self, x: np.ndarray, batch_size: int = 4096, verbose: int = 0) -> np.ndarray:
         """Latents of channels-last inputs, flattened channels-last (as micae's integer model orders them)."""

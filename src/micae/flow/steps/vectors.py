@@ -26,7 +26,7 @@ def run(ctx: FlowContext) -> list[LevelResult | VectorsSection]:
     from micae.verify.vectors import coverage
 
     section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=coverage(encoder, vec.input_codes))
-    with progress(f"verify: integer model vs {reference_name(ctx)}"):
+    with progress(f"verify: integer model vs {'QKeras' if reference_name(ctx) == 'qkeras' else 'qonnx'}"):
         return [section, level_result("integer_model", vec, vec.expected, encoder.latents(vec.input_codes))]
 
 
