@@ -225,3 +225,19 @@ def test_relu_before_a_signed_quant_clips_its_codes_at_zero(tmp_path):
     got = encoder.latents(codes)
     assert got.min() == 0 and got.max() == 31
     assert np.array_equal(got, encoder.latent_type.to_int(ref.predict(x)))
+
+
+def test_trunc_floors_onto_a_coarser_grid(tmp_path):
+    """qonnx Trunc v1: floor(round(x / s) / 2**3) * s: 10-bit codes cut to 7 bits, the scale kept."""
+    g = qm.GraphBuilder((4,))
+    g.quant(8, 6)
+    g.node("MatMul", g.const(np.array([[0.5, -0.25], [0.75, 1.0], [-1.0, 0.125], [0.25, -0.5]])))
+    g.quant(10, 6)
+    g.node("Trunc", *(g.const(v) for v in (2.0**-6, 0.0, 10.0, 7.0)), domain=qm.QONNX_DOMAIN, rounding_mode="FLOOR")
+    encoder, ref = _read(tmp_path, g.model((2,)))
+    assert [s.kind for s in encoder.stages] == ["dense", "requantize"]
+    assert encoder.stages[1].rounding == "floor" and encoder.latent_type.frac == 6
+    codes, x = _vectors(encoder, 1000)
+    got = encoder.latents(codes)
+    assert got.min() < -32 and got.max() > 32  # codes of the 7-bit range, not the 10-bit one
+    assert np.array_equal(got, encoder.latent_type.to_int(ref.predict(x)))

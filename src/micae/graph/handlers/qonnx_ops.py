@@ -105,6 +105,34 @@ def quant(step, low) -> None:
     low.layers.append((step.name, step.cls, f"{role} {t.describe()}" + (f", codes {clip}" if clip else "")))
 
 
+@handler("onnx:Trunc")
+def trunc(step, low) -> None:
+    """qonnx ``Trunc`` (v1): ``floor(round(x / s) / 2**t) * s`` with ``t = in_bits - out_bits``: a floor onto the
+    grid ``s * 2**t``, then the binary point moved by ``t`` (exact), codes of ``out_bits`` signed bits."""
+    low.need_input_quantizer(step.name, step.cls)
+    frac = _power_of_two_frac(step.const(1, "scale"), step)
+    if np.any(step.const(2, "zero point") != 0):
+        raise ConstraintError(f"{_where(step)}: a non-zero zero point", "use zero_point=0")
+    if len(step.node.input) != 5:
+        raise ConstraintError(f"{_where(step)}: Trunc v2 (output scale input)", "export Trunc v1 (opset 1)")
+    in_bits, out_bits = (int(step.const(i, "bit width").ravel()[0]) for i in (3, 4))
+    mode = _text(step.attrs.get("rounding_mode", "FLOOR")).upper()
+    if mode != "FLOOR":
+        raise ConstraintError(f"{_where(step)}: rounding mode {mode}", "use Trunc's FLOOR rounding")
+    p, t = low.pending, in_bits - out_bits
+    have = low.mat_type.frac if p is None else max(low.mat_type.frac + p.weight_frac, p.bias_frac)
+    if have > frac or t < 0:
+        raise ConstraintError(
+            f"{_where(step)}: its input has {have} fractional bits, finer than its scale 2**-{frac}, so qonnx "
+            "rounds before truncating",
+            "put a Quant with the Trunc's scale before it",
+        )
+    low.quantizer(step.name, FixedType(out_bits, frac - t, True), "floor")
+    low.scale(step.name, -t)
+    low.mat_type = low.stages[-1].out
+    low.layers.append((step.name, step.cls, f"truncate {t} bits (floor)"))
+
+
 @handler("onnx:BipolarQuant")
 def bipolar_quant(step, low) -> None:
     raise ConstraintError(
