@@ -38,7 +38,7 @@ class SynthRequest(Schema):
     ``options=SynthOptions(...)`` (an :class:`HlsOptions` gives the hls4ml ones); ``request.pnr`` reads them."""
 
     model: Annotated[Path, Cli(group="model cut", metavar="RUN_OR_FILE")]
-    """training run folder (models/<name>) or a QKeras encoder .h5/.keras"""
+    """training run folder (models/<name>), a QKeras encoder .h5/.keras or a QONNX graph .onnx"""
     name: Annotated[Text(null=True), Cli(group="outputs")] = None
     """output name (none: the run or file name)"""
     hls_root: Annotated[Path, Cli(group="outputs")] = Path("hls")
@@ -128,7 +128,7 @@ def effective_settings(model: Path, given: dict, *, given_source: str = "cli", f
 def resolve_model(path: Path) -> tuple[Path, Path | None]:
     """A run folder (models/<name>/) gives its encoder.h5 and itself; a file gives itself."""
     path = Path(path)
-    fix = "give a training run folder (models/<name>) or an .h5/.keras file"
+    fix = "give a training run folder (models/<name>), an .h5/.keras file or a QONNX .onnx file"
     if path.is_dir():
         enc = path / "encoder.h5"
         if not enc.exists():
@@ -140,6 +140,9 @@ def resolve_model(path: Path) -> tuple[Path, Path | None]:
         return enc, path
     if not path.exists():
         raise ConfigError(f"model {path} does not exist", fix)
-    if path.suffix not in (".h5", ".keras"):
-        raise ConfigError(f"model {path} is neither .h5 nor .keras", "save the encoder with model.save('encoder.h5')")
+    if path.suffix not in (".h5", ".keras", ".onnx"):
+        raise ConfigError(
+            f"model {path} is neither .h5, .keras nor .onnx",
+            "save the encoder with model.save('encoder.h5'), or export a QONNX .onnx",
+        )
     return path, None

@@ -137,6 +137,12 @@ def _unsupported(step) -> tuple[str, str]:
 
 def _problems(encoder: IntegerEncoder, taken: list[str]) -> list[str]:
     problems = [f"layer '{n}': hls4ml reserves the name 'input' - rename the layer" for n in taken if n == "input"]
+    return problems + check_accumulators(encoder, "QKeras itself")
+
+
+def check_accumulators(encoder: IntegerEncoder, reference: str) -> list[str]:
+    """Accumulators wider than float32's mantissa: the float reference (QKeras, qonnx) rounds them itself."""
+    problems = []
     for stage, in_t in zip(encoder.stages, encoder.stage_input_types()):
         if not isinstance(stage, AffineStage):
             continue
@@ -144,7 +150,7 @@ def _problems(encoder: IntegerEncoder, taken: list[str]) -> list[str]:
         if acc_t.width > FLOAT32_MANTISSA_BITS:
             problems.append(
                 f"layer '{stage.name}': accumulators need {acc_t.width} bits, more than float32's "
-                f"{FLOAT32_MANTISSA_BITS}, so QKeras itself rounds them - use fewer weight/input bits"
+                f"{FLOAT32_MANTISSA_BITS}, so {reference} rounds them - use fewer weight/input bits"
             )
     return problems
 

@@ -11,9 +11,12 @@ from micae.log import progress
 
 
 def run(ctx: FlowContext) -> list[LevelResult]:
+    from micae.flow.steps.load import QONNX_NO_HLS, is_qonnx
     from micae.hls import convert as hconv
     from micae.hls.project import raise_testbench_precision, write_project_readme, write_tb_data
 
+    if is_qonnx(ctx):
+        return [LevelResult.skipped("c_model", QONNX_NO_HLS)]
     req, vec, stage = ctx.request, ctx.main_vectors, ctx.hls_out
     ctx.hls_model = hconv.convert(ctx.keras_model, ctx.encoder, stage, ctx.name, req.options)
     if vec.latent_frac is None:  # no integer model: read codes at the precision hls4ml chose

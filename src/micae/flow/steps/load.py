@@ -13,6 +13,8 @@ def run(ctx: FlowContext) -> list[ModelSection]:
     from micae.models.io import load_model
 
     req = ctx.request
+    if ctx.model_file.suffix == ".onnx":
+        return load_qonnx_model(ctx)
     with progress("load model"):
         keras_model = shared_encoder(load_model(ctx.model_file))
     with progress("guard: exactness checks"):
@@ -35,6 +37,42 @@ def run(ctx: FlowContext) -> list[ModelSection]:
         info(f"warning: {warning}")
     ctx.guard = guard
     ctx.keras_model = getattr(guard, "keras_encoder", None) or keras_model
+    return [model_section(ctx)]
+
+
+QONNX_NO_HLS = (
+    "QONNX model: micae builds its integer model and RTL from the graph; hls4ml's C model and csim are not "
+    "built for QONNX input (hls4ml's own QONNX reader is not wired into micae)"
+)
+
+
+def is_qonnx(ctx: FlowContext) -> bool:
+    """Whether the model is a QONNX graph (its reference is qonnx's executor, not QKeras)."""
+    from micae.graph.onnx_front import QonnxReference
+
+    return isinstance(ctx.keras_model, QonnxReference)
+
+
+def load_qonnx_model(ctx: FlowContext) -> list[ModelSection]:
+    """A QONNX graph: the integer model from its nodes, qonnx's executor as the reference of every level."""
+    from micae.graph.onnx_front import QonnxReference, load_qonnx, read_qonnx
+    from micae.models.extract import GuardReport, check_accumulators
+
+    req = ctx.request
+    if req.input_layer or req.output_layer:
+        raise ConstraintError("input_layer/output_layer cut Keras models only", "export the QONNX encoder alone")
+    with progress("load QONNX model"):
+        model = load_qonnx(ctx.model_file)
+    with progress("guard: exactness checks"):
+        encoder = read_qonnx(model, ctx.name, req.input_mask)
+    taken = [name for name, _, _ in encoder.layers]
+    problems = check_accumulators(encoder, "qonnx's executor (float32)")
+    if problems and not req.allow_inexact:
+        raise ConstraintError(
+            problems[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches"
+        )
+    ctx.guard = GuardReport(encoder, problems, layers_taken=taken)
+    ctx.keras_model = QonnxReference(model, ctx.model_file)
     return [model_section(ctx)]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from micae.flow.context import FlowContext, VectorSet
-from micae.flow.steps.vectors import qkeras_latents
+from micae.flow.steps.vectors import qkeras_latents, reference_name
 from micae.log import progress
 from micae.verify.compare import values_to_codes
 
@@ -30,7 +30,7 @@ def rtl_vector_set(ctx: FlowContext) -> VectorSet:
         codes, slices = build_vector_set(encoder, extra, seed=ctx.request.seed + 1)
         shape = tuple(int(v) for v in ctx.keras_model.input_shape[1:])
         x = encoder.input_type.to_float(codes).astype(np.float32).reshape(-1, *shape)
-    with progress(f"qkeras: reference latents of {extra} RTL vectors"):
+    with progress(f"{reference_name(ctx)}: reference latents of {extra} RTL vectors"):
         expected = values_to_codes(qkeras_latents(ctx.keras_model, x), main.frac)
     offset = len(main.input_codes)
     all_slices = dict(main.slices)

@@ -15,7 +15,7 @@ from micae.verify.compare import compare_codes, values_to_codes
 def run(ctx: FlowContext) -> list[LevelResult | VectorsSection]:
     with progress("vectors: build"):
         ctx.vectors = vec = build(ctx, ctx.request.vectors)
-    with progress("qkeras: reference latents"):
+    with progress(f"{reference_name(ctx)}: reference latents"):
         vec.expected_f = qkeras_latents(ctx.keras_model, vec.x)
     sources = {k: s.stop - s.start for k, s in vec.slices.items()}
     encoder = ctx.encoder
@@ -26,7 +26,7 @@ def run(ctx: FlowContext) -> list[LevelResult | VectorsSection]:
     from micae.verify.vectors import coverage
 
     section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=coverage(encoder, vec.input_codes))
-    with progress("verify: integer model vs QKeras"):
+    with progress(f"verify: integer model vs {'QKeras' if reference_name(ctx) == 'qkeras' else 'qonnx'}"):
         return [section, level_result("integer_model", vec, vec.expected, encoder.latents(vec.input_codes))]
 
 
@@ -63,7 +63,15 @@ def build(ctx: FlowContext, n_total: int) -> VectorSet:
     return VectorSet(x=x, codes=codes, slices=slices)
 
 
+def reference_name(ctx: FlowContext) -> str:
+    """What the expected latents come from: QKeras, or qonnx's executor for a QONNX graph."""
+    from micae.flow.steps.load import is_qonnx
+
+    return "qonnx" if is_qonnx(ctx) else "qkeras"
+
+
 def qkeras_latents(keras_model, x: np.ndarray) -> np.ndarray:
+    """The reference latents: QKeras' ``predict`` (or a QONNX graph's executor, which answers the same call)."""
     out = keras_model.predict(x, batch_size=4096, verbose=0)
     return np.asarray(out, dtype=np.float64).reshape(len(x), -1)
 

@@ -15,8 +15,11 @@ LEVELS = ("vendor_csim", "vendor_synth", "vendor_cosim")
 
 
 def run(ctx: FlowContext) -> list[VendorRun | LevelResult | RouteResult]:
+    from micae.flow.steps.load import QONNX_NO_HLS, is_qonnx
     from micae.hls.vendor import run_vendor_flow
 
+    if is_qonnx(ctx):
+        return [LevelResult.skipped(level, QONNX_NO_HLS) for level in LEVELS]
     req = ctx.request
     started = time.time()
     with progress("vendor: HLS flow"):

@@ -1,3 +1,14 @@
-"""One module per small family of Keras layers; importing this package registers them all."""
+"""One module per small family of Keras layers (and ``qonnx_ops``: the QONNX nodes); importing this package
+registers them all."""
 
-from micae.graph.handlers import activations, affine, batchnorm, core, padding, pooling, quantizer, tfops  # noqa: F401
+from micae.graph.handlers import (  # noqa: F401
+    activations,
+    affine,
+    batchnorm,
+    core,
+    padding,
+    pooling,
+    qonnx_ops,
+    quantizer,
+    tfops,
+)

@@ -1,0 +1,243 @@
+"""QONNX front end: graphs written with onnx.helper (no PyTorch) read into the integer model, compared as integers
+with qonnx's own executor; what cannot be exact is refused with a one-line message naming the node and its op;
+one QKeras encoder written as QONNX gives the same integers through both front ends and through the RTL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("qonnx")
+
+from tests import qonnx_models as qm  # noqa: E402
+
+from micae.errors import ConstraintError  # noqa: E402
+
+N = 3000
+
+
+def _read(tmp_path, model, name: str = "enc"):
+    import onnx
+
+    from micae.graph.onnx_front import QonnxReference, load_qonnx, read_qonnx
+
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, str(path))
+    wrapped = load_qonnx(path)
+    return read_qonnx(wrapped, name), QonnxReference(wrapped, path)
+
+
+def _vectors(encoder, n: int = N):
+    from micae.verify.vectors import build_vector_set
+
+    codes, slices = build_vector_set(encoder, n, seed=0)
+    return codes, encoder.input_type.to_float(codes).reshape(-1, *encoder.input_shape)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"relu": False}, {"pads": (1, 0, 1, 2)}, {"maxpool": True}],
+    ids=["relu", "signed", "pads", "maxpool"],
+)
+def test_integer_model_equals_qonnx_execution(tmp_path, kw):
+    encoder, ref = _read(tmp_path, qm.encoder(seed=3, **kw))
+    codes, x = _vectors(encoder)
+    expected = encoder.latent_type.to_int(ref.predict(x))  # raises if qonnx's output is off the latent grid
+    got = encoder.latents(codes)
+    assert got.shape == expected.shape == (len(codes), 6)
+    assert np.array_equal(got, expected)
+    assert len(np.unique(got, axis=0)) > N // 2  # the vectors exercise the encoder, not a constant output
+
+
+def test_layers_and_types_read_from_the_graph(tmp_path):
+    encoder, _ = _read(tmp_path, qm.encoder(seed=0))
+    roles = [(cls, role) for _, cls, role in encoder.layers]
+    assert roles[1] == ("Quant", "input quantizer signed 8 bits, 7 fractional")
+    assert ("Relu", "relu (clips the next Quant at 0)") in roles
+    assert [s.kind for s in encoder.stages] == ["conv2d", "dense"]
+    assert encoder.input_shape == (4, 4, 3)  # channels-last, as micae's hardware reads it
+    conv = encoder.stages[0]
+    assert (conv.out.width, conv.out.frac, conv.out.signed) == (8, 5, False) and conv.clip is None
+    assert conv.weight_frac == 5 and encoder.latent_type.frac == 5
+
+
+def _refused(tmp_path, model) -> str:
+    with pytest.raises(ConstraintError) as err:
+        _read(tmp_path, model)
+    text = err.value.one_line()
+    assert "\n" not in text and "(fix: " in text
+    return text
+
+
+def _small(**quant_kw):
+    g = qm.GraphBuilder((4,))
+    g.quant(8, 6)
+    g.node("MatMul", g.const(np.full((4, 2), 0.25)))
+    g.quant(8, 4, **quant_kw)
+    return g
+
+
+def test_refuses_non_power_of_two_scale(tmp_path):
+    text = _refused(tmp_path, _small(scale=0.1).model((2,)))
+    assert "node 'Quant_" in text and "(Quant)" in text and "scale 0.1" in text and "not a power of two" in text
+
+
+def test_refuses_rounding_micae_cannot_reproduce(tmp_path):
+    text = _refused(tmp_path, _small(rounding="HALF_UP").model((2,)))
+    assert "(Quant): rounding mode HALF_UP" in text and "ROUND" in text
+
+
+def test_refuses_weights_off_a_power_of_two_grid(tmp_path):
+    g = qm.GraphBuilder((4,))
+    g.quant(8, 6)
+    g.node("MatMul", g.const(np.full((4, 2), 0.3)))
+    g.quant(8, 4)
+    text = _refused(tmp_path, g.model((2,)))
+    assert "weights of node 'MatMul_" in text and "(MatMul)" in text and "are float" in text
+
+
+def test_refuses_an_unsupported_op(tmp_path):
+    g = qm.GraphBuilder((4,))
+    g.quant(8, 6)
+    g.node("MatMul", g.const(np.full((4, 2), 0.25)))
+    g.node("Sigmoid")
+    g.quant(8, 4)
+    text = _refused(tmp_path, g.model((2,)))
+    assert "(Sigmoid) is an ONNX op micae does not read" in text and "Quant" in text and "Conv" in text
+
+
+def test_refuses_bipolar_activations_and_a_trailing_relu(tmp_path):
+    g = qm.GraphBuilder((4,))
+    g.quant(8, 6)
+    g.node("MatMul", g.const(np.full((4, 2), 0.25)))
+    g.node("BipolarQuant", g.const(1.0), domain=qm.QONNX_DOMAIN)
+    assert "(BipolarQuant) quantizes activations to {-1, +1}" in _refused(tmp_path, g.model((2,)))
+    g = _small()
+    g.node("Relu")
+    assert "(Relu) has no Quant after it" in _refused(tmp_path, g.model((2,)))
+
+
+def test_bipolar_weights_are_read(tmp_path):
+    g = qm.GraphBuilder((4,))
+    g.quant(8, 6)
+    w = g.const(np.array([[0.3, -2.0], [-0.1, 1.0], [0.0, 5.0], [-4.0, -0.2]]))
+    out = "wb"
+    g.nodes.append(g.helper.make_node("BipolarQuant", [w, g.const(0.5)], [out], name="wbq", domain=qm.QONNX_DOMAIN))
+    g.node("MatMul", out)
+    g.quant(10, 6)
+    encoder, ref = _read(tmp_path, g.model((2,)))
+    assert set(np.unique(encoder.stages[0].matrix)) == {-1, 1} and encoder.stages[0].weight_frac == 1
+    codes, x = _vectors(encoder, 500)
+    assert np.array_equal(encoder.latents(codes), encoder.latent_type.to_int(ref.predict(x)))
+
+
+def _qkeras_encoder(seed: int = 5):
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
+    x_in = tf.keras.Input((4, 4, 3), name="wafer")
+    x = QActivation(quantized_bits(8, 0, alpha=1), name="in_q")(x_in)
+    x = QConv2D(
+        4,
+        3,
+        strides=2,
+        kernel_quantizer=quantized_bits(6, 0, alpha=1),
+        bias_quantizer=quantized_bits(6, 0, alpha=1),
+        name="conv",
+    )(x)
+    x = QActivation(quantized_relu(8, 3), name="conv_q")(x)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    x = QDense(6, kernel_quantizer=quantized_bits(7, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))(x)
+    x = QActivation(quantized_bits(9, 3, alpha=1), name="latent")(x)
+    model = tf.keras.Model(x_in, x, name="chip")
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(-1, 1, w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+@pytest.fixture(scope="module")
+def qkeras_pair(tmp_path_factory, tf):
+    """One QKeras encoder and its QONNX graph (written by hand: qonnx 1.0 has no QKeras converter)."""
+    import onnx
+
+    model = _qkeras_encoder()
+    path = tmp_path_factory.mktemp("pair") / "chip.onnx"
+    onnx.save(qm.qkeras_to_qonnx(model), str(path))
+    return model, path
+
+
+def test_qkeras_and_qonnx_give_the_same_integers(qkeras_pair):
+    from micae.graph.onnx_front import QonnxReference, load_qonnx, read_qonnx
+    from micae.models.extract import inspect_encoder
+
+    model, path = qkeras_pair
+    via_keras = inspect_encoder(model, name="chip").encoder
+    wrapped = load_qonnx(path)
+    via_qonnx = read_qonnx(wrapped, "chip")
+    codes, x = _vectors(via_keras)
+    keras_codes = via_keras.latent_type.to_int(model.predict(x, verbose=0))
+    qonnx_codes = via_qonnx.latent_type.to_int(QonnxReference(wrapped, path).predict(x))
+    assert via_keras.latent_type == via_qonnx.latent_type
+    assert np.array_equal(keras_codes, qonnx_codes)  # the two references agree
+    assert np.array_equal(via_keras.latents(codes), keras_codes)
+    assert np.array_equal(via_qonnx.latents(codes), qonnx_codes)
+    for a, b in zip(via_keras.stages, via_qonnx.stages):  # same matrices, biases and quantizers
+        assert np.array_equal(a.matrix, b.matrix) and np.array_equal(a.bias, b.bias)
+        assert (a.weight_frac, a.bias_frac, a.out, a.clip) == (b.weight_frac, b.bias_frac, b.out, b.clip)
+
+
+@pytest.mark.slow
+def test_qonnx_synth_rtl_matches_qonnx_and_qkeras(tmp_path, qkeras_pair):
+    """micae synth --model chip.onnx: the RTL (Verilator, Icarus) equals qonnx's executor on 3000 vectors, and
+    qonnx's executor equals QKeras on those vectors, so the QONNX-built RTL gives QKeras' integers."""
+    from micae.synthesize import SynthRequest, synthesize
+
+    model, path = qkeras_pair
+    req = SynthRequest(
+        model=path,
+        name="chip_qonnx",
+        hls_root=tmp_path / "hls",
+        firmware_root=tmp_path / "fw",
+        vectors=500,
+        rtl_vectors=N,
+        rtl="on",
+        vendor="off",
+        rtl_resources=False,
+    )
+    report = synthesize(req)
+    levels = report["verification"]
+    for level in ("integer_model", "rtl", "rtl_crosscheck"):
+        assert levels[level]["mismatches"] == 0 and levels[level]["max_abs_lsb_error"] == 0, (level, levels[level])
+    assert levels["rtl"]["vectors"] >= N
+    assert levels["c_model"]["status"] == "skipped" and "QONNX" in levels["c_model"]["reason"]
+    assert report["model"]["layers_taken"][:2] == ["global_in", "Quant_0"]
+
+
+def test_relu_before_a_signed_quant_clips_its_codes_at_zero(tmp_path):
+    g = qm.GraphBuilder((4,))
+    g.quant(8, 6)
+    g.node("MatMul", g.const(np.array([[0.5, -0.25], [0.75, 1.0], [-1.0, 0.125], [0.25, -0.5]])))
+    g.node("Relu")
+    g.quant(6, 3, narrow=True)
+    encoder, ref = _read(tmp_path, g.model((2,)))
+    assert encoder.stages[0].clip == (0, 31)
+    codes, x = _vectors(encoder, 1000)
+    got = encoder.latents(codes)
+    assert got.min() == 0 and got.max() == 31
+    assert np.array_equal(got, encoder.latent_type.to_int(ref.predict(x)))
+
+
+def test_trunc_floors_onto_a_coarser_grid(tmp_path):
+    """qonnx Trunc v1: floor(round(x / s) / 2**3) * s: 10-bit codes cut to 7 bits, the scale kept."""
+    g = qm.GraphBuilder((4,))
+    g.quant(8, 6)
+    g.node("MatMul", g.const(np.array([[0.5, -0.25], [0.75, 1.0], [-1.0, 0.125], [0.25, -0.5]])))
+    g.quant(10, 6)
+    g.node("Trunc", *(g.const(v) for v in (2.0**-6, 0.0, 10.0, 7.0)), domain=qm.QONNX_DOMAIN, rounding_mode="FLOOR")
+    encoder, ref = _read(tmp_path, g.model((2,)))
+    assert [s.kind for s in encoder.stages] == ["dense", "requantize"]
+    assert encoder.stages[1].rounding == "floor" and encoder.latent_type.frac == 6
+    codes, x = _vectors(encoder, 1000)
+    got = encoder.latents(codes)
+    assert got.min() < -32 and got.max() > 32  # codes of the 7-bit range, not the 10-bit one
+    assert np.array_equal(got, encoder.latent_type.to_int(ref.predict(x)))
