@@ -71,6 +71,8 @@ def _run(ctx: FlowContext) -> list[LevelResult | EcontBlockSection]:
     vec = VectorSet(x=np.empty((0,)), codes=sim_inputs(calq, bx), slices=slices, expected=ref.words)
     levels = [_integer_level(ctx, layout, vec, ref), *_rtl_levels(folder, vec, rows)]
     resources, sta, pnr = _hardware(ctx, folder, manifest.top)
+    assert ctx.rtl is not None, "the block step runs after the RTL step (--block needs --rtl)"
+    encoder_latency = ctx.rtl.latency_cycles
     section = EcontBlockSection(
         folder=FOLDER,
         top="econt_block",
@@ -81,7 +83,7 @@ def _run(ctx: FlowContext) -> list[LevelResult | EcontBlockSection]:
         layout=layout,
         layout_from=layout_from,
         latency_cycles=manifest.latency_cycles,
-        encoder_latency_cycles=ctx.rtl.latency_cycles,
+        encoder_latency_cycles=encoder_latency,
         clock_ns=manifest.clock_ns,
         vectors=len(calq),
         sources={k: s.stop - s.start for k, s in slices.items()},
@@ -123,7 +125,7 @@ def _layout(ctx: FlowContext) -> tuple[str, str]:
     shape = tuple(int(v) for v in ctx.exact_encoder.input_shape)
     shape = shape if len(shape) == 3 else (*shape, 1)
     named = _run_dataset(ctx).get("layout")
-    if named in LAYOUTS.values() and tuple(arrangement_shape(named)) == shape:
+    if isinstance(named, str) and named in LAYOUTS.values() and tuple(arrangement_shape(named)) == shape:
         return str(named), "dataset.layout of the run's config.yaml"
     if shape in LAYOUTS:
         return LAYOUTS[shape], f"the encoder's input shape {shape}"
