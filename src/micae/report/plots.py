@@ -47,10 +47,11 @@ def make_figures(plot_dir: Path, run: dict | None, report: SynthReport | dict) -
         (plot_dir / stale).unlink(missing_ok=True)
     figs: dict = {}
     timing = report.timing
-    if any(a.stage_delays_ns for a in timing):
+    if timing:
         plot_dir.mkdir(parents=True, exist_ok=True)
-        if plot_stage_delays(timing, plot_dir / "timing.png"):
-            figs["timing"] = {"file": "timing.png"}
+        drawn = plot_stage_delays(timing, plot_dir / "timing.png", top=report.rtl.top if report.rtl else None)
+        if drawn:
+            figs["timing"] = {"file": "timing.png", **drawn}
     if not run:
         return figs
     plot_dir.mkdir(parents=True, exist_ok=True)

@@ -276,11 +276,15 @@ def timing(report: SynthReport, figs: dict, plot_dir: Path) -> list:
     analyses = report.timing
     blocks: list = []
     if "timing" in figs:
-        caption = (
-            "Delay of each pipeline stage in every timing analysis; the dashed line is the requested clock period. "
-            "A stage longer than the period misses timing."
+        blocks.append(
+            Figure(
+                figs["timing"]["file"],
+                plot_dir / figs["timing"]["file"],
+                "per-stage delays",
+                timing_caption(report, figs["timing"]),
+            )
         )
-        blocks.append(Figure(figs["timing"]["file"], plot_dir / figs["timing"]["file"], "per-stage delays", caption))
+    blocks.append(para(stage_numbering(report)))
     rows, tones = [], []
     for a in analyses:
         met, signoff = a.met, facts.is_signoff(a)
@@ -314,6 +318,37 @@ def timing(report: SynthReport, figs: dict, plot_dir: Path) -> list:
         if a.critical_path:
             blocks.append(Code(a.critical_path, f"critical path, {a.target} ({a.kind})"))
     return blocks
+
+
+def timing_caption(report: SynthReport, drawn: dict) -> str:
+    """What the timing chart draws, as it drew it (hatching only named when a bar is hatched)."""
+    text = "Delay of each pipeline stage in every analysis that reports one (logic-only STA, vendor)"
+    if drawn.get("routed"):
+        text += (
+            "; nextpnr reports one critical path, not a delay per stage, so each place-and-route is drawn as its "
+            "critical path (logic, then routing, stacked) at the stage it starts in"
+        )
+    text += ". The dashed line is the requested clock period: a bar above it misses timing"
+    return text + (" and is hatched." if drawn.get("hatched") else "; none does.")
+
+
+def stage_numbering(report: SynthReport) -> str:
+    """Stages are numbered as the RTL files name them; cycles = stages + the input register."""
+    rtl = report.rtl
+    if rtl is None:
+        return "Stages are numbered from 0, as the RTL modules name them."
+    stages = rtl.da4ml.stages
+    text = (
+        f"Stages are numbered from 0 as the RTL names them: stage k is {rtl.top}_core_stage<k>.v, everywhere in "
+        "this report (a critical path 'stage 2 -> stage 3' starts at stage 2's input register and ends at stage "
+        "3's)."
+    )
+    if rtl.latency_cycles == stages + 1:
+        text += (
+            f" {rtl.latency_cycles} cycles = {stages} stages + 1 input register: the core registers its input, then "
+            "each stage ends in a register (the last one is the output register)."
+        )
+    return text
 
 
 def closure_blocks(analysis: AnyAnalysis) -> list:
