@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from micae.report import facts
+from micae.report import facts, hardware_facts
 from micae.report.blocks import Bar, Bullets, Code, Figure, Heading, Para, Span, Table, note, num, para
 from micae.results.hardware import (
     HLS_ESTIMATE,
@@ -220,7 +220,7 @@ def resources(report: SynthReport) -> list:
     table = routes_table(report)
     if table.rows:
         blocks.append(table)
-        text = "Percentages are of the part's available resources, where the tool reported them."
+        text = "Percentages of each part: see the utilization table below."
         if "skip" in table.tones:
             text += (
                 " Stand-in rows come from a placeholder executable used for testing the flow: "
@@ -230,7 +230,17 @@ def resources(report: SynthReport) -> list:
     else:
         blocks.append(note("No route produced resource or latency figures."))
     blocks += _why_not_run(report)
+    blocks += hardware_facts.utilization(report)
+    blocks += hardware_facts.pnr_notes(report)
     blocks += _rtl_facts(report.rtl)
+    blocks += hardware_facts.hls4ml_settings(report)
+    blocks += hardware_facts.file_links(report)
+    blocks.append(
+        note(
+            "Not estimated by micae: power and ASIC area (run the vendor's power analysis on the "
+            "placed design, or an ASIC flow, for those)."
+        )
+    )
     return blocks
 
 
@@ -244,6 +254,7 @@ def _why_not_run(report: SynthReport) -> list:
     rtl = report.verification.get("rtl")
     if rtl is not None and not rtl.compared:
         why.append(f"open-source RTL: {rtl.reason or rtl.status or ''}")
+    why += [f"{kind} timing: skipped ({reason})" for kind, reason in report.timing_skipped.items()]
     return [Bullets([[Span(w)] for w in why])] if why else []
 
 
