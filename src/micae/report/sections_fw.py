@@ -151,6 +151,59 @@ def verification_table(report: SynthReport) -> Table:
     return Table(head, rows, numeric={1, 2, 3}, tones=tones, mark=2)
 
 
+def coverage_blocks(report: SynthReport) -> list:
+    """What the main vector set exercised per stage: values (one per output of the stage per vector) apart from
+    vectors (a vector counts once), and the data's own vectors apart from those micae constructed."""
+    vec = report.vectors
+    if not vec.coverage:
+        return []
+    values = [
+        [c.stage, c.quantizer or "", num(c.tie_values), num(c.saturated_high), num(c.saturated_low)]
+        for c in vec.coverage
+    ]
+    split = any(c.data_vectors for c in vec.coverage)
+    vectors = []
+    for c in vec.coverage:
+        row = [c.stage, num(c.vectors_with_ties), num(c.vectors_saturating)]
+        if split:
+            row += [num(c.data_vectors_with_ties), num(c.data_vectors_saturating)]
+            row += [
+                _minus(c.vectors_with_ties, c.data_vectors_with_ties),
+                _minus(c.vectors_saturating, c.data_vectors_saturating),
+            ]
+        vectors.append(row)
+    head = ["stage", f"with a tie (of {num(vec.total)})", "saturating"]
+    text = "Vectors: a vector counts once however many of its values tie or saturate."
+    if split:
+        n = next(c.data_vectors for c in vec.coverage if c.data_vectors)
+        head += [
+            f"from the data: with a tie (of {num(n)})",
+            "saturating",
+            f"constructed: with a tie (of {num(vec.total - n)})",
+            "saturating",
+        ]
+        text += (
+            f" 'From the data': the {num(n)} test-split inputs (the run's data, whatever it was: generated for "
+            "hgcal-synth, recorded for a CSV); 'constructed': the saturation, tie and random-grid vectors micae "
+            "built to reach the corners."
+        )
+    return [
+        Heading("What the vectors exercised"),
+        para("Values: every output of the stage in every vector (a stage outputs many values per vector)."),
+        Table(
+            ["stage", "quantizer", "values at a rounding tie", "values saturated high", "values saturated low"],
+            values,
+            numeric={2, 3, 4},
+        ),
+        Table(head, vectors, numeric=set(range(1, len(head)))),
+        note(text),
+    ]
+
+
+def _minus(a: int | None, b: int | None) -> str:
+    return "-" if a is None or b is None else num(a - b)
+
+
 def verification(report: SynthReport) -> list:
     blocks: list = []
     vec = report.vectors
@@ -160,20 +213,7 @@ def verification(report: SynthReport) -> list:
     table = verification_table(report)
     if table.rows:
         blocks.append(table)
-    if vec.coverage:
-        rows = [
-            [
-                c.stage,
-                c.quantizer or "",
-                num(c.tie_values),
-                num(c.vectors_with_ties),
-                num(c.saturated_high),
-                num(c.saturated_low),
-            ]
-            for c in vec.coverage
-        ]
-        head = ["stage", "quantizer", "rounding ties", "vectors with ties", "saturated high", "saturated low"]
-        blocks += [Heading("What the vectors exercised"), Table(head, rows, numeric={2, 3, 4, 5})]
+    blocks += coverage_blocks(report)
     return blocks or [note("No verification was recorded.")]
 
 
@@ -390,16 +430,33 @@ def closure_blocks(analysis: AnyAnalysis) -> list:
     return [Table(head, rows, numeric={1, 2, 3, 4}, tones=tones, mark=5), note(text)]
 
 
+def step_tables(steps: dict[str, float]) -> list:
+    """The flow's steps with their share of the wall-clock total, and apart from them (without shares: they are
+    parts of the steps) the timed operations inside the steps."""
+    total = steps.get("total") or sum(v for k, v in steps.items() if k.startswith("step ")) or 1.0
+    whole = [(k, v) for k, v in steps.items() if k.startswith("step ")]
+    parts = [(k, v) for k, v in steps.items() if not k.startswith("step ") and k != "total"]
+    rows = [[k.removeprefix("step "), f"{v:.2f}", Bar(max(0.0, min(100.0, 100 * v / total)))] for k, v in whole]
+    rows.append(["total (wall clock)", f"{total:.2f}", ""])
+    text = (
+        "Shares are of the wall-clock total. Independent steps run at the same time (the yosys resource count "
+        "beside place-and-route, for one), so the shares can add to more than 100%."
+    )
+    blocks: list = [Heading("Synthesis and verification"), Table(["step", "seconds", "share of total"], rows, {1})]
+    blocks.append(note(text))
+    if parts:
+        blocks += [
+            Heading("Timed operations inside the steps"),
+            Table(["operation", "seconds"], [[k, f"{v:.2f}"] for k, v in parts], {1}),
+        ]
+    return blocks
+
+
 def seconds(report: SynthReport, training: dict[str, TrainingPhase], seconds_total: float | None) -> list:
     blocks: list = []
     steps = report.timing_s
     if steps:
-        total = steps.get("total") or sum(v for k, v in steps.items() if k != "total") or 1.0
-        rows = []
-        for k, v in steps.items():
-            share = "" if k == "total" else Bar(max(0.0, min(100.0, 100 * v / total)))
-            rows.append([k, f"{v:.2f}", share])
-        blocks += [Heading("Synthesis and verification"), Table(["step", "seconds", "share of total"], rows, {1})]
+        blocks += step_tables(steps)
     if training:
         rows = [[p, f"{t.seconds:.2f}"] for p, t in training.items()]
         if seconds_total is not None:
