@@ -144,7 +144,7 @@ def plot_training(history: dict[str, dict[str, np.ndarray]], path: Path, loss: s
         if np.isfinite(h["val_loss"]).any():
             top.plot(h["epoch"], h["val_loss"], "o-", ms=3, label="validation")
         top.set_yscale("log")
-        top.set_ylabel(f"loss: {loss}" if loss else "loss", fontsize=8 if loss else None)
+        top.set_ylabel("loss")
         top.set_title(f"{phase_label(phase)}: loss per epoch", fontsize=10)
         top.legend(fontsize=8)
         top.grid(alpha=0.3, which="both")
@@ -160,6 +160,8 @@ def plot_training(history: dict[str, dict[str, np.ndarray]], path: Path, loss: s
         bottom.set_ylabel("val loss / train loss")
         bottom.grid(alpha=0.3)
         bottom.xaxis.get_major_locator().set_params(integer=True)
+    if loss:
+        fig.suptitle(f"loss: {loss}", fontsize=10)
     save(fig, path)
     return trends
 
@@ -452,6 +454,10 @@ def plot_latent_histograms(
         ax.set_title(f"z{i}{word or used}", fontsize=8, color="tab:red" if word else "black")
         ax.set_yticks([])
         ax.tick_params(labelsize=6)
+        if i // cols == rows - 1 or i + cols >= k:
+            ax.set_xlabel("latent value", fontsize=7)
+        if i % cols == 0:
+            ax.set_ylabel("values (count)", fontsize=7)
     save(fig, path)
 
 
