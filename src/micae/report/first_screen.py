@@ -64,8 +64,9 @@ def signoff(report: SynthReport) -> AnyAnalysis | None:
     return next((t for t in report.timing if t.kind in SIGNOFF_KINDS), None)
 
 
-def _pct(used: int | None, part: str | None, resource: str) -> str:
-    share = percent(used, part, resource)
+def _pct(used: int | None, part: str | None, resource: str, available: int | None = None) -> str:
+    """Share of the part: of what the tool reported available, else of the documented total."""
+    share = 100.0 * used / available if used is not None and available else percent(used, part, resource)
     return f" ({share:.1f}% of the part)" if share is not None else ""
 
 
@@ -106,7 +107,7 @@ def resource_cards(report: SynthReport) -> list[Card]:
     part = res.part or (report.options.part if report.options else None)
     estimate = report.headline_route is not None and "yosys" in (res.estimator or "")
     key = "resources, estimate" if estimate else "resources"
-    detail = f"{num(res.FF)} FF, {num(res.DSP)} DSP{_pct(res.LUT, part, 'LUT')}"
+    detail = f"{num(res.FF)} FF, {num(res.DSP)} DSP; LUT{_pct(res.LUT, part, 'LUT', res.available_LUT)}"
     if estimate:
         detail += "; logic synthesis only (no placement or routing)"
     source = f"{res.estimator or '?'}" + (f" for {part}" if part else "")
@@ -201,7 +202,13 @@ def _chip_name(name: str | None) -> str:
 def scope_lines(report: SynthReport) -> list[str]:
     """What the hardware figures describe, and what did not run (with the tools' reasons)."""
     lines = []
-    if report.rtl is not None:
+    route = next((r for r in report.routes if r.route == report.headline_route), None)
+    if route is not None and route.kind == "vendor":
+        lines.append(
+            f"The resource and latency figures are the vendor HLS estimate (csynth) of the hls4ml project in "
+            f"hls/{report.model.name}: an estimate before logic synthesis, not a place-and-route."
+        )
+    elif report.rtl is not None:
         lines.append(
             f"The hardware figures (resources, timing, latency) describe micae's own RTL: da4ml Verilog in "
             f"firmware/{report.model.name}/rtl, simulated bit-exact against QKeras. The hls4ml project in "

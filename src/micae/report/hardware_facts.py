@@ -39,22 +39,25 @@ def utilization(report: SynthReport) -> list:
                     )
     res = report.resources
     part = (res.part if res else None) or (report.options.part if report.options else None)
+    from_tool = False
     if res is not None:
         totals = device_totals(part)
         for key in ("LUT", "FF", "DSP", "BRAM"):
-            used = getattr(res, key)
-            available = getattr(res, f"available_{key}", None) or (totals.totals.get(key) if totals else None)
+            used, reported = getattr(res, key), getattr(res, f"available_{key}", None)
+            available = reported or (totals.totals.get(key) if totals else None)
+            from_tool |= bool(reported)
             if used is not None:
                 share = f"{100 * used / available:.1f}%" if available else "-"
-                rows.append(
-                    [part or "?", f"{key} ({res.estimator or '?'}; an estimate)", num(used), num(available), share]
-                )
+                total = f"{num(available)} (the tool's)" if reported else num(available)
+                where = part if res.part or not reported else "the part of the tool's report"
+                rows.append([where or "?", f"{key} ({res.estimator or '?'}; an estimate)", num(used), total, share])
     if not rows:
         return []
-    sources = {device_totals(r[0]).source for r in rows if device_totals(r[0])}
-    text = (
-        "Part totals: " + "; ".join(sorted(sources)) + "." if sources else "No part totals are known for these parts."
-    )
+    sources = {device_totals(r[0]).source for r in rows if device_totals(r[0]) and "(the tool's)" not in r[3]}
+    text = "Part totals: " + "; ".join(sorted(sources)) + "." if sources else ""
+    if from_tool:
+        text += " Totals marked (the tool's) are what the tool reported available on the part it targeted."
+    text = text.strip() or "No part totals are known for these parts."
     return [
         Heading("Utilization of the part"),
         Table(["part", "resource", "used", "part total", "share"], rows, numeric={2, 3, 4}),
@@ -77,8 +80,9 @@ def pnr_notes(report: SynthReport) -> list:
             )
         if a.carry_ins_undriven:
             items.append(
-                f"{a.target}: {num(a.carry_ins_undriven)} carry inputs left undriven by synth_nexus "
-                "(tied by nextpnr; see pnr/pnr.log)"
+                f"{a.target}: {num(a.carry_ins_undriven)} CCU2 carry-ins that synth_nexus tied to a constant-0 cell "
+                "were left undriven instead (the same 0; a work-around of yosys issue 4081, which nextpnr rejects); "
+                "nextpnr's warnings are in pnr/pnr.log"
             )
     return [Bullets([[Span(t)] for t in items])] if items else []
 

@@ -391,8 +391,8 @@ def stage_numbering(report: SynthReport) -> str:
     stages = rtl.da4ml.stages
     text = (
         f"Stages are numbered from 0 as the RTL names them: stage 0 is {rtl.top}_core_stage0.v, stage 1 is "
-        f"{rtl.top}_core_stage1.v and so on, everywhere in this report (a critical path 'stage 2 -> stage 3' starts at stage 2's input register and ends at stage "
-        "3's)."
+        f"{rtl.top}_core_stage1.v and so on, everywhere in this report (a critical path 'stage 2 -> stage 3' "
+        "starts at stage 2's input register and ends at stage 3's)."
     )
     if rtl.latency_cycles == stages + 1:
         text += (
