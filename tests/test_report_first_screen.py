@@ -140,3 +140,20 @@ def test_seconds_give_shares_to_steps_only():
     assert [r[0] for r in steps.rows] == ["load", "rtl", "total (wall clock)"]
     assert [str(r[2]) for r in steps.rows[:2]] == ["10%", "80%"]
     assert [r[0] for r in parts.rows] == ["load model", "rtl: yosys"] and all(len(r) == 2 for r in parts.rows)
+
+
+def test_staged_paths_are_rewritten_to_the_shipped_folder(tmp_path):
+    """A tool's file written while the run was staged names the final folder once shipped (cheap: no tools)."""
+    from micae.hls.project import write_project_readme
+    from micae.outputs import ship_paths, staging_path
+
+    final = tmp_path / "hls" / "enc"
+    stage = staging_path(final)
+    stage.mkdir(parents=True)
+    config = stage / "hls4ml_config.yml"
+    config.write_text(f"KerasModel: !keras_model '{stage}/keras_model.keras'\nOutputDir: {stage}\n")
+    ship_paths(config, stage, final)
+    assert config.read_text() == f"KerasModel: !keras_model '{final}/keras_model.keras'\nOutputDir: {final}\n"
+    write_project_readme(stage, "enc", "Vitis", 10, shipped_as=final)
+    readme = (stage / "README.md").read_text()
+    assert "cd enc\n" in readme and ".incomplete" not in readme

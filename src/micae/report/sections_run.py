@@ -200,7 +200,7 @@ def occupancy_blocks(metrics: Metrics) -> list:
         f"{model_label(m)} on {percent(w.better)} (worse on {percent(w.worse)})" for m in models if (w := wins.get(m))
     ]
     if said:
-        text += f" Per wafer, the QAT encoder has the lower EMD than {'; than '.join(said)} of the wafers."
+        text += f" Per wafer, the QAT model has the lower EMD than {'; than '.join(said)} of the wafers."
     blocks.append(note(text))
     return blocks
 
