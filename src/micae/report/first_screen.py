@@ -67,7 +67,7 @@ def signoff(report: SynthReport) -> AnyAnalysis | None:
 def _pct(used: int | None, part: str | None, resource: str, available: int | None = None) -> str:
     """Share of the part: of what the tool reported available, else of the documented total."""
     share = 100.0 * used / available if used is not None and available else percent(used, part, resource)
-    return f" ({share:.1f}% of the part)" if share is not None else ""
+    return f"; {share:.1f}% of the part's LUTs" if share is not None else ""
 
 
 def _pnr_resources_card(pnr: PnrAnalysis) -> Card | None:
@@ -75,10 +75,10 @@ def _pnr_resources_card(pnr: PnrAnalysis) -> Card | None:
     if not cells and res is None:
         return None
     lut4, ccu2, ff = cells.get("LUT4", res and res.LUT), cells.get("CCU2", res and res.CARRY), res and res.FF
-    value = f"{num(lut4)} LUT4, {num(ccu2)} CCU2, {num(ff)} FF"
+    value = f"{num(lut4)} LUT4"
     used = pnr.utilization or {}
     comb = used.get("OXIDE_COMB") or used.get("TRELLIS_COMB")
-    detail = []
+    detail = [f"+ {num(ccu2)} CCU2 carries, {num(ff)} FF"]
     if comb is not None:
         share = percent(comb, pnr.target, "OXIDE_COMB")
         detail.append(f"{num(comb)} logic cells" + (f", {share:.0f}% of the device" if share is not None else ""))
@@ -107,7 +107,7 @@ def resource_cards(report: SynthReport) -> list[Card]:
     part = res.part or (report.options.part if report.options else None)
     estimate = report.headline_route is not None and "yosys" in (res.estimator or "")
     key = "resources, estimate" if estimate else "resources"
-    detail = f"{num(res.FF)} FF, {num(res.DSP)} DSP; LUT{_pct(res.LUT, part, 'LUT', res.available_LUT)}"
+    detail = f"{num(res.FF)} FF, {num(res.DSP)} DSP{_pct(res.LUT, part, 'LUT', res.available_LUT)}"
     if estimate:
         detail += "; logic synthesis only (no placement or routing)"
     source = f"{res.estimator or '?'}" + (f" for {part}" if part else "")
@@ -190,13 +190,11 @@ def quality_card(run: dict | None) -> Card | None:
     )
 
 
-CHIP_NAMES = {"bc": "BC", "threshold": "Threshold-Sum", "lit_bc": "BC (literature)", "lit_stc16": "STC16 (lit.)"}
-
-
 def _chip_name(name: str | None) -> str:
-    if name is None:
-        return "-"
-    return CHIP_NAMES.get(name, name.upper().replace("_", "_"))
+    """The chip-comparison table's own name of an algorithm (BC (chip), STC16 (literature), ...)."""
+    from micae.evaluate.figures import label
+
+    return "-" if name is None else label(name)
 
 
 def scope_lines(report: SynthReport) -> list[str]:
