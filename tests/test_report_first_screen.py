@@ -157,3 +157,27 @@ def test_staged_paths_are_rewritten_to_the_shipped_folder(tmp_path):
     write_project_readme(stage, "enc", "Vitis", 10, shipped_as=final)
     readme = (stage / "README.md").read_text()
     assert "cd enc\n" in readme and ".incomplete" not in readme
+
+
+def test_coverage_separates_values_from_vectors_and_data_from_constructed(pnr_report):
+    from micae.report.sections_fw import coverage_blocks
+
+    cov = [
+        c.model_copy(update={"data_vectors": 100, "data_vectors_with_ties": 7, "data_vectors_saturating": 90})
+        for c in pnr_report.vectors.coverage
+    ]
+    report = pnr_report.model_copy(update={"vectors": pnr_report.vectors.model_copy(update={"coverage": cov})})
+    blocks = coverage_blocks(report)
+    values, vectors = blocks[2], blocks[3]
+    assert values.head[2:] == ["values at a rounding tie", "values saturated high", "values saturated low"]
+    assert vectors.head == [
+        "stage",
+        "with a tie (of 300)",
+        "saturating",
+        "from the data: with a tie (of 100)",
+        "saturating",
+        "constructed: with a tie (of 200)",
+        "saturating",
+    ]
+    conv = pnr_report.vectors.coverage[0]
+    assert vectors.rows[0][3:] == ["7", "90", str(conv.vectors_with_ties - 7), str(conv.vectors_saturating - 90)]

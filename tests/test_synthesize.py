@@ -134,6 +134,11 @@ def test_two_input_micae_encoder_with_user_data(tmp_path, tf):
     _assert_exact(report, 1500)
     assert report["vectors"]["sources"]["test_split"] == 600  # both parts of every user sample
     assert report["model"]["latent_size"] == 4
+    # coverage of the user's own vectors, apart from micae's constructed ones (a subset of the whole set)
+    for stage in report["vectors"]["coverage"]:
+        assert stage["data_vectors"] == 600
+        assert 0 <= stage["data_vectors_saturating"] <= min(stage["vectors_saturating"], 600)
+        assert 0 <= stage["data_vectors_with_ties"] <= min(stage["vectors_with_ties"], 600)
 
 
 @pytest.mark.slow
