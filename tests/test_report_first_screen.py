@@ -112,7 +112,7 @@ def test_timing_section_numbers_stages_as_the_rtl(pnr_report, tmp_path):
     for words in (
         "### hls4ml settings",
         "| clock uncertainty | 27%",
-        "[rtl/run_sim.sh](rtl/run_sim.sh)",
+        "`rtl/run_sim.sh`",
         "pnr/pnr.log",
     ):
         assert words in md, words

@@ -124,7 +124,7 @@ def file_links(report: SynthReport) -> list:
             items.append([Span(f"place-and-route on {a.target}: ")] + _links([f"{work}/{f}" for f in PNR_FILES]))
     hls = report.paths.hls_project
     if hls:
-        rel = os.path.relpath(hls, report.paths.firmware)
+        rel = hls
         items.append(
             [Span("hls4ml project (C-simulated; run the vendor tools as its README says): ")]
             + _links([f"{rel}/README.md", f"{rel}/hls4ml_config.yml", f"{rel}/firmware"])
@@ -137,5 +137,5 @@ def _links(paths: list[str]) -> list[Span]:
     for k, p in enumerate(paths):
         if k:
             out.append(Span(", "))
-        out.append(Span(p, "link"))
+        out.append(Span(p, "code"))  # relative to the firmware folder; the report may be rendered elsewhere
     return out
