@@ -70,6 +70,19 @@ def _assert_exact(report: dict, vectors: int, levels=("integer_model", "c_model"
         assert v["mismatches"] == 0 and v["max_abs_lsb_error"] == 0, (level, v["first_mismatches"])
 
 
+def _assert_no_staging_names(*folders):
+    """No shipped text file names the staging folder the run was renamed from (its paths would not exist)."""
+    texts = 0
+    for folder in folders:
+        for path in folder.rglob("*"):
+            data = path.read_bytes() if path.is_file() else b""
+            if not data or b"\0" in data[:4096]:  # binaries (the compiled C model) are not read by a user
+                continue
+            texts += 1
+            assert b".incomplete" not in data, f"{path} names the staging folder"
+    assert texts > 20  # README, hls4ml_config.yml, report.json, the RTL, run_sim.sh, cocotb/ ...
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_hls_route_is_bit_exact(tmp_path, tf, shape):
@@ -83,6 +96,8 @@ def test_hls_route_is_bit_exact(tmp_path, tf, shape):
         assert report["latency"]["cycles_max"] == report["rtl"]["latency_cycles"] <= 5
         rtl_dir = tmp_path / "fw" / shape / "rtl"
         assert (rtl_dir / "run_sim.sh").exists() and (rtl_dir / f"{report['rtl']['top']}.v").exists()
+        assert report["rtl"]["cocotb"]["dir"] == str(rtl_dir.resolve() / "cocotb")
+        _assert_no_staging_names(tmp_path / "hls" / shape, tmp_path / "fw" / shape)
     # the vector set really exercises rounding ties and saturation
     cov = report["vectors"]["coverage"]
     assert all(c["tie_values"] > 0 for c in cov)
@@ -119,6 +134,11 @@ def test_two_input_micae_encoder_with_user_data(tmp_path, tf):
     _assert_exact(report, 1500)
     assert report["vectors"]["sources"]["test_split"] == 600  # both parts of every user sample
     assert report["model"]["latent_size"] == 4
+    # coverage of the user's own vectors, apart from micae's constructed ones (a subset of the whole set)
+    for stage in report["vectors"]["coverage"]:
+        assert stage["data_vectors"] == 600
+        assert 0 <= stage["data_vectors_saturating"] <= min(stage["vectors_saturating"], 600)
+        assert 0 <= stage["data_vectors_with_ties"] <= min(stage["vectors_with_ties"], 600)
 
 
 @pytest.mark.slow

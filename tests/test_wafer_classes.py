@@ -71,7 +71,7 @@ def test_report_table_reads_the_stored_bins():
         }
     )
     table, text = occupancy_blocks(metrics_from_json(raw))
-    assert table.head == ["lit cells per wafer", "wafers", "quantized (QAT)", "PCA (tied)", "STC, equal-bit (micae)"]
+    assert table.head == ["lit cells per wafer", "wafers", "QAT model", "PCA (tied)", "STC, equal-bit (micae)"]
     assert table.rows == [["0-11", "7", "0.97 / 0.9", "1.4 / 1.3", "0.37 / 0.33"]]
     said = "".join(s.text for s in text.spans)
     assert "STC, equal-bit (micae) on 20.8% (worse on 79.2%)" in said

@@ -21,6 +21,16 @@ def staging_path(final: Path) -> Path:
     return final.parent / f"{final.name}.incomplete"
 
 
+def ship_paths(staged_file: Path, staging: Path, final: Path) -> None:
+    """Rewrite the staging folder's path (absolute, and ``<name>.incomplete`` alone) to the final one in a text
+    file a tool wrote while the run was staged (hls4ml's config names its OutputDir), so nothing that ships
+    points at the folder the rename removes."""
+    text = staged_file.read_text()
+    fixed = text.replace(str(staging), str(final)).replace(staging.name, final.name)
+    if fixed != text:
+        staged_file.write_text(fixed)
+
+
 def check_target(final: Path, *, force: bool, resume: bool = False) -> None:
     """Refuse to overwrite a finished run or silently drop an interrupted one."""
     if final.exists() and not (force or resume):

@@ -113,6 +113,8 @@ class Card:
     value: str
     detail: str
     tone: str = ""  # "", "pass", "fail", "muted"
+    source: str = ""
+    """the tool and device (or the data) the value comes from"""
 
 
 @dataclass
@@ -131,6 +133,8 @@ class ReportView:
     cards: list[Card]
     sections: list[Section]
     heading: str = ""  # the page title; "" gives "micae firmware report: <name>"
+    scope: list[str] = field(default_factory=list)
+    """lines under the cards: what the hardware figures describe, what did not run, what is not estimated"""
 
 
 # ---------------------------------------------------------------- helpers

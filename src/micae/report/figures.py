@@ -16,7 +16,7 @@ import numpy as np
 from micae.report.draw import HGCAL_LAYOUTS, draw_image, draw_wafer_cells, figure, save
 
 MODEL_LABELS = {
-    "quantized": "quantized (QAT)",
+    "quantized": "QAT model",
     "float": "float twin",
     "pca_tied": "PCA (tied)",
     "pca_joint": "PCA (joint)",
@@ -38,6 +38,20 @@ MAX_POINTS = 5000
 
 def model_label(name: str) -> str:
     return MODEL_LABELS.get(name, name)
+
+
+PHASE_LABELS = {
+    "micae": "QAT model",
+    "float": "float twin",
+    "cae": "QAT encoder (cae phase)",
+    "pretrain": "QAT model, pre-training",
+    "pretrain_float": "float twin, pre-training",
+}
+"""Training phases by the model they train (history.csv and metrics.json name them micae, float, ...)."""
+
+
+def phase_label(phase: str) -> str:
+    return PHASE_LABELS.get(phase, phase)
 
 
 # ---------------------------------------------------------------- training
@@ -112,8 +126,9 @@ def gap_trend(epochs: np.ndarray, train: np.ndarray, val: np.ndarray) -> dict:
     return out
 
 
-def plot_training(history: dict[str, dict[str, np.ndarray]], path: Path) -> dict[str, dict]:
-    """Loss curves (top) and the validation/train ratio (bottom), one column per phase.
+def plot_training(history: dict[str, dict[str, np.ndarray]], path: Path, loss: str | None = None) -> dict[str, dict]:
+    """Loss curves (top) and the validation/train ratio (bottom), one column per phase; ``loss`` names the loss
+    on the axis (epochs counted from 1, as history.csv is read).
 
     Returns :func:`gap_trend` per phase.
     """
@@ -130,7 +145,7 @@ def plot_training(history: dict[str, dict[str, np.ndarray]], path: Path) -> dict
             top.plot(h["epoch"], h["val_loss"], "o-", ms=3, label="validation")
         top.set_yscale("log")
         top.set_ylabel("loss")
-        top.set_title(f"{phase}: loss per epoch", fontsize=10)
+        top.set_title(f"{phase_label(phase)}: loss per epoch", fontsize=10)
         top.legend(fontsize=8)
         top.grid(alpha=0.3, which="both")
         if len(trend["ratio"]):
@@ -141,10 +156,12 @@ def plot_training(history: dict[str, dict[str, np.ndarray]], path: Path) -> dict
             bottom.set_title(f"validation / train loss: {verdict}", fontsize=10, color=colour)
         else:
             bottom.text(0.5, 0.5, "no validation loss", ha="center", va="center", transform=bottom.transAxes)
-        bottom.set_xlabel("epoch")
+        bottom.set_xlabel("epoch (from 1)")
         bottom.set_ylabel("val loss / train loss")
         bottom.grid(alpha=0.3)
         bottom.xaxis.get_major_locator().set_params(integer=True)
+    if loss:
+        fig.suptitle(f"loss: {loss}", fontsize=10)
     save(fig, path)
     return trends
 
@@ -238,13 +255,14 @@ def plot_reconstructions(
 
 def plot_metric_histograms(
     per_sample: dict[str, dict[str, np.ndarray]], path: Path, units: dict[str, str] | None = None
-) -> dict[str, dict[str, int]]:
+) -> dict[str, dict[str, dict[str, int]]]:
     """Overlaid per-sample histograms, one panel per metric (``{metric: {model: values}}``).
 
     ``units`` names what one value belongs to when it is not a sample (e.g. ``{"emd": "wafer"}``).
 
-    MSE spans decades, so its axis and bins are logarithmic. Non-finite values
-    (EMD of an empty wafer is undefined) are left out; returns their count per metric and model.
+    MSE spans decades, so its axis and bins are logarithmic; exact reconstructions (MSE 0) have no place on it
+    and are counted in the legend instead. Non-finite values (EMD of an empty wafer is undefined) are left out.
+    Returns ``{"dropped": non-finite values, "zeros": zeros not drawn}``, each per metric and model.
     """
     metrics = [k for k, v in per_sample.items() if v]
     n_models = max(len(per_sample[m]) for m in metrics)
@@ -252,6 +270,7 @@ def plot_metric_histograms(
     height = 3.6 + (0.16 * n_models + 0.4 if below else 0)
     fig, axes = figure(1, len(metrics), figsize=(5.4 * len(metrics), height), squeeze=False)
     dropped: dict[str, dict[str, int]] = {}
+    zeros_drawn: dict[str, dict[str, int]] = {}
     for ax, metric in zip(axes[0], metrics):
         models = per_sample[metric]
         finite = {k: np.asarray(v, dtype=float)[np.isfinite(v)] for k, v in models.items()}
@@ -265,8 +284,10 @@ def plot_metric_histograms(
         else:
             bins = np.linspace(float(pooled.min()), max(float(pooled.max()), float(pooled.min()) + 1e-9), 50)
         for name, values in finite.items():
-            if log:
-                values = np.clip(values, bins[0], None)
+            zeros = int((values == 0).sum()) if log else 0
+            if zeros:  # a log axis has no 0: exact reconstructions are counted in the legend, not piled on its edge
+                values = values[values > 0]
+                zeros_drawn.setdefault(metric, {})[name] = zeros
             ax.hist(
                 values,
                 bins=bins,
@@ -274,11 +295,13 @@ def plot_metric_histograms(
                 lw=1.6,
                 color=MODEL_COLOURS.get(name),
                 label=f"{model_label(name)}: mean {values.mean():.3g}, median {np.median(values):.3g}"
+                + (f"; {zeros} with {metric.upper()} 0 not drawn" if zeros else "")
                 if len(values)
                 else model_label(name),
             )
         unit = (units or {}).get(metric, "sample")
-        ax.set_xlabel(f"per-{unit} {metric.upper()}" + (" (log scale)" if log else ""))
+        what = " (half TC pitch)" if metric == "emd" else " (normalised input)" if metric == "mse" else ""
+        ax.set_xlabel(f"per-{unit} {metric.upper()}{what}" + (" (log scale)" if log else ""))
         ax.set_ylabel(f"test {unit}s")
         ax.set_title(f"{metric.upper()} on the test split", fontsize=10)
         if below:
@@ -287,7 +310,7 @@ def plot_metric_histograms(
             ax.legend(fontsize=7, framealpha=0.9)
         ax.grid(alpha=0.3)
     save(fig, path)
-    return dropped
+    return {"dropped": dropped, "zeros": zeros_drawn}
 
 
 def binned_mean(x: np.ndarray, values: dict[str, np.ndarray], n_bins: int = 8) -> dict:
@@ -344,7 +367,7 @@ def plot_emd_vs_charge(binned: dict, path: Path, x_label: str) -> None:
         ax.axvline(e, color="0.88", lw=0.6, zorder=0)
     ax.set_xscale("log")
     ax.set_xlabel(f"{x_label} (log scale; grey lines: bin edges, equal wafer counts)")
-    ax.set_ylabel("mean EMD per wafer")
+    ax.set_ylabel("mean EMD per wafer (half TC pitch)")
     ax.set_title("Mean EMD against the wafer's total charge (error bars: standard error of the mean)", fontsize=10)
     ax.grid(alpha=0.3, which="both", axis="y")
     ax.legend(fontsize=8, framealpha=0.9)
@@ -431,6 +454,10 @@ def plot_latent_histograms(
         ax.set_title(f"z{i}{word or used}", fontsize=8, color="tab:red" if word else "black")
         ax.set_yticks([])
         ax.tick_params(labelsize=6)
+        if i // cols == rows - 1 or i + cols >= k:
+            ax.set_xlabel("latent value", fontsize=7)
+        if i % cols == 0:
+            ax.set_ylabel("values (count)", fontsize=7)
     save(fig, path)
 
 

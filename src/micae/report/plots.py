@@ -47,15 +47,17 @@ def make_figures(plot_dir: Path, run: dict | None, report: SynthReport | dict) -
         (plot_dir / stale).unlink(missing_ok=True)
     figs: dict = {}
     timing = report.timing
-    if any(a.stage_delays_ns for a in timing):
+    if timing:
         plot_dir.mkdir(parents=True, exist_ok=True)
-        if plot_stage_delays(timing, plot_dir / "timing.png"):
-            figs["timing"] = {"file": "timing.png"}
+        drawn = plot_stage_delays(timing, plot_dir / "timing.png", top=report.rtl.top if report.rtl else None)
+        if drawn:
+            figs["timing"] = {"file": "timing.png", **drawn}
     if not run:
         return figs
     plot_dir.mkdir(parents=True, exist_ok=True)
     if run.get("history"):
-        figs["training"] = {"file": "training.png", "trends": plot_training(run["history"], plot_dir / "training.png")}
+        trends = plot_training(run["history"], plot_dir / "training.png", loss=run.get("loss"))
+        figs["training"] = {"file": "training.png", "trends": trends, "loss": run.get("loss")}
     per_sample = run_data.per_sample_metrics(run)
     figs.update(_metric_figures(plot_dir, run, per_sample))
     if "latents" in run.get("eval", {}):
@@ -81,16 +83,22 @@ def _metric_figures(plot_dir: Path, run: dict, per_sample: dict) -> dict:
     if per_wafer:
         notes.append(f"EMD is computed per wafer ({n_parts} per sample), MSE per sample.")
     if values:
-        dropped = plot_metric_histograms(
+        drawn = plot_metric_histograms(
             values, plot_dir / "metric_histograms.png", units={"emd": "wafer"} if per_wafer else None
         )
-        figs["metric_histograms"] = {"file": "metric_histograms.png", "dropped": dropped, "note": " ".join(notes)}
+        figs["metric_histograms"] = {"file": "metric_histograms.png", **drawn, "note": " ".join(notes)}
     charge = run_data.wafer_charge(run)
     if values.get("emd") and charge is not None and (per_wafer or n_parts == 1):
         binned = binned_mean(charge[0], values["emd"])
         if binned["models"] and len(binned["x_mean"]):
             plot_emd_vs_charge(binned, plot_dir / "emd_vs_charge.png", charge[1])
-            figs["emd_vs_charge"] = {"file": "emd_vs_charge.png", "binned": binned, "x_label": charge[1]}
+            figs["emd_vs_charge"] = {
+                "file": "emd_vs_charge.png",
+                "binned": binned,
+                "x_label": charge[1],
+                "wafers_kept": len(charge[0]),
+                "wafers_total": max(len(v) for v in values["emd"].values()),
+            }
     figs.update(_reconstruction_figure(plot_dir, run, values, per_wafer, n_parts))
     return figs
 

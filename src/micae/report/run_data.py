@@ -33,11 +33,38 @@ def load_run(run_dir: Path) -> dict:
         run["metrics"] = load_metrics(run_dir)
     if (run_dir / "history.csv").exists():
         run["history"] = read_history(run_dir / "history.csv")
+    if (run_dir / "config.yaml").exists():
+        run["loss"] = loss_name(run_dir / "config.yaml")
     for key, name in (("data", "test_data.npz"), ("eval", "test_evaluation.npz")):
         if (run_dir / name).exists():
             with np.load(run_dir / name, allow_pickle=False) as z:
                 run[key] = {k: z[k] for k in z.files}
     return run
+
+
+LOSS_WORDS = {
+    "mse": "MSE of the normalised input",
+    "telescope": "telescope MSE (the ECON-T autoencoder's loss)",
+    "sinkhorn": "Sinkhorn EMD (entropic, in half trigger-cell pitches)",
+}
+
+
+def loss_name(config_yaml: Path) -> str | None:
+    """The training loss the run's config.yaml names (train.loss), in words; None when it names none."""
+    import yaml
+
+    try:
+        train = (yaml.safe_load(config_yaml.read_text()) or {}).get("train") or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    loss = train.get("loss")
+    if loss is None:
+        return None
+    words = LOSS_WORDS.get(str(loss), str(loss))
+    objective = train.get("objective")
+    if objective and objective != "ae":
+        words += f" + the {objective} objective's penalty"
+    return words
 
 
 def run_metrics(run: dict | None) -> Metrics | None:

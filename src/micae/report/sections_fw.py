@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from micae.report import facts
+from micae.report import facts, hardware_facts
 from micae.report.blocks import Bar, Bullets, Code, Figure, Heading, Para, Span, Table, note, num, para
 from micae.results.hardware import (
     HLS_ESTIMATE,
@@ -151,6 +151,59 @@ def verification_table(report: SynthReport) -> Table:
     return Table(head, rows, numeric={1, 2, 3}, tones=tones, mark=2)
 
 
+def coverage_blocks(report: SynthReport) -> list:
+    """What the main vector set exercised per stage: values (one per output of the stage per vector) apart from
+    vectors (a vector counts once), and the data's own vectors apart from those micae constructed."""
+    vec = report.vectors
+    if not vec.coverage:
+        return []
+    values = [
+        [c.stage, c.quantizer or "", num(c.tie_values), num(c.saturated_high), num(c.saturated_low)]
+        for c in vec.coverage
+    ]
+    split = any(c.data_vectors for c in vec.coverage)
+    vectors = []
+    for c in vec.coverage:
+        row = [c.stage, num(c.vectors_with_ties), num(c.vectors_saturating)]
+        if split:
+            row += [num(c.data_vectors_with_ties), num(c.data_vectors_saturating)]
+            row += [
+                _minus(c.vectors_with_ties, c.data_vectors_with_ties),
+                _minus(c.vectors_saturating, c.data_vectors_saturating),
+            ]
+        vectors.append(row)
+    head = ["stage", f"with a tie (of {num(vec.total)})", "saturating"]
+    text = "Vectors: a vector counts once however many of its values tie or saturate."
+    if split:
+        n = next(c.data_vectors for c in vec.coverage if c.data_vectors)
+        head += [
+            f"from the data: with a tie (of {num(n)})",
+            "saturating",
+            f"constructed: with a tie (of {num(vec.total - n)})",
+            "saturating",
+        ]
+        text += (
+            f" 'From the data': the {num(n)} test-split inputs (the run's data, whatever it was: generated for "
+            "hgcal-synth, recorded for a CSV); 'constructed': the saturation, tie and random-grid vectors micae "
+            "built to reach the corners."
+        )
+    return [
+        Heading("What the vectors exercised"),
+        para("Values: every output of the stage in every vector (a stage outputs many values per vector)."),
+        Table(
+            ["stage", "quantizer", "values at a rounding tie", "values saturated high", "values saturated low"],
+            values,
+            numeric={2, 3, 4},
+        ),
+        Table(head, vectors, numeric=set(range(1, len(head)))),
+        note(text),
+    ]
+
+
+def _minus(a: int | None, b: int | None) -> str:
+    return "-" if a is None or b is None else num(a - b)
+
+
 def verification(report: SynthReport) -> list:
     blocks: list = []
     vec = report.vectors
@@ -160,20 +213,7 @@ def verification(report: SynthReport) -> list:
     table = verification_table(report)
     if table.rows:
         blocks.append(table)
-    if vec.coverage:
-        rows = [
-            [
-                c.stage,
-                c.quantizer or "",
-                num(c.tie_values),
-                num(c.vectors_with_ties),
-                num(c.saturated_high),
-                num(c.saturated_low),
-            ]
-            for c in vec.coverage
-        ]
-        head = ["stage", "quantizer", "rounding ties", "vectors with ties", "saturated high", "saturated low"]
-        blocks += [Heading("What the vectors exercised"), Table(head, rows, numeric={2, 3, 4, 5})]
+    blocks += coverage_blocks(report)
     return blocks or [note("No verification was recorded.")]
 
 
@@ -220,7 +260,7 @@ def resources(report: SynthReport) -> list:
     table = routes_table(report)
     if table.rows:
         blocks.append(table)
-        text = "Percentages are of the part's available resources, where the tool reported them."
+        text = "Percentages of each part: see the utilization table below."
         if "skip" in table.tones:
             text += (
                 " Stand-in rows come from a placeholder executable used for testing the flow: "
@@ -230,7 +270,17 @@ def resources(report: SynthReport) -> list:
     else:
         blocks.append(note("No route produced resource or latency figures."))
     blocks += _why_not_run(report)
+    blocks += hardware_facts.utilization(report)
+    blocks += hardware_facts.pnr_notes(report)
     blocks += _rtl_facts(report.rtl)
+    blocks += hardware_facts.hls4ml_settings(report)
+    blocks += hardware_facts.file_links(report)
+    blocks.append(
+        note(
+            "Not estimated by micae: power and ASIC area (run the vendor's power analysis on the "
+            "placed design, or an ASIC flow, for those)."
+        )
+    )
     return blocks
 
 
@@ -244,6 +294,7 @@ def _why_not_run(report: SynthReport) -> list:
     rtl = report.verification.get("rtl")
     if rtl is not None and not rtl.compared:
         why.append(f"open-source RTL: {rtl.reason or rtl.status or ''}")
+    why += [f"{kind} timing: skipped ({reason})" for kind, reason in report.timing_skipped.items()]
     return [Bullets([[Span(w)] for w in why])] if why else []
 
 
@@ -276,11 +327,15 @@ def timing(report: SynthReport, figs: dict, plot_dir: Path) -> list:
     analyses = report.timing
     blocks: list = []
     if "timing" in figs:
-        caption = (
-            "Delay of each pipeline stage in every timing analysis; the dashed line is the requested clock period. "
-            "A stage longer than the period misses timing."
+        blocks.append(
+            Figure(
+                figs["timing"]["file"],
+                plot_dir / figs["timing"]["file"],
+                "per-stage delays",
+                timing_caption(report, figs["timing"]),
+            )
         )
-        blocks.append(Figure(figs["timing"]["file"], plot_dir / figs["timing"]["file"], "per-stage delays", caption))
+    blocks.append(para(stage_numbering(report)))
     rows, tones = [], []
     for a in analyses:
         met, signoff = a.met, facts.is_signoff(a)
@@ -316,6 +371,37 @@ def timing(report: SynthReport, figs: dict, plot_dir: Path) -> list:
     return blocks
 
 
+def timing_caption(report: SynthReport, drawn: dict) -> str:
+    """What the timing chart draws, as it drew it (hatching only named when a bar is hatched)."""
+    text = "Delay of each pipeline stage in every analysis that reports one (logic-only STA, vendor)"
+    if drawn.get("routed"):
+        text += (
+            "; nextpnr reports one critical path, not a delay per stage, so each place-and-route is drawn as its "
+            "critical path (logic, then routing, stacked) at the stage it starts in"
+        )
+    text += ". The dashed line is the requested clock period: a bar above it misses timing"
+    return text + (" and is hatched." if drawn.get("hatched") else "; none does.")
+
+
+def stage_numbering(report: SynthReport) -> str:
+    """Stages are numbered as the RTL files name them; cycles = stages + the input register."""
+    rtl = report.rtl
+    if rtl is None:
+        return "Stages are numbered from 0, as the RTL modules name them."
+    stages = rtl.da4ml.stages
+    text = (
+        f"Stages are numbered from 0 as the RTL names them: stage 0 is {rtl.top}_core_stage0.v, stage 1 is "
+        f"{rtl.top}_core_stage1.v and so on, everywhere in this report (a critical path 'stage 2 -> stage 3' "
+        "starts at stage 2's input register and ends at stage 3's)."
+    )
+    if rtl.latency_cycles == stages + 1:
+        text += (
+            f" {rtl.latency_cycles} cycles = {stages} stages + 1 input register: the core registers its input, then "
+            "each stage ends in a register (the last one is the output register)."
+        )
+    return text
+
+
 def closure_blocks(analysis: AnyAnalysis) -> list:
     """The timing-closure attempts of one place-and-route analysis (``closure``): one row per cut."""
     attempts = analysis.closure if isinstance(analysis, PnrAnalysis) else None
@@ -344,16 +430,33 @@ def closure_blocks(analysis: AnyAnalysis) -> list:
     return [Table(head, rows, numeric={1, 2, 3, 4}, tones=tones, mark=5), note(text)]
 
 
+def step_tables(steps: dict[str, float]) -> list:
+    """The flow's steps with their share of the wall-clock total, and apart from them (without shares: they are
+    parts of the steps) the timed operations inside the steps."""
+    total = steps.get("total") or sum(v for k, v in steps.items() if k.startswith("step ")) or 1.0
+    whole = [(k, v) for k, v in steps.items() if k.startswith("step ")]
+    parts = [(k, v) for k, v in steps.items() if not k.startswith("step ") and k != "total"]
+    rows = [[k.removeprefix("step "), f"{v:.2f}", Bar(max(0.0, min(100.0, 100 * v / total)))] for k, v in whole]
+    rows.append(["total (wall clock)", f"{total:.2f}", ""])
+    text = (
+        "Shares are of the wall-clock total. Independent steps run at the same time (the yosys resource count "
+        "beside place-and-route, for one), so the shares can add to more than 100%."
+    )
+    blocks: list = [Heading("Synthesis and verification"), Table(["step", "seconds", "share of total"], rows, {1})]
+    blocks.append(note(text))
+    if parts:
+        blocks += [
+            Heading("Timed operations inside the steps"),
+            Table(["operation", "seconds"], [[k, f"{v:.2f}"] for k, v in parts], {1}),
+        ]
+    return blocks
+
+
 def seconds(report: SynthReport, training: dict[str, TrainingPhase], seconds_total: float | None) -> list:
     blocks: list = []
     steps = report.timing_s
     if steps:
-        total = steps.get("total") or sum(v for k, v in steps.items() if k != "total") or 1.0
-        rows = []
-        for k, v in steps.items():
-            share = "" if k == "total" else Bar(max(0.0, min(100.0, 100 * v / total)))
-            rows.append([k, f"{v:.2f}", share])
-        blocks += [Heading("Synthesis and verification"), Table(["step", "seconds", "share of total"], rows, {1})]
+        blocks += step_tables(steps)
     if training:
         rows = [[p, f"{t.seconds:.2f}"] for p, t in training.items()]
         if seconds_total is not None:

@@ -6,17 +6,17 @@ from pathlib import Path
 
 from micae.report import run_data
 from micae.report.blocks import Bullets, Details, Figure, Heading, Span, Table, note, num, percent
-from micae.report.figures import model_label
+from micae.report.figures import model_label, phase_label
 from micae.results.metrics import Metrics, OccupancyBin
 
 METRIC_NAMES = {
     "mse": "MSE mean",
     "mse_median": "MSE median",
-    "emd_mean": "EMD mean",
-    "emd_median": "EMD median",
-    "emd_q16": "EMD 16%",
-    "emd_q84": "EMD 84%",
-    "emd_undefined": "EMD undefined",
+    "emd_mean": "EMD mean (half TC pitch)",
+    "emd_median": "EMD median (half TC pitch)",
+    "emd_q16": "EMD 16% (half TC pitch)",
+    "emd_q84": "EMD 84% (half TC pitch)",
+    "emd_undefined": "EMD undefined (wafers)",
 }
 NON_ML = ("bc", "stc", "threshold")
 
@@ -27,6 +27,8 @@ def _figure(plot_dir: Path, fig: dict, alt: str, caption: str) -> Figure:
 
 def metrics_table(metrics: Metrics) -> Table | None:
     models = {k: v.to_json() for k, v in run_data.models_in_metrics(metrics).items()}
+    if metrics.n_parts == 1:  # PCA (joint) of one part is PCA (tied): one row, said in the note
+        models.pop("pca_joint", None)
     if not models:
         return None
     cols = [c for c in METRIC_NAMES if any(c in v for v in models.values())]
@@ -39,7 +41,8 @@ def _quality_note(metrics: Metrics) -> str:
     text = (
         f"On {metrics.test_samples} test samples. The float twin has the same architecture without "
         "quantization; PCA (tied) projects every input onto as many components as one encoder has latents, "
-        "PCA (joint) the whole MICAE sample onto all latents together."
+        "PCA (joint) the whole MICAE sample onto all latents together"
+        + (" (the same as PCA (tied) for a one-input model, so not listed)." if metrics.n_parts == 1 else ".")
     )
     present = [model_label(m) for m in NON_ML if m in models]
     if present:
@@ -50,7 +53,48 @@ def _quality_note(metrics: Metrics) -> str:
         )
     if metrics.quantized.emd_mean is None:
         text += " EMD applies to HGCAL wafers only, so it is not shown."
+    else:
+        text += (
+            " EMD in half trigger-cell pitches (neighbouring cells are 2 apart), per wafer normalised to unit sum; "
+            "'EMD undefined' counts wafers where the reconstruction is empty (left out of the EMD columns)."
+        )
     return text
+
+
+def budget_blocks(metrics: Metrics) -> list:
+    """What micae's equal-bit forms of BC, STC and threshold send per wafer (metrics.json baseline_bit_budgets)."""
+    budgets = metrics.baseline_bit_budgets
+    if not budgets:
+        return []
+    rows = []
+    for name, b in budgets.items():
+        if "n_cells" in b:
+            sent = f"{b['n_cells']} cells x {b['bits_per_cell']} bits ({b.get('energy', '')})"
+        elif "n_groups" in b:
+            sent = f"{b['n_groups']} groups x {b['bits_per_group']} bits ({b.get('sum', '')})"
+        else:
+            sent = (
+                f"cells above code {b.get('threshold_code')}, at most {b.get('max_cells')}, "
+                f"{b.get('bits_per_cell')} bits each + {b.get('count_bits')}-bit count"
+            )
+        bits = b.get("bits_per_wafer", b.get("bits_per_wafer_max"))
+        extra = []
+        if b.get("bits_per_wafer_mean") is not None:
+            extra.append(f"mean {num(b['bits_per_wafer_mean'], 3)} bits")
+        if b.get("wafers_over_budget_dropped"):
+            extra.append(
+                f"{num(b['wafers_over_budget_dropped'])} wafers had more than {b.get('max_cells')} cells above the "
+                "threshold: the largest that fit are sent, the smallest dropped"
+            )
+        rows.append([model_label(name), sent, num(bits), num(b.get("budget_bits")), "; ".join(extra)])
+    head = ["baseline", "sends per wafer", "bits / wafer", "budget bits", "note"]
+    return [
+        Table(head, rows, numeric={2, 3}),
+        note(
+            "The equal-bit baselines' budgets: each is sized to the encoder's latent bits per wafer (the budget), "
+            "from the 8-bit input codes. The chip's own algorithms send the whole ECON-T frame (table above)."
+        ),
+    ]
 
 
 def chip_blocks(metrics: Metrics) -> list:
@@ -63,6 +107,9 @@ def chip_blocks(metrics: Metrics) -> list:
     about = metrics.elinks_about
     L, algos = next(iter(metrics.elinks.items()))
     table = algorithm_table(algos)
+    table.head = [h + " (half TC pitch)" if h.startswith("EMD") else h for h in table.head]
+    names = {"ae": "QAT model (AE)", "ae_float": "float twin (AE)"}
+    table.rows = [[names.get(n, row[0]), *row[1:]] for n, row in zip(algos, table.rows)]
     source = about.elinks_source if about is not None else ""
     data = about.data if about is not None else "the test split"
     text = (
@@ -82,20 +129,38 @@ def quality(run: dict, figs: dict, plot_dir: Path) -> list:
         if blocks:
             blocks.append(Heading("Against the float twin, PCA and micae's equal-bit baselines (normalised units)"))
         blocks += [table, note(_quality_note(metrics))]
+        blocks += budget_blocks(metrics)
     fig = figs.get("metric_histograms")
     if fig:
         dropped = {k: sum(v.values()) for k, v in fig["dropped"].items() if sum(v.values())}
         extra = "".join(f" {n} non-finite {k.upper()} values (empty wafers) are left out." for k, n in dropped.items())
+        for metric, per_model in (fig.get("zeros") or {}).items():
+            said = ", ".join(f"{model_label(m)} {n}" for m, n in per_model.items())
+            extra += (
+                f" {metric.upper()} exactly 0 (lossless wafers) has no place on the log axis; those are counted in "
+                f"the legend and not drawn ({said})."
+            )
         caption = "Per-sample reconstruction error on the test split." + extra + " " + fig["note"]
         blocks.append(_figure(plot_dir, fig, "per-sample metric histograms", caption.strip()))
     fig = figs.get("emd_vs_charge")
     if fig:
         binned = fig["binned"]
-        n = max(int(b["n"].sum()) for b in binned["models"].values())
+        counts = {m: int(b["n"].sum()) for m, b in binned["models"].items()}
+        n = max(counts.values())
+        fewer = ", ".join(f"{model_label(m)} {c}" for m, c in counts.items() if c < n)
+        kept, total = fig.get("wafers_kept"), fig.get("wafers_total")
+        where = (
+            f"the first {kept} of the {total} test wafers (the run keeps {kept} test inputs in test_data.npz), "
+            if kept and total and kept < total
+            else ""
+        )
         caption = (
-            f"Mean EMD of the wafers in each bin of {fig['x_label']}, one line per algorithm: {n} wafers with a "
-            f"defined EMD in {len(binned['x_mean'])} bins of equal population. Error bars are the "
-            "standard error of the mean (points of one bin are shifted sideways a little so the bars stay apart)."
+            f"Mean EMD (half trigger-cell pitches) of the wafers in each bin of {fig['x_label']}, one line per "
+            f"algorithm: {where}{n} of them with a defined EMD"
+            + (f" (fewer for {fewer})" if fewer else "")
+            + f", in {len(binned['x_mean'])} bins of equal population. "
+            "Error bars are the standard error of the mean (points of one bin are shifted sideways a little so the "
+            "bars stay apart)."
         )
         blocks.append(_figure(plot_dir, fig, "mean EMD against wafer charge", caption))
     if metrics is not None:
@@ -125,7 +190,8 @@ def occupancy_blocks(metrics: Metrics) -> list:
     head = ["lit cells per wafer", "wafers", *(model_label(m) for m in models)]
     blocks: list = [Table(head, rows, numeric=set(range(1, len(head))))]
     text = (
-        "EMD mean / median by the wafer's occupancy (trigger cells with non-zero charge in the test input). "
+        "EMD mean / median (half trigger-cell pitches) by the wafer's occupancy (trigger cells with non-zero "
+        "charge in the test input). "
         "Best Choice sends its cells exactly, so it is nearly lossless on wafers with fewer lit cells than it "
         "sends; STC never moves charge out of its 2x2 group."
     )
@@ -134,7 +200,7 @@ def occupancy_blocks(metrics: Metrics) -> list:
         f"{model_label(m)} on {percent(w.better)} (worse on {percent(w.worse)})" for m in models if (w := wins.get(m))
     ]
     if said:
-        text += f" Per wafer, the QAT encoder has the lower EMD than {'; than '.join(said)} of the wafers."
+        text += f" Per wafer, the QAT model has the lower EMD than {'; than '.join(said)} of the wafers."
     blocks.append(note(text))
     return blocks
 
@@ -164,9 +230,11 @@ def training(run: dict, figs: dict, plot_dir: Path) -> list:
     blocks: list = []
     fig = figs.get("training")
     if fig:
-        blocks.append(Bullets([[Span(p, "b"), Span(f": {t['text']}")] for p, t in fig["trends"].items()]))
+        blocks.append(Bullets([[Span(phase_label(p), "b"), Span(f": {t['text']}")] for p, t in fig["trends"].items()]))
+        loss = f" The loss: {fig['loss']}." if fig.get("loss") else ""
         caption = (
-            "Top: training and validation loss per epoch (log scale). Bottom: validation loss divided by training "
+            f"Top: training and validation loss per epoch (log scale; epochs counted from 1).{loss} Bottom: "
+            "validation loss divided by training "
             "loss; a ratio that keeps rising above 1 means the model fits the training set better than unseen data."
         )
         blocks.append(_figure(plot_dir, fig, "training curves", caption))
@@ -176,7 +244,8 @@ def training(run: dict, figs: dict, plot_dir: Path) -> list:
     phases = metrics.training if metrics is not None else {}
     if phases:
         rows = [
-            [p, num(t.epochs_run), num(t.final_loss), num(t.final_val_loss), num(t.seconds)] for p, t in phases.items()
+            [phase_label(p), num(t.epochs_run), num(t.final_loss), num(t.final_val_loss), num(t.seconds)]
+            for p, t in phases.items()
         ]
         head = ["phase", "epochs", "final train loss", "final validation loss", "seconds"]
         blocks.append(Table(head, rows, numeric={1, 2, 3, 4}))

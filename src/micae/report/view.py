@@ -12,6 +12,7 @@ from pathlib import Path
 
 from micae.report import (
     facts,
+    first_screen,
     run_data,
     sections_block,
     sections_fw,
@@ -19,8 +20,7 @@ from micae.report import (
     sections_run,
     sections_training,
 )
-from micae.report.blocks import Banner, Card, ReportView, Section, note, num
-from micae.report.figures import model_label
+from micae.report.blocks import Banner, ReportView, Section, note, num
 from micae.report.settings import settings_blocks
 from micae.results.report import SynthReport
 
@@ -52,7 +52,8 @@ def build_view(
         verdict=verdict_text(report),
         ok=report.ok,
         banners=[Banner(t) for t in facts.timing_failures(report)],
-        cards=cards(report, run),
+        cards=first_screen.cards(report, run),
+        scope=first_screen.scope_lines(report),
         sections=sections(report, run, figs, plot_dir, missing_run or NO_RUN),
     )
 
@@ -118,70 +119,3 @@ def _subtitle(report: SynthReport, run: dict | None, stamp: str) -> str:
             "per sample)"
         )
     return sub + f"; micae {report.micae_version or '?'}; generated {stamp}"
-
-
-def cards(report: SynthReport, run: dict | None) -> list[Card]:
-    out = [_verdict_card(report)]
-    budget = report.model.bit_budget
-    if budget:
-        out.append(
-            Card(
-                "compression",
-                f"{budget.compression_factor:.2f}x values",
-                f"bit ratio {budget.bit_ratio:.2f}: {budget.input_bits} input bits -> {budget.latent_bits} latent bits"
-                + (
-                    f"; {budget.frame_bit_ratio:.2f} with the {budget.frame_bits}-bit frame on {budget.elinks} e-links"
-                    if budget.frame_bits and budget.frame_bit_ratio is not None
-                    else ""
-                ),
-            )
-        )
-    out += _hardware_cards(report)
-    quality = _quality_card(run)
-    if quality:
-        out.append(quality)
-    return out
-
-
-def _verdict_card(report: SynthReport) -> Card:
-    ran, bad = report.levels_run, report.failed_levels
-    if not report.ok:
-        return Card("verification", "FAIL", f"mismatches at {', '.join(bad)}" if bad else "see the table", "fail")
-    if not ran:
-        return Card("verification", "NOT RUN", "no verification level ran", "fail")
-    return Card("verification", "PASS", f"every latent value bit-identical at {len(ran)} level(s)", "pass")
-
-
-def _hardware_cards(report: SynthReport) -> list[Card]:
-    res, lat = report.resources, report.latency
-    out = []
-    if res is not None:
-        estimator = res.estimator or "?"
-        where = f"{estimator}, route {report.headline_route}" if report.headline_route else estimator
-        out.append(Card("resources", f"{num(res.LUT)} LUT", f"{num(res.FF)} FF, {num(res.DSP)} DSP; {where}"))
-    else:
-        out.append(Card("resources", "-", "no route produced resource figures", "muted"))
-    if lat is not None and lat.cycles_max is not None:
-        detail = f"{num(lat.ns)} ns at {num(lat.clock_ns)} ns clock: {facts.latency_source(lat)}"
-        out.append(Card("latency", f"{lat.cycles_max} cycles", detail, "" if lat.verified else "muted"))
-    return out
-
-
-def _quality_card(run: dict | None) -> Card | None:
-    metrics = run_data.run_metrics(run)
-    if metrics is None:
-        return None
-    emd = metrics.quantized.emd_mean is not None
-
-    def score(s) -> float | None:
-        return s.emd_mean if emd else s.mse
-
-    base = metrics.baselines
-    vs = ", ".join(f"{model_label(m)} {num(score(base[m]))}" for m in ("float", "pca_tied") if m in base)
-    chip = next(iter((metrics.elinks or {}).items()), None)
-    if emd and chip and "bc" in chip[1]:
-        vs += f"{', ' if vs else ''}chip BC at L = {chip[0]} {num(chip[1]['bc'].emd_mean)}"
-    elif "bc" in base:
-        vs += f"{', ' if vs else ''}{model_label('bc')} {num(score(base['bc']))}"
-    title = "quantized model, " + ("mean EMD" if emd else "test MSE")
-    return Card(title, num(score(metrics.quantized)), f"vs {vs}" if vs else "")

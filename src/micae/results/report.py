@@ -117,6 +117,10 @@ class Coverage(ResultModel):
     saturated_high: int
     saturated_low: int
     vectors_saturating: Maybe[int] = None
+    data_vectors: Maybe[int] = None
+    """vectors from the data (the run's test split or --data), the rest built by micae (ties, saturation, grid)"""
+    data_vectors_with_ties: Maybe[int] = None
+    data_vectors_saturating: Maybe[int] = None
 
 
 class VectorsSection(ResultModel):

@@ -8,6 +8,7 @@ from micae.flow.context import FlowContext
 from micae.flow.results import LevelResult
 from micae.flow.steps.vectors import codes_or_scaled, level_result
 from micae.log import progress
+from micae.outputs import ship_paths
 
 
 def run(ctx: FlowContext) -> list[LevelResult]:
@@ -30,7 +31,8 @@ def run(ctx: FlowContext) -> list[LevelResult]:
         project = hconv.project_name_for(ctx.name)
         write_tb_data(stage, vec.x, vec.expected_values)
         raise_testbench_precision(stage, project)
-        write_project_readme(stage, project, req.options.backend, len(vec.x))
+        write_project_readme(stage, project, req.options.backend, len(vec.x), shipped_as=ctx.hls_dir)
+        ship_paths(stage / "hls4ml_config.yml", stage, ctx.hls_dir)
     return [result]
 
 

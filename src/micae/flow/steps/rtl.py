@@ -5,6 +5,7 @@ folder, so they run at once."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from micae.errors import ConstraintError, ToolError
@@ -64,7 +65,6 @@ def cut_rtl(ctx: FlowContext, family) -> RtlSection:
     ``family`` is a family name, a :class:`~micae.rtl.delay_model.DelayModel` (a re-cut after a
     place-and-route miss) or None (da4ml's adder-level rule)."""
     from micae.rtl.build import write_rtl
-    from micae.rtl.cocotb_export import export_cocotb
 
     req, vec = ctx.request, _rtl_vectors(ctx)
     shipped = _shipped_rows(ctx)  # the files in rtl/ (run_sim.sh, cocotb): ties, saturations, random
@@ -82,12 +82,21 @@ def cut_rtl(ctx: FlowContext, family) -> RtlSection:
     more: dict[str, Any] = {
         "vectors_note": f"rtl/ ships {len(shipped)} vectors (every tie and saturation vector of the main set + "
         f"random); the rtl level simulated {len(vec.input_codes)}",
-        "cocotb": export_cocotb(ctx.rtl_dir),
+        "cocotb": _shipped_cocotb(ctx),
     }
     if manifest.timing_estimate is None:
         more["pipeline_rule"] = PIPELINE_RULE
     ctx.rtl = RtlSection.of(manifest, **more)
     return ctx.rtl
+
+
+def _shipped_cocotb(ctx: FlowContext):
+    """The cocotb export, its folder named where it ships (firmware/<name>/rtl/cocotb, not the staging folder)."""
+    from micae.rtl.cocotb_export import export_cocotb
+
+    cocotb = export_cocotb(ctx.rtl_path)
+    shipped = ctx.fw_dir / Path(cocotb.dir).relative_to(ctx.fw_out)
+    return cocotb.model_copy(update={"dir": str(shipped)})
 
 
 def _rtl_vectors(ctx: FlowContext) -> VectorSet:

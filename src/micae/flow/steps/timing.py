@@ -202,4 +202,4 @@ def vivado(ctx: FlowContext) -> list[VendorAnalysis | SkippedAnalysis]:
             timeout_s=VIVADO_TIMEOUT_S,
             work_dir=ctx.fw_out / "vivado",
         )
-    return [entry]
+    return [entry.model_copy(update={"work_dir": "vivado"}) if entry.work_dir else entry]  # as pnr's: relative

@@ -25,7 +25,16 @@ def run(ctx: FlowContext) -> list[LevelResult | VectorsSection]:
     vec.expected = values_to_codes(vec.expected_f, vec.latent_frac)
     from micae.verify.vectors import coverage
 
-    section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=coverage(encoder, vec.input_codes))
+    cov = coverage(encoder, vec.input_codes)
+    data = vec.slices.get("test_split")
+    if data is not None and data.stop > data.start:  # the data's own inputs, apart from micae's constructed ones
+        for stage, own in zip(cov, coverage(encoder, vec.input_codes[data])):
+            stage.update(
+                data_vectors=data.stop - data.start,
+                data_vectors_with_ties=own["vectors_with_ties"],
+                data_vectors_saturating=own["vectors_saturating"],
+            )
+    section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=cov)
     with progress(f"verify: integer model vs {'QKeras' if reference_name(ctx) == 'qkeras' else 'qonnx'}"):
         return [section, level_result("integer_model", vec, vec.expected, encoder.latents(vec.input_codes))]
 
