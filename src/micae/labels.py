@@ -1,8 +1,8 @@
 """One display name for each model and training phase of a run, for logs, CLI tables and the run's own plots.
 
-The QAT model (the quantization-aware encoder with its decoder, ``micae.h5``) is "QAT" in tables and legends and
-"QAT model" / "QAT encoder" in sentences. The files keep their keys (metrics.json ``quantized``, history.csv
-phase ``micae``), so older runs still read; only what a person reads is renamed.
+The QAT model (the quantization-aware encoder with its decoder, ``micae.h5``) is "QAT model" in tables, legends and
+plots ("QAT" where a sentence already says what it is). The files keep their keys (metrics.json ``quantized``,
+history.csv phase ``micae``), so older runs still read; only what a person reads is renamed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 QAT = "QAT"
 
 MODEL_NAMES = {
-    "quantized": QAT,
+    "quantized": f"{QAT} model",
     "float": "float twin",
     "pca_tied": "PCA (tied)",
     "pca_joint": "PCA (joint)",

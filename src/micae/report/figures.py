@@ -13,17 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from micae.labels import MODEL_NAMES, PHASE_NAMES
 from micae.report.draw import HGCAL_LAYOUTS, draw_image, draw_wafer_cells, figure, save
 
-MODEL_LABELS = {
-    "quantized": "QAT model",
-    "float": "float twin",
-    "pca_tied": "PCA (tied)",
-    "pca_joint": "PCA (joint)",
-    "bc": "BC, equal-bit (micae)",
-    "stc": "STC, equal-bit (micae)",
-    "threshold": "threshold, equal-bit (micae)",
-}
+MODEL_LABELS = MODEL_NAMES
+"""The report names models as the CLI and the logs do (:mod:`micae.labels`)."""
 MODEL_COLOURS = {
     "quantized": "tab:blue",
     "float": "tab:orange",
@@ -40,14 +34,7 @@ def model_label(name: str) -> str:
     return MODEL_LABELS.get(name, name)
 
 
-PHASE_LABELS = {
-    "micae": "QAT model",
-    "float": "float twin",
-    "cae": "QAT encoder (cae phase)",
-    "pretrain": "QAT model, pre-training",
-    "pretrain_float": "float twin, pre-training",
-}
-"""Training phases by the model they train (history.csv and metrics.json name them micae, float, ...)."""
+PHASE_LABELS = PHASE_NAMES
 
 
 def phase_label(phase: str) -> str:
