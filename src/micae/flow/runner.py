@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from importlib import import_module
 
 from micae.flow.context import FlowContext
 from micae.flow.results import ReportDraft, StepResult
@@ -49,12 +50,26 @@ def _timed(step: Step, ctx: FlowContext) -> list[StepResult]:
         return list(step.run(ctx) or [])
 
 
+PACKAGES_IMPORTING_SUBMODULES = ("micae.rtl", "micae.graph", "micae.fixed", "micae.results", "micae.data")
+"""Packages whose ``__init__`` imports their own submodules. Steps import lazily from worker threads: a thread
+importing ``micae.rtl.build`` holds that module's lock while it waits for the package ``micae.rtl``, whose
+``__init__`` (run by another thread) waits for ``micae.rtl.build``. Python breaks that deadlock by handing out a
+partially initialised module (ImportError "cannot import name ... partially initialized module"), as the sweep
+tests found. Importing the packages once, before any thread starts, removes the cycle."""
+
+
+def _import_packages() -> None:
+    for name in PACKAGES_IMPORTING_SUBMODULES:
+        import_module(name)
+
+
 def run_steps(
     steps: Sequence[Step], ctx: FlowContext, draft: ReportDraft | None = None, *, workers: int | None = None
 ) -> ReportDraft:
     """Run ``steps`` on ``ctx``, at most ``workers`` at once (default: every step whose needs are met), and file their
     results into ``draft`` (a new one when None) in registry order; returns the draft."""
     deps = _dependencies(steps)
+    _import_packages()
     # steps mostly wait on external tools: with one thread per CPU (2 here) the 35 s yosys step waited ~20 s for
     # the Verilator and Icarus steps to free a thread, on the critical path; the OS shares the cores instead
     workers = workers or max(len(steps), 1)
