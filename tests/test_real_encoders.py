@@ -17,7 +17,7 @@ LEVELS = ("integer_model", "c_model", "csim", "rtl")
 N = 300
 
 
-def _synth(tmp_path, model, name: str, **kw) -> dict:
+def _synth(tmp_path, model, name: str, n: int = N, **kw) -> dict:
     from micae.models.io import save_model
     from micae.synthesize import SynthRequest, synthesize
 
@@ -28,8 +28,8 @@ def _synth(tmp_path, model, name: str, **kw) -> dict:
         name=name,
         hls_root=tmp_path / "hls",
         firmware_root=tmp_path / "fw",
-        vectors=N,
-        rtl_vectors=N,
+        vectors=n,
+        rtl_vectors=n,
         rtl="on",
         vendor="off",
         rtl_resources=False,

@@ -15,31 +15,11 @@ import numpy as np
 import pytest
 from tests import frontend_models as fm
 from tests.test_frontend_graph import _qkeras_vs_integer
-from tests.test_real_encoders import LEVELS
+from tests.test_real_encoders import LEVELS, _synth
 
 from micae.errors import ConstraintError
 
 N = 2000
-
-
-def _synth(tmp_path, model, name: str) -> dict:
-    from micae.models.io import save_model
-    from micae.synthesize import SynthRequest, synthesize
-
-    path = tmp_path / f"{name}.h5"
-    save_model(model, path)  # through the file: the loader's allow-list is part of the test
-    req = SynthRequest(
-        model=path,
-        name=name,
-        hls_root=tmp_path / "hls",
-        firmware_root=tmp_path / "fw",
-        vectors=N,
-        rtl_vectors=N,
-        rtl="on",
-        vendor="off",
-        rtl_resources=False,
-    )
-    return synthesize(req)
 
 
 def _assert_exact(report: dict) -> None:
@@ -58,7 +38,7 @@ def test_small_encoder_is_exact_at_every_level(tmp_path, tf, block):
     model = fm.small_encoder(block, bn=dict(epsilon=1e-10) if block == "qbn" else None)
     if block == "bn":
         fm.batchnorm_po2(tf, model)
-    report = _synth(tmp_path, model, model.name)
+    report = _synth(tmp_path, model, model.name, n=N)
     _assert_exact(report)
     assert report["model"]["exact"] and report["model"]["problems"] == []
 

@@ -33,7 +33,7 @@ from micae.fixed.types import FixedType
 from micae.results.base import write_result
 from micae.results.rtl import MANIFEST, RtlManifest, load_manifest
 from micae.rtl.build import SOURCES_LIST
-from micae.rtl.emit import TIMESCALE
+from micae.rtl.emit import TIMESCALE, port_doc
 from micae.rtl.testbench import VECTORS_IN, VECTORS_OUT, run_sim_script, testbench, write_vectors
 
 SUM_BITS = 28
@@ -355,8 +355,8 @@ def write_block_rtl(
     manifest = RtlManifest(
         top=sim,
         ports={
-            "input": _port(IN_TYPE, N_CALQ + 1, "CALQ_0 .. CALQ_47, then the BX number (0..3563)"),
-            "output": _port(OUT_TYPE, elinks, "e-link 0 .. L-1, each (word 2k << 16) | word 2k+1 of the frame"),
+            "input": port_doc(IN_TYPE, N_CALQ + 1, "CALQ_0 .. CALQ_47, then the BX number (0..3563)"),
+            "output": port_doc(OUT_TYPE, elinks, "e-link 0 .. L-1, each (word 2k << 16) | word 2k+1 of the frame"),
         },
         latency_cycles=lat,
         clock_ns=enc.clock_ns,
@@ -370,14 +370,3 @@ def write_block_rtl(
     )
     write_result(out / MANIFEST, manifest)
     return manifest
-
-
-def _port(t: FixedType, count: int, order: str) -> dict:
-    return {
-        "width": t.width,
-        "frac": t.frac,
-        "signed": t.signed,
-        "count": count,
-        "order": order,
-        "bus_width": t.width * count,
-    }
