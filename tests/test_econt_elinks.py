@@ -341,6 +341,7 @@ def test_two_elink_encoder_verifies_bit_exactly_with_3_bit_ports(l2_run):
             rtl="on",
             vendor="off",
             rtl_resources=False,
+            pnr="off",  # the run config's pnr: nexus; place-and-route is tested in test_api, not needed here
             force=True,
         )
     )
