@@ -197,8 +197,22 @@ def test_a_bad_findings_file_is_refused(tmp_path, capsys, case, extra, key, valu
 
 
 COMMAND_CASES = [
-    ("sweep_jobs", ["sweep", "--config", ECONT, "--jobs", "0"], "jobs", "0", "must be an integer >= 1", "--jobs"),
-    ("sweep_workers", ["sweep", "--config", ECONT, "--workers", "two"], "jobs", "'two'", "integer >= 1", "--jobs"),
+    (
+        "sweep_jobs",
+        ["sweep", "--config", ECONT, "--jobs", "0"],
+        "jobs",
+        "0",
+        "must be an integer >= 1",
+        "--jobs/--workers",
+    ),
+    (
+        "sweep_workers",
+        ["sweep", "--config", ECONT, "--workers", "two"],
+        "jobs",
+        "'two'",
+        "integer >= 1",
+        "--jobs/--workers",
+    ),
     ("findings_workers", ["findings", "--workers", "0"], "workers", "0", "must be an integer >= 1", "--workers"),
 ]
 

@@ -180,7 +180,8 @@ def given_values(ns: argparse.Namespace, options: list[Option]) -> dict[str, Any
 
 
 def flag_of(options: list[Option], key: str) -> str:
-    return next((o.flag for o in options if o.key == key), key)
+    """The option's flag as the user may have typed it: ``--jobs`` or, with aliases, ``--jobs/--workers``."""
+    return next(("/".join((o.flag, *o.aliases)) for o in options if o.key == key), key)
 
 
 def parse_given(tp: Any, ns: argparse.Namespace, options: list[Option], command: str) -> Any:
