@@ -134,13 +134,17 @@ def load_result(
     migrate: Migration | None,
     fix: str,
     raw: Any = None,
+    file_name: str | None = None,
 ) -> Any:
     """Read ``path`` as ``model`` (version ``version``); an older file goes through ``migrate`` once.
 
     ``fix`` is the command that writes the file again (named in every refusal). ``raw`` is the file's JSON
-    when the caller already has it (it is still named ``path`` in messages).
+    when the caller already has it (it is still named ``path`` in messages). With ``file_name``, a folder
+    means the file of that name inside it (a run folder for metrics.json, a firmware folder for report.json).
     """
     path = Path(path)
+    if file_name is not None and path.is_dir():
+        path = path / file_name
     data = read_json(path, fix=fix) if raw is None else raw
     if not isinstance(data, dict):
         raise DataError(f"{path} holds a JSON {type(data).__name__}, not an object", fix)

@@ -165,11 +165,14 @@ def migrate_metrics(raw: dict, version: int) -> dict:
 def load_metrics(path: str | Path, *, raw: Any = None) -> Metrics:
     """Read a run's metrics.json (or the run folder holding it) as :class:`Metrics`; an older file is carried
     over by :func:`migrate_metrics`, anything else refused with a DataError naming the file, version and fix."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / METRICS_FILE
     return load_result(
-        path, Metrics, version=METRICS_SCHEMA_VERSION, migrate=migrate_metrics, fix=REWRITE_METRICS, raw=raw
+        path,
+        Metrics,
+        version=METRICS_SCHEMA_VERSION,
+        migrate=migrate_metrics,
+        fix=REWRITE_METRICS,
+        raw=raw,
+        file_name=METRICS_FILE,
     )
 
 

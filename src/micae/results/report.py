@@ -334,11 +334,14 @@ def migrate_report(raw: dict, version: int) -> dict:
 def load_report(path: str | Path, *, raw: Any = None) -> SynthReport:
     """Read report.json (or the firmware folder holding it) as a :class:`SynthReport`; an older file is carried
     over by :func:`migrate_report`, anything else refused with a DataError naming the file, version and fix."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / REPORT_FILE
     return load_result(
-        path, SynthReport, version=REPORT_SCHEMA_VERSION, migrate=migrate_report, fix=REWRITE_REPORT, raw=raw
+        path,
+        SynthReport,
+        version=REPORT_SCHEMA_VERSION,
+        migrate=migrate_report,
+        fix=REWRITE_REPORT,
+        raw=raw,
+        file_name=REPORT_FILE,
     )
 
 
