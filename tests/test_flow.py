@@ -218,3 +218,16 @@ def test_every_package_a_step_may_import_lazily_is_imported_before_the_step_thre
     needed = _packages_importing_their_submodules() - NOT_IMPORTED_BY_STEPS
     assert "micae.rtl" in needed and "micae.rtl" not in before  # the package of the original failure
     assert needed - set(after) == set(), "add these to micae.flow.runner.PACKAGES_IMPORTING_SUBMODULES"
+
+
+def test_rtl_vectors_below_the_main_set_simulate_the_main_set_and_say_so(capsys):
+    import numpy as np
+
+    from micae.flow.context import VectorSet
+    from micae.flow.steps.rtl_vectors import rtl_vector_set
+
+    ctx = _ctx()
+    ctx.request = SynthRequest(model=Path("m.h5"), rtl_vectors=3)
+    ctx.vectors = VectorSet(x=np.zeros((5, 2)), codes=np.arange(10).reshape(5, 2), slices={"test_split": slice(0, 5)})
+    assert rtl_vector_set(ctx) is ctx.vectors  # all 5, not 3: every level sees the same vectors
+    assert "--rtl-vectors 3 is below the main vector set (5 vectors, --vectors)" in capsys.readouterr().err

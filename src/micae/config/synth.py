@@ -87,7 +87,7 @@ class SynthOptions(HlsOptions):
     """verification vectors for the integer model, C model and csim"""
     rtl_vectors: Annotated[Integer(ge=1, null=True), Cli(group="verification")] = None
     """vectors for the RTL level, simulated with Verilator (none: 10^6; the main set first, then more random, tie
-    and saturation vectors)"""
+    and saturation vectors; never fewer than the main set)"""
     data: Annotated[Path | None, Cli(group="verification", metavar="X.npy")] = None
     """.npy/.npz (key x) of real inputs for a model file (none: the run's test split)"""
     seed: Annotated[Integer(ge=0), Cli(group="verification")] = 0

@@ -11,7 +11,7 @@ import numpy as np
 
 from micae.flow.context import FlowContext, VectorSet
 from micae.flow.steps.vectors import qkeras_latents, reference_name
-from micae.log import progress
+from micae.log import info, progress
 from micae.verify.compare import values_to_codes
 
 DEFAULT_RTL_VECTORS = 1_000_000
@@ -21,11 +21,17 @@ def rtl_vector_set(ctx: FlowContext) -> VectorSet:
     """``ctx.vectors`` extended to ``--rtl-vectors`` (default 10^6) vectors; the first rows are ``ctx.vectors``."""
     from micae.verify.vectors import build_vector_set
 
-    main, encoder = ctx.main_vectors, ctx.exact_encoder
+    main = ctx.main_vectors
     wanted = ctx.request.rtl_vectors or DEFAULT_RTL_VECTORS
     extra = wanted - len(main.input_codes)
+    if extra < 0:
+        info(
+            f"--rtl-vectors {wanted} is below the main vector set ({len(main.input_codes)} vectors, --vectors): "
+            f"the RTL level simulates all {len(main.input_codes)}, so that every level sees the same vectors"
+        )
     if extra <= 0:
         return main
+    encoder = ctx.exact_encoder
     with progress(f"vectors: {extra} more for the RTL level"):
         codes, slices = build_vector_set(encoder, extra, seed=ctx.request.seed + 1)
         shape = tuple(int(v) for v in ctx.keras_model.input_shape[1:])
