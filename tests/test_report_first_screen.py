@@ -181,3 +181,21 @@ def test_coverage_separates_values_from_vectors_and_data_from_constructed(pnr_re
     ]
     conv = pnr_report.vectors.coverage[0]
     assert vectors.rows[0][3:] == ["7", "90", str(conv.vectors_with_ties - 7), str(conv.vectors_saturating - 90)]
+
+
+def test_a_part_micae_lists_no_totals_for_gets_nextpnrs_own(pnr_report):
+    """An ECP5 place-and-route: devices.py knows no LFE5U totals, nextpnr's report.json does (available)."""
+    from micae.report.hardware_facts import utilization
+
+    ecp5 = pnr_report.timing[0].model_copy(
+        update={
+            "target": "LFE5U-25F-6BG381C",
+            "family": "ecp5",
+            "utilization": {"TRELLIS_COMB": 4073, "TRELLIS_FF": 1240},
+            "available": {"TRELLIS_COMB": 24288, "TRELLIS_FF": 24288},
+        }
+    )
+    report = pnr_report.model_copy(update={"timing": [ecp5, *pnr_report.timing[1:]]})
+    rows = {tuple(r[:2]): r[2:] for r in utilization(report)[1].rows}
+    assert rows[("LFE5U-25F-6BG381C", "TRELLIS_COMB (nextpnr)")] == ["4,073", "24,288 (the tool's)", "16.8%"]
+    assert "4,073 logic cells, 17% of the device" in _by_key(report)["resources, placed and routed"].detail

@@ -49,6 +49,10 @@ def test_report_matches_nextpnrs_own_log():
     assert t["critical"]["launch"] == "stage 0" and t["critical"]["capture"] == "stage 1"
     assert "stage 0 -> stage 1" in t["critical_path"]
     assert t["utilization"]["OXIDE_FF"] == 267 and t["utilization"]["SEIO33_CORE"] == 6  # six pins
+    # the part's totals, as the log's "Device utilisation" table prints them ("OXIDE_FF:  267/ 32256")
+    table = {m[0]: int(m[2]) for m in re.findall(r"^Info: \t\s+(\w+):\s+(\d+)/\s*(\d+)", log, re.M)}
+    assert t["available"] == {bel: table[bel] for bel in t["utilization"]}
+    assert t["available"]["OXIDE_FF"] == 32256 and t["available"]["SEIO33_CORE"] == 111
 
 
 def test_slower_clock_is_met():

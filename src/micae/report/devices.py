@@ -1,8 +1,8 @@
 """What the parts hold, for utilization in percent of a device, and the hls4ml defaults micae does not set.
 
-The tools do not always report the part's totals (yosys ``synth_xilinx`` never does; nextpnr prints them to
-its log, which the report does not read), so the totals of the parts micae targets by default are kept here,
-each with its source. A part that is not listed gets no percentage rather than a guessed one.
+The tools do not always report the part's totals (yosys ``synth_xilinx`` never does; nextpnr does, and its
+figures win where a run recorded them: ``PnrAnalysis.available``), so the totals of the parts micae targets by
+default are kept here, each with its source. A part neither lists gets no percentage rather than a guessed one.
 """
 
 from __future__ import annotations

@@ -70,6 +70,12 @@ def _pct(used: int | None, part: str | None, resource: str, available: int | Non
     return f"; {share:.1f}% of the part's LUTs" if share is not None else ""
 
 
+def _device_share(pnr: PnrAnalysis, used: int, bel: str) -> float | None:
+    """Percent of the placed part: of nextpnr's reported total for the bel, else of the documented total."""
+    total = (pnr.available or {}).get(bel)
+    return 100.0 * used / total if total else percent(used, pnr.target, bel if bel != "OXIDE_FF" else "FF")
+
+
 def _pnr_resources_card(pnr: PnrAnalysis) -> Card | None:
     cells, res = pnr.cells or {}, pnr.resources
     if not cells and res is None:
@@ -77,13 +83,16 @@ def _pnr_resources_card(pnr: PnrAnalysis) -> Card | None:
     lut4, ccu2, ff = cells.get("LUT4", res and res.LUT), cells.get("CCU2", res and res.CARRY), res and res.FF
     value = f"{num(lut4)} LUT4"
     used = pnr.utilization or {}
-    comb = used.get("OXIDE_COMB") or used.get("TRELLIS_COMB")
+    comb_bel = next((b for b in ("OXIDE_COMB", "TRELLIS_COMB") if b in used), None)
+    ff_bel = next((b for b in ("OXIDE_FF", "TRELLIS_FF") if b in used), "FF")
     detail = [f"+ {num(ccu2)} CCU2 carries, {num(ff)} FF"]
-    if comb is not None:
-        share = percent(comb, pnr.target, "OXIDE_COMB")
-        detail.append(f"{num(comb)} logic cells" + (f", {share:.0f}% of the device" if share is not None else ""))
+    if comb_bel is not None:
+        share = _device_share(pnr, used[comb_bel], comb_bel)
+        detail.append(
+            f"{num(used[comb_bel])} logic cells" + (f", {share:.0f}% of the device" if share is not None else "")
+        )
     if ff is not None:
-        share = percent(ff, pnr.target, "FF")
+        share = _device_share(pnr, ff, ff_bel)
         detail.append(f"FF {share:.0f}% of the device" if share is not None else "")
     if pnr.wrapper_ff:
         detail.append(f"FF include the pin wrapper's {num(pnr.wrapper_ff)}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from micae.report.blocks import Bullets, Heading, Span, Table, note, num
-from micae.report.devices import HLS4ML_CLOCK_UNCERTAINTY, device_totals, percent
+from micae.report.devices import HLS4ML_CLOCK_UNCERTAINTY, device_totals
 from micae.results.hardware import PnrAnalysis
 from micae.results.report import SynthReport
 
@@ -14,32 +14,22 @@ PNR_FILES = ("pnr.log", "yosys.log", "report.json", "synth.ys", "pins.pdc")
 """what :func:`micae.rtl.pnr.place_and_route` leaves in its work folder"""
 
 
-def _share(used: int | None, part: str | None, resource: str) -> str:
-    share = percent(used, part, resource)
-    return "-" if share is None else f"{share:.1f}%"
-
-
 def utilization(report: SynthReport) -> list:
     """One row per counted resource and device: used, the part's total, and the share."""
-    rows = []
+    rows, from_tool = [], False
     for a in report.timing:
         if isinstance(a, PnrAnalysis) and a.utilization:
-            totals = device_totals(a.target)
+            totals, reported = device_totals(a.target), a.available or {}
             for bel in ("OXIDE_COMB", "OXIDE_FF", "TRELLIS_COMB", "TRELLIS_FF"):
                 if bel in a.utilization:
-                    total = totals.totals.get(bel) if totals else None
-                    rows.append(
-                        [
-                            a.target,
-                            f"{bel} (nextpnr)",
-                            num(a.utilization[bel]),
-                            num(total),
-                            _share(a.utilization[bel], a.target, bel),
-                        ]
-                    )
+                    used, total = a.utilization[bel], reported.get(bel)
+                    from_tool |= bool(total)
+                    total = total or (totals.totals.get(bel) if totals else None)
+                    share = f"{100 * used / total:.1f}%" if total else "-"
+                    shown = f"{num(total)} (the tool's)" if bel in reported else num(total)
+                    rows.append([a.target, f"{bel} (nextpnr)", num(used), shown, share])
     res = report.resources
     part = (res.part if res else None) or (report.options.part if report.options else None)
-    from_tool = False
     if res is not None:
         totals = device_totals(part)
         for key in ("LUT", "FF", "DSP", "BRAM"):

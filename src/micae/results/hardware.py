@@ -171,6 +171,8 @@ class PnrAnalysis(_Analysis):
     critical: Maybe[PnrCriticalPath] = None
     utilization: Maybe[dict[str, int]] = None
     """nextpnr bels used"""
+    available: Maybe[dict[str, int]] = None
+    """the part's total of each bel used, as nextpnr reported it"""
     seed: Maybe[int] = None
     wrapper_ff: Maybe[int] = None
     """flip-flops of the pin wrapper (in resources.FF)"""

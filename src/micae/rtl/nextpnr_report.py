@@ -64,6 +64,9 @@ class NextpnrTiming(ResultModel):
     critical: PnrCriticalPath | None
     utilization: dict[str, int] = Field(default_factory=dict)
     """bels used (> 0)"""
+    available: dict[str, int] = Field(default_factory=dict)
+    """the part's total of each bel used, as nextpnr reports it (so every device gets a share, not only the
+    ones :mod:`micae.report.devices` lists)"""
 
 
 def _path_summary(path: list[dict]) -> PnrCriticalPath:
@@ -112,7 +115,9 @@ def parse_report(report: dict, clock_ns: float) -> NextpnrTiming:
             f"{crit.launch} -> {crit.capture} ({crit.carry_cells} carry cells; "
             f"from {crit.from_} to {crit.to})"
         )
-    util = {k: int(v["used"]) for k, v in (report.get("utilization") or {}).items() if int(v.get("used", 0)) > 0}
+    used = {k: v for k, v in (report.get("utilization") or {}).items() if int(v.get("used", 0)) > 0}
+    util = {k: int(v["used"]) for k, v in used.items()}
+    available = {k: int(v["available"]) for k, v in used.items() if int(v.get("available", 0)) > 0}
     return NextpnrTiming(
         clock=clock,
         fmax_mhz=round(fmax, 2),
@@ -122,4 +127,5 @@ def parse_report(report: dict, clock_ns: float) -> NextpnrTiming:
         critical_path=text,
         critical=crit,
         utilization=util,
+        available=available,
     )
