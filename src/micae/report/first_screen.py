@@ -80,7 +80,9 @@ def _pnr_resources_card(pnr: PnrAnalysis) -> Card | None:
     cells, res = pnr.cells or {}, pnr.resources
     if not cells and res is None:
         return None
-    lut4, ccu2, ff = cells.get("LUT4", res and res.LUT), cells.get("CCU2", res and res.CARRY), res and res.FF
+    lut4 = cells.get("LUT4", res.LUT if res else None)
+    ccu2 = cells.get("CCU2", res.CARRY if res else None)
+    ff = res.FF if res else None
     value = f"{num(lut4)} LUT4"
     used = pnr.utilization or {}
     comb_bel = next((b for b in ("OXIDE_COMB", "TRELLIS_COMB") if b in used), None)

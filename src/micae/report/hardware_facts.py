@@ -14,20 +14,28 @@ PNR_FILES = ("pnr.log", "yosys.log", "report.json", "synth.ys", "pins.pdc")
 """what :func:`micae.rtl.pnr.place_and_route` leaves in its work folder"""
 
 
+def _pnr_rows(a: PnrAnalysis) -> list[list]:
+    """The placed part's logic cells and flip-flops: of nextpnr's reported total, else of the documented one."""
+    rows: list[list] = []
+    documented, reported = device_totals(a.target), a.available or {}
+    for bel in ("OXIDE_COMB", "OXIDE_FF", "TRELLIS_COMB", "TRELLIS_FF"):
+        used = (a.utilization or {}).get(bel)
+        if used is None:
+            continue
+        total = reported.get(bel) or (documented.totals.get(bel) if documented else None)
+        share = f"{100 * used / total:.1f}%" if total else "-"
+        shown = f"{num(total)} (the tool's)" if bel in reported else num(total)
+        rows.append([a.target, f"{bel} (nextpnr)", num(used), shown, share])
+    return rows
+
+
 def utilization(report: SynthReport) -> list:
     """One row per counted resource and device: used, the part's total, and the share."""
     rows, from_tool = [], False
     for a in report.timing:
         if isinstance(a, PnrAnalysis) and a.utilization:
-            totals, reported = device_totals(a.target), a.available or {}
-            for bel in ("OXIDE_COMB", "OXIDE_FF", "TRELLIS_COMB", "TRELLIS_FF"):
-                if bel in a.utilization:
-                    used, total = a.utilization[bel], reported.get(bel)
-                    from_tool |= bool(total)
-                    total = total or (totals.totals.get(bel) if totals else None)
-                    share = f"{100 * used / total:.1f}%" if total else "-"
-                    shown = f"{num(total)} (the tool's)" if bel in reported else num(total)
-                    rows.append([a.target, f"{bel} (nextpnr)", num(used), shown, share])
+            rows += _pnr_rows(a)
+            from_tool |= bool(a.available)
     res = report.resources
     part = (res.part if res else None) or (report.options.part if report.options else None)
     if res is not None:
