@@ -15,11 +15,11 @@ def run(ctx: FlowContext) -> list[LevelResult]:
     from micae.hls import convert as hconv
     from micae.hls.project import raise_testbench_precision, write_project_readme, write_tb_data
 
-    req, vec, stage = ctx.request, ctx.main_vectors, ctx.hls_out
     front = front_end(ctx)
     ctx.hls_refused = front.refusal(ctx.keras_model)
     if ctx.hls_refused is not None:
         return [LevelResult.skipped("c_model", ctx.hls_refused)]
+    req, vec, stage = ctx.request, ctx.main_vectors, ctx.hls_out
     ctx.hls_model = front.convert(ctx.keras_model, ctx.encoder, stage, ctx.name, req.options)
     if vec.latent_frac is None:  # no integer model: read codes at the precision hls4ml chose
         vec.latent_frac = _output_frac(ctx.hls_model)
