@@ -55,15 +55,16 @@ class GraphBuilder:
             rounding_mode=rounding,
         )
 
-    def quantized_const(self, values, bits: int, frac: int, narrow: bool = False) -> str:
-        """A weight tensor through a Quant node (what Brevitas exports): ``Quant(init, 2**-frac, 0, bits)``."""
+    def quantized_const(self, values, bits: int, frac, narrow: bool = False) -> str:
+        """A weight tensor through a Quant node (what Brevitas exports): ``Quant(init, 2**-frac, 0, bits)``;
+        ``frac`` an array broadcast against ``values`` gives per-channel scales."""
         src = self.const(values)
         self.count += 1
         out = f"w{self.count}"
         self.nodes.append(
             self.helper.make_node(
                 "Quant",
-                [src, *self.quant_params(2.0**-frac, bits)],
+                [src, *self.quant_params(2.0 ** -np.asarray(frac, dtype=np.float64), bits)],
                 [out],
                 name=f"wq{self.count}",
                 domain=QONNX_DOMAIN,
@@ -108,6 +109,43 @@ def encoder(seed: int = 0, relu: bool = True, pads: tuple[int, int, int, int] = 
     g.node("MatMul", g.quantized_const(dense, 7, 6))
     g.node("Add", g.const(rng.integers(-8, 8, size=6) / 32.0))
     g.quant(9, 5)
+    return g.model((6,))
+
+
+def gemm_encoder(seed: int = 0):
+    """Quant -> Conv 3x3 s1 (bias input) -> Quant(u8) -> Flatten -> Gemm(transB, per-output-channel power-of-two
+    weight scales, bias) -> Quant(s9): the forms a PyTorch ``nn.Linear`` export takes."""
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder((3, 4, 4))
+    g.quant(8, 7)
+    w = g.quantized_const(rng.integers(-32, 32, (4, 3, 3, 3)) / 32, 6, 5)
+    g.node("Conv", w, g.const(rng.integers(-16, 16, 4) / 64), kernel_shape=[3, 3])
+    g.quant(8, 5, signed=False)
+    g.node("Flatten", axis=1)
+    frac = np.array([6, 5, 7, 6, 4, 6]).reshape(6, 1)
+    dense = g.quantized_const(rng.integers(-64, 64, (6, 16)) * 2.0**-frac, 7, frac)
+    g.node("Gemm", dense, g.const(rng.integers(-8, 8, 6) / 32), transB=1)
+    g.quant(9, 5)
+    return g.model((6,))
+
+
+def padded_bipolar_encoder(seed: int = 0):
+    """Quant -> Pad (H 1/1, W 0/2) -> Conv 3x3 s2 -> Relu -> Quant(s6, narrow) -> Flatten -> MatMul of BipolarQuant
+    weights -> Quant(s10)."""
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder((3, 4, 4))
+    g.quant(8, 7)
+    g.inits.append(g.helper.make_tensor("pads", g.tp.INT64, [8], [0, 0, 1, 0, 0, 0, 1, 2]))
+    g.node("Pad", "pads", mode="constant")
+    w = g.quantized_const(rng.integers(-32, 32, (4, 3, 3, 3)) / 32, 6, 5)
+    g.node("Conv", w, kernel_shape=[3, 3], strides=[2, 2])
+    g.node("Relu")
+    g.quant(6, 3, narrow=True)
+    g.node("Flatten", axis=1)
+    w = g.const(rng.uniform(-1, 1, (16, 6)))
+    g.nodes.append(g.helper.make_node("BipolarQuant", [w, g.const(0.5)], ["wb"], name="wbq", domain=QONNX_DOMAIN))
+    g.node("MatMul", "wb")
+    g.quant(10, 6)
     return g.model((6,))
 
 
