@@ -105,6 +105,7 @@ FORMS = {
     "encoder(signed)": lambda qm: qm.encoder(seed=3, relu=False),
     "encoder(conv pads)": lambda qm: qm.encoder(seed=3, pads=(1, 0, 1, 2)),
     "encoder(maxpool)": lambda qm: qm.encoder(seed=3, maxpool=True),
+    "encoder(relu, maxpool, quant)": lambda qm: qm.encoder(seed=3, maxpool=True, pool_first=True),
     "gemm_encoder": lambda qm: qm.gemm_encoder(seed=3),
     "padded_bipolar_encoder": lambda qm: qm.padded_bipolar_encoder(seed=3),
 }

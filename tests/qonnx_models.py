@@ -84,9 +84,16 @@ class GraphBuilder:
         return helper.make_model(graph, opset_imports=opsets, producer_name="micae-tests")
 
 
-def encoder(seed: int = 0, relu: bool = True, pads: tuple[int, int, int, int] = (0, 0, 0, 0), maxpool: bool = False):
+def encoder(
+    seed: int = 0,
+    relu: bool = True,
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    maxpool: bool = False,
+    pool_first: bool = False,
+):
     """4x4x3 (C, H, W = 3, 4, 4) -> Quant -> Conv 3x3 s2 (+bias) -> Relu -> Quant(u8) [-> MaxPool] -> Flatten
-    -> MatMul -> Add -> Quant(s9): the shallow encoder, as Brevitas would write it."""
+    -> MatMul -> Add -> Quant(s9): the shallow encoder, as Brevitas would write it. ``pool_first``: the MaxPool
+    between the Relu and the Quant (a pool on the unquantized accumulator)."""
     rng = np.random.default_rng(seed)
     g = GraphBuilder((3, 4, 4))
     g.quant(8, 7)
@@ -97,11 +104,14 @@ def encoder(seed: int = 0, relu: bool = True, pads: tuple[int, int, int, int] = 
     g.node("Add", g.const(b.reshape(1, 4, 1, 1)))
     if relu:
         g.node("Relu")
+    if maxpool and pool_first:
+        g.node("MaxPool", kernel_shape=[2, 2], strides=[2, 2])
     g.quant(8, 5, signed=not relu)
     h = (4 + pads[0] + pads[2] - 3) // stride + 1
     wd = (4 + pads[1] + pads[3] - 3) // stride + 1
-    if maxpool:
+    if maxpool and not pool_first:
         g.node("MaxPool", kernel_shape=[2, 2], strides=[2, 2])
+    if maxpool:
         h, wd = h // 2, wd // 2
     g.node("Flatten", axis=1)
     n = 4 * h * wd

@@ -36,8 +36,8 @@ def _vectors(encoder, n: int = N):
 
 @pytest.mark.parametrize(
     "kw",
-    [{}, {"relu": False}, {"pads": (1, 0, 1, 2)}, {"maxpool": True}],
-    ids=["relu", "signed", "pads", "maxpool"],
+    [{}, {"relu": False}, {"pads": (1, 0, 1, 2)}, {"maxpool": True}, {"maxpool": True, "pool_first": True}],
+    ids=["relu", "signed", "pads", "maxpool", "pool_first"],
 )
 def test_integer_model_equals_qonnx_execution(tmp_path, kw):
     encoder, ref = _read(tmp_path, qm.encoder(seed=3, **kw))
@@ -262,6 +262,34 @@ def test_qkeras_and_qonnx_give_the_same_hls_c_model_outputs(qonnx_synth, qkeras_
     assert np.array_equal(keras_codes, qonnx_codes)
     assert np.array_equal(keras_codes, encoder.latents(encoder.input_type.to_int(x.reshape(len(x), -1))))
     assert len(np.unique(keras_codes, axis=0)) > 250  # the vectors exercise the encoder
+
+
+def test_hls_config_carries_micae_types_between_quantizers(tmp_path):
+    """Relu -> MaxPool -> Quant: hls4ml's default fixed<16,6> would cut the accumulator the Relu and the pool pass
+    on (94 of 2000 rows off in the C model, bench/qonnx_encoder.md); micae gives every layer its lossless type."""
+    from micae.config.synth import HlsOptions
+    from micae.hls.convert_onnx import hls_config, node_names, prepare
+    from micae.hls.precision import hls_precision
+
+    encoder, ref = _read(tmp_path, qm.encoder(seed=3, maxpool=True, pool_first=True))
+    prepared = prepare(ref)
+    assert prepared.get_tensor_shape(prepared.graph.input[0].name) == [1, 4, 4, 3]  # channels-last input
+    ops = [n.op_type for n in prepared.graph.node]
+    assert "Pad" not in ops and "Add" not in ops[: ops.index("MatMul")]  # the conv's bias Add is its bias input
+    names = node_names(encoder, prepared)
+    layers = hls_config(prepared, encoder, HlsOptions())["LayerName"]
+    types = {t.layer: t for t in encoder.tensor_types()}
+    conv = types["Conv_0"]
+    assert conv.accum is not None and conv.accum.width == 17
+    for ours in ("Relu_0", "MaxPool_0"):
+        assert layers[names[ours]]["Precision"]["result"] == hls_precision(conv.accum) == "fixed<17,5>"
+    assert layers[names["Conv_0"]]["Precision"] == {
+        "weight": hls_precision(conv.weight),
+        "bias": hls_precision(conv.bias),
+        "accum": "fixed<17,5>",
+        "result": "auto",
+    }
+    assert layers["global_in"]["Precision"] == {"result": "fixed<8,1,RND_CONV,SAT>"}
 
 
 def _refusal(tmp_path, model) -> str:

@@ -8,7 +8,8 @@ channels-last (H, W, C, as micae's vectors, RTL and the Keras route's projects r
 default attributes written out (qonnx's channels-last pass requires them), and a per-channel bias ``Add``
 gets a 1-D constant (hls4ml's ``Add`` cannot broadcast an (1, 1, 1, C) one).
 
-Precisions: the input, every weight, bias and accumulator are micae's (``micae.hls.precision``'s strings).
+Precisions: the input, every weight, bias and accumulator, and the result of every layer between quantizers
+(Relu, MaxPool, Flatten) are micae's (``micae.hls.precision``'s strings).
 hls4ml writes each activation ``Quant``'s result type itself from the node (ROUND -> ``RND_CONV``, FLOOR ->
 ``TRN``, ``SAT``, narrow -> ``SAT_SYM``): the same type micae's integer model has, which
 :func:`check_output_type` confirms for the latent. What hls4ml cannot convert exactly is refused by
@@ -27,8 +28,6 @@ from micae.fixed.graph import IntegerEncoder
 from micae.hls.precision import hls_precision
 from micae.log import progress
 
-AFFINE_OPS = ("Conv", "MatMul", "Gemm")
-"""ONNX ops that become one micae affine stage (and one hls4ml Conv2D/Dense)"""
 HLS_READS = ("Quant", "Conv", "MatMul", "Gemm", "Add", "Relu", "Flatten", "Reshape", "MaxPool", "Pad")
 """The data-path ops micae converts through hls4ml (checked exact by the c_model level)"""
 DEFAULT_ATTRS = {
@@ -186,23 +185,35 @@ def _set_attr(node, name: str, value) -> None:
     node.attribute.append(helper.make_attribute(name, value))
 
 
-def affine_names(encoder: IntegerEncoder, prepared) -> dict[str, str]:
-    """micae's affine layer name -> the prepared graph's node name: the i-th Conv/MatMul/Gemm of the user's
-    graph is the i-th Conv/MatMul of the prepared one (qonnx renames nodes; the order of the data path stays)."""
+MAPPED_OPS = {"Conv": "Conv", "MatMul": "MatMul", "Gemm": "MatMul", "Quant": "Quant", "Relu": "Relu"}
+MAPPED_OPS.update({op: op for op in ("MaxPool", "Flatten", "Reshape")})
+"""user's op -> the prepared graph's op, for the nodes that keep their order (Pad, bias Adds and Transposes do not)"""
+
+
+def node_names(encoder: IntegerEncoder, prepared) -> dict[str, str]:
+    """micae's layer name -> the prepared graph's node name: the i-th Conv (MatMul/Gemm, Quant, Relu, ...) of the
+    user's data path is the i-th of the prepared one (qonnx renames nodes; the order of the data path stays)."""
     from micae.graph.onnx_front import data_path
 
-    ours = [name for name, cls, _ in encoder.layers if cls in AFFINE_OPS]
-    theirs = [step.name for step in data_path(prepared) if step.cls in ("Conv", "MatMul")]
-    if len(ours) != len(theirs):
-        raise ToolError(
-            f"the graph prepared for hls4ml has {len(theirs)} Conv/MatMul nodes, micae's integer model {len(ours)}",
-            "report this model to micae's developers (the QONNX preparation changed the graph's layers)",
-        )
-    return dict(zip(ours, theirs))
+    names: dict[str, str] = {}
+    theirs_all = [(MAPPED_OPS.get(step.cls), step.name) for step in data_path(prepared)]
+    for op in set(MAPPED_OPS.values()):
+        ours = [name for name, cls, _ in encoder.layers if MAPPED_OPS.get(cls) == op]
+        theirs = [name for kind, name in theirs_all if kind == op]
+        if len(ours) != len(theirs):
+            raise ToolError(
+                f"the graph prepared for hls4ml has {len(theirs)} {op} nodes on its data path, micae's integer model "
+                f"{len(ours)}",
+                "report this model to micae's developers (the QONNX preparation changed the graph's layers)",
+            )
+        names.update(zip(ours, theirs))
+    return names
 
 
 def hls_config(prepared, encoder: IntegerEncoder, options) -> dict:
-    """hls4ml's per-name config of the prepared graph, with micae's input, weight, bias and accumulator types."""
+    """hls4ml's per-name config of the prepared graph with micae's types: the input, every weight, bias and
+    accumulator, and the result of every layer between quantizers (Relu, MaxPool, Flatten; hls4ml's default
+    ``fixed<16,6>`` would cut them)."""
     import hls4ml
 
     config = hls4ml.utils.config_from_onnx_model(prepared, granularity="name", backend=options.backend)
@@ -217,15 +228,20 @@ def hls_config(prepared, encoder: IntegerEncoder, options) -> dict:
     input_name = _hls_name(prepared.graph.input[0].name)
     layers.setdefault(input_name, {})["Precision"] = {"result": hls_precision(encoder.input_type, "half_even")}
     types = {t.layer: t for t in encoder.tensor_types()}
-    for ours, theirs in affine_names(encoder, prepared).items():
+    for ours, theirs in node_names(encoder, prepared).items():
         t = types[ours]
+        if t.rounding is not None:  # a Quant: hls4ml writes its type from the node (the module docstring)
+            continue
         prec = layers.setdefault(_hls_name(theirs), {}).setdefault("Precision", {})
         if not isinstance(prec, dict):
             prec = layers[_hls_name(theirs)]["Precision"] = {}
+        if t.weight is None:  # values pass through: micae's lossless type
+            prec.update({"result": hls_precision(t.result), "accum": hls_precision(t.result)})
+            continue
         prec.update({"weight": hls_precision(t.weight), "accum": hls_precision(t.accum)})
         if t.bias is not None:
             prec["bias"] = hls_precision(t.bias)
-        prec["result"] = "auto"  # the accumulator's, then the Quant after it (and hls4ml fuses the bias Add)
+        prec["result"] = "auto"  # the accumulator's, then the Quant after it (and hls4ml fuses a MatMul's bias Add)
     return config
 
 
