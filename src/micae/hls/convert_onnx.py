@@ -4,9 +4,10 @@ hls4ml 1.3.0 reads ONNX graphs that qonnx has prepared (its docs: cleaned, chann
 ``MatMul`` + ``Add``). micae prepares a copy of the user's graph that way and a little further, each step
 exact: weight ``Quant``/``BipolarQuant`` nodes become the constants they compute (micae's integer model
 already holds their codes; hls4ml would otherwise fuse only per-tensor scales), the graph's input becomes
-channels-last (H, W, C, as micae's vectors, RTL and the Keras route's projects read it), ``Conv`` gets its
-default attributes written out (qonnx's channels-last pass requires them), and a per-channel bias ``Add``
-gets a 1-D constant (hls4ml's ``Add`` cannot broadcast an (1, 1, 1, C) one).
+channels-last (H, W, C, as micae's vectors, RTL and the Keras route's projects read it), ``Conv`` and ``MaxPool``
+get their default attributes written out (qonnx's channels-last pass requires them), a zero ``Pad`` right before
+a ``Conv`` becomes its ``pads``, a per-channel bias ``Add`` after a ``Conv`` becomes its bias input, and any other
+bias ``Add`` gets a 1-D constant (hls4ml's ``Add`` cannot broadcast an (1, 1, 1, C) one).
 
 Precisions: the input, every weight, bias and accumulator, and the result of every layer between quantizers
 (Relu, MaxPool, Flatten) are micae's (``micae.hls.precision``'s strings).
@@ -54,8 +55,8 @@ def refusal(reference) -> str | None:
         where = f"node '{step.name}' ({step.cls})"
         if step.cls == "Trunc":
             return (
-                f"{where}: hls4ml 1.3.0's ONNX reader has no Trunc; {SKIPPED}. For the hls4ml project, replace the "
-                "Trunc by a Quant with rounding_mode FLOOR"
+                f"{where}: hls4ml 1.3.0's ONNX reader has no Trunc; {SKIPPED}. For the hls4ml project, use a Quant "
+                "with rounding_mode FLOOR at the scale s*2**(in_bits - out_bits) (the same codes, a larger scale)"
             )
         if step.cls not in HLS_READS and step.cls not in ("Identity", "Dropout"):
             return f"{where}: micae does not convert this op through hls4ml; {SKIPPED}"
