@@ -55,15 +55,16 @@ class GraphBuilder:
             rounding_mode=rounding,
         )
 
-    def quantized_const(self, values, bits: int, frac: int, narrow: bool = False) -> str:
-        """A weight tensor through a Quant node (what Brevitas exports): ``Quant(init, 2**-frac, 0, bits)``."""
+    def quantized_const(self, values, bits: int, frac, narrow: bool = False) -> str:
+        """A weight tensor through a Quant node (what Brevitas exports): ``Quant(init, 2**-frac, 0, bits)``;
+        ``frac`` an array broadcast against ``values`` gives per-channel scales."""
         src = self.const(values)
         self.count += 1
         out = f"w{self.count}"
         self.nodes.append(
             self.helper.make_node(
                 "Quant",
-                [src, *self.quant_params(2.0**-frac, bits)],
+                [src, *self.quant_params(2.0 ** -np.asarray(frac, dtype=np.float64), bits)],
                 [out],
                 name=f"wq{self.count}",
                 domain=QONNX_DOMAIN,
@@ -83,9 +84,16 @@ class GraphBuilder:
         return helper.make_model(graph, opset_imports=opsets, producer_name="micae-tests")
 
 
-def encoder(seed: int = 0, relu: bool = True, pads: tuple[int, int, int, int] = (0, 0, 0, 0), maxpool: bool = False):
+def encoder(
+    seed: int = 0,
+    relu: bool = True,
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    maxpool: bool = False,
+    pool_first: bool = False,
+):
     """4x4x3 (C, H, W = 3, 4, 4) -> Quant -> Conv 3x3 s2 (+bias) -> Relu -> Quant(u8) [-> MaxPool] -> Flatten
-    -> MatMul -> Add -> Quant(s9): the shallow encoder, as Brevitas would write it."""
+    -> MatMul -> Add -> Quant(s9): the shallow encoder, as Brevitas would write it. ``pool_first``: the MaxPool
+    between the Relu and the Quant (a pool on the unquantized accumulator)."""
     rng = np.random.default_rng(seed)
     g = GraphBuilder((3, 4, 4))
     g.quant(8, 7)
@@ -96,11 +104,14 @@ def encoder(seed: int = 0, relu: bool = True, pads: tuple[int, int, int, int] = 
     g.node("Add", g.const(b.reshape(1, 4, 1, 1)))
     if relu:
         g.node("Relu")
+    if maxpool and pool_first:
+        g.node("MaxPool", kernel_shape=[2, 2], strides=[2, 2])
     g.quant(8, 5, signed=not relu)
     h = (4 + pads[0] + pads[2] - 3) // stride + 1
     wd = (4 + pads[1] + pads[3] - 3) // stride + 1
-    if maxpool:
+    if maxpool and not pool_first:
         g.node("MaxPool", kernel_shape=[2, 2], strides=[2, 2])
+    if maxpool:
         h, wd = h // 2, wd // 2
     g.node("Flatten", axis=1)
     n = 4 * h * wd
@@ -108,6 +119,43 @@ def encoder(seed: int = 0, relu: bool = True, pads: tuple[int, int, int, int] = 
     g.node("MatMul", g.quantized_const(dense, 7, 6))
     g.node("Add", g.const(rng.integers(-8, 8, size=6) / 32.0))
     g.quant(9, 5)
+    return g.model((6,))
+
+
+def gemm_encoder(seed: int = 0):
+    """Quant -> Conv 3x3 s1 (bias input) -> Quant(u8) -> Flatten -> Gemm(transB, per-output-channel power-of-two
+    weight scales, bias) -> Quant(s9): the forms a PyTorch ``nn.Linear`` export takes."""
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder((3, 4, 4))
+    g.quant(8, 7)
+    w = g.quantized_const(rng.integers(-32, 32, (4, 3, 3, 3)) / 32, 6, 5)
+    g.node("Conv", w, g.const(rng.integers(-16, 16, 4) / 64), kernel_shape=[3, 3])
+    g.quant(8, 5, signed=False)
+    g.node("Flatten", axis=1)
+    frac = np.array([6, 5, 7, 6, 4, 6]).reshape(6, 1)
+    dense = g.quantized_const(rng.integers(-64, 64, (6, 16)) * 2.0**-frac, 7, frac)
+    g.node("Gemm", dense, g.const(rng.integers(-8, 8, 6) / 32), transB=1)
+    g.quant(9, 5)
+    return g.model((6,))
+
+
+def padded_bipolar_encoder(seed: int = 0):
+    """Quant -> Pad (H 1/1, W 0/2) -> Conv 3x3 s2 -> Relu -> Quant(s6, narrow) -> Flatten -> MatMul of BipolarQuant
+    weights -> Quant(s10)."""
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder((3, 4, 4))
+    g.quant(8, 7)
+    g.inits.append(g.helper.make_tensor("pads", g.tp.INT64, [8], [0, 0, 1, 0, 0, 0, 1, 2]))
+    g.node("Pad", "pads", mode="constant")
+    w = g.quantized_const(rng.integers(-32, 32, (4, 3, 3, 3)) / 32, 6, 5)
+    g.node("Conv", w, kernel_shape=[3, 3], strides=[2, 2])
+    g.node("Relu")
+    g.quant(6, 3, narrow=True)
+    g.node("Flatten", axis=1)
+    w = g.const(rng.uniform(-1, 1, (16, 6)))
+    g.nodes.append(g.helper.make_node("BipolarQuant", [w, g.const(0.5)], ["wb"], name="wbq", domain=QONNX_DOMAIN))
+    g.node("MatMul", "wb")
+    g.quant(10, 6)
     return g.model((6,))
 
 

@@ -91,6 +91,8 @@ class FlowContext:
     """vectors: the verification vectors and QKeras' latents"""
     hls_model: Any = None
     """hls: the compiled hls4ml model"""
+    hls_refused: str | None = None
+    """hls: why no hls4ml project was built (the C model, csim and vendor levels skip with it)"""
     rtl_vectors: VectorSet | None = None
     """rtl: the RTL level's vectors (the main set first)"""
     rtl_dir: Path | None = None

@@ -15,6 +15,17 @@ from micae.log import progress
 from micae.config.synth import BACKENDS, DEFAULT_PART, IO_TYPES, STRATEGIES, HlsOptions  # noqa: F401 (re-exported)
 
 
+REFERENCE = "the QKeras latents"
+"""what the project's expected outputs (tb_data) are"""
+README_NOTE = ""
+"""what the project's README says about this front end"""
+
+
+def refusal(keras_model) -> str | None:
+    """Why hls4ml cannot convert the model exactly: None, the guard refused every such Keras model already."""
+    return None
+
+
 def project_name_for(name: str) -> str:
     """A C identifier for the top function (hls4ml uses it for file names too)."""
     ident = re.sub(r"[^A-Za-z0-9_]", "_", name)

@@ -10,12 +10,11 @@ from micae.log import progress
 
 
 def run(ctx: FlowContext) -> list[LevelResult]:
-    from micae.flow.steps.load import QONNX_NO_HLS, is_qonnx
     from micae.hls.convert import project_name_for
     from micae.verify.csim import build_csim, parse_results, run_csim
 
-    if is_qonnx(ctx):
-        return [LevelResult.skipped("csim", QONNX_NO_HLS)]
+    if ctx.hls_refused is not None:
+        return [LevelResult.skipped("csim", ctx.hls_refused)]
     vec = ctx.main_vectors
     try:
         exe = build_csim(ctx.hls_out, project_name_for(ctx.name))

@@ -12,14 +12,15 @@ from micae.outputs import ship_paths
 
 
 def run(ctx: FlowContext) -> list[LevelResult]:
-    from micae.flow.steps.load import QONNX_NO_HLS, is_qonnx
     from micae.hls import convert as hconv
     from micae.hls.project import raise_testbench_precision, write_project_readme, write_tb_data
 
-    if is_qonnx(ctx):
-        return [LevelResult.skipped("c_model", QONNX_NO_HLS)]
+    front = front_end(ctx)
+    ctx.hls_refused = front.refusal(ctx.keras_model)
+    if ctx.hls_refused is not None:
+        return [LevelResult.skipped("c_model", ctx.hls_refused)]
     req, vec, stage = ctx.request, ctx.main_vectors, ctx.hls_out
-    ctx.hls_model = hconv.convert(ctx.keras_model, ctx.encoder, stage, ctx.name, req.options)
+    ctx.hls_model = front.convert(ctx.keras_model, ctx.encoder, stage, ctx.name, req.options)
     if vec.latent_frac is None:  # no integer model: read codes at the precision hls4ml chose
         vec.latent_frac = _output_frac(ctx.hls_model)
         vec.expected = codes_or_scaled(vec.expected_values, vec.latent_frac)
@@ -31,9 +32,27 @@ def run(ctx: FlowContext) -> list[LevelResult]:
         project = hconv.project_name_for(ctx.name)
         write_tb_data(stage, vec.x, vec.expected_values)
         raise_testbench_precision(stage, project)
-        write_project_readme(stage, project, req.options.backend, len(vec.x), shipped_as=ctx.hls_dir)
+        write_project_readme(
+            stage,
+            project,
+            req.options.backend,
+            len(vec.x),
+            shipped_as=ctx.hls_dir,
+            reference=front.REFERENCE,
+            note=front.README_NOTE,
+        )
         ship_paths(stage / "hls4ml_config.yml", stage, ctx.hls_dir)
     return [result]
+
+
+def front_end(ctx: FlowContext):
+    """The one place the hls4ml front end is picked by the model's kind: :mod:`micae.hls.convert_onnx` (hls4ml's
+    ONNX reader) for a QONNX graph, :mod:`micae.hls.convert` (its Keras reader) otherwise. Both set micae's exact
+    precisions and answer ``refusal``, ``convert``, ``REFERENCE`` and ``README_NOTE``."""
+    from micae.flow.steps.load import is_qonnx
+    from micae.hls import convert, convert_onnx
+
+    return convert_onnx if is_qonnx(ctx) else convert
 
 
 def _output_frac(hls_model) -> int:

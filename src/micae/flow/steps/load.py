@@ -40,12 +40,6 @@ def run(ctx: FlowContext) -> list[ModelSection]:
     return [model_section(ctx)]
 
 
-QONNX_NO_HLS = (
-    "QONNX model: micae builds its integer model and RTL from the graph; hls4ml's C model and csim are not "
-    "built for QONNX input (hls4ml's own QONNX reader is not wired into micae)"
-)
-
-
 def is_qonnx(ctx: FlowContext) -> bool:
     """Whether the model is a QONNX graph (its reference is qonnx's executor, not QKeras)."""
     from micae.graph.onnx_front import QonnxReference

@@ -15,11 +15,10 @@ LEVELS = ("vendor_csim", "vendor_synth", "vendor_cosim")
 
 
 def run(ctx: FlowContext) -> list[VendorRun | LevelResult | RouteResult]:
-    from micae.flow.steps.load import QONNX_NO_HLS, is_qonnx
     from micae.hls.vendor import run_vendor_flow
 
-    if is_qonnx(ctx):
-        return [LevelResult.skipped(level, QONNX_NO_HLS) for level in LEVELS]
+    if ctx.hls_refused is not None:
+        return [LevelResult.skipped(level, ctx.hls_refused) for level in LEVELS]
     req = ctx.request
     started = time.time()
     with progress("vendor: HLS flow"):
