@@ -7,13 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from micae.config.synth import BACKENDS, DEFAULT_PART, IO_TYPES, STRATEGIES, HlsOptions  # noqa: F401 (re-exported)
 from micae.errors import ToolError
 from micae.fixed.graph import IntegerEncoder
 from micae.hls.precision import apply_precisions
 from micae.log import progress
-
-from micae.config.synth import BACKENDS, DEFAULT_PART, IO_TYPES, STRATEGIES, HlsOptions  # noqa: F401 (re-exported)
-
 
 REFERENCE = "the QKeras latents"
 """what the project's expected outputs (tb_data) are"""
@@ -68,22 +66,28 @@ def convert(keras_model, encoder: IntegerEncoder | None, out_dir: Path, name: st
         config.setdefault("LayerName", {}).setdefault(layer, {}).setdefault("Precision", {}).update(prec)
     with progress("hls4ml: convert"):
         model = hls4ml.converters.convert_from_keras_model(
-            keras_model,
-            hls_config=config,
-            output_dir=str(out_dir),
-            project_name=project_name_for(name),
-            backend=options.backend,
-            part=options.part,
-            clock_period=options.clock_ns,
-            io_type=options.io_type,
-            # micae sets the exact precision of every layer itself (padding, pools and the eLink
-            # tail included), so hls4ml's own bit-exact inference, which has no rule for
-            # ZeroPadding2D, stays off; a model micae cannot read (--allow-inexact) gets hls4ml's defaults.
-            bit_exact=False,
+            keras_model, **project_settings(config, out_dir, name, options)
         )
     with progress("hls4ml: write project"):
         model.write()
     return model
+
+
+def project_settings(config: dict, out_dir: Path, name: str, options) -> dict:
+    """The hls4ml converter's keyword arguments, the same for every front end (Keras, QONNX)."""
+    return dict(
+        hls_config=config,
+        output_dir=str(out_dir),
+        project_name=project_name_for(name),
+        backend=options.backend,
+        part=options.part,
+        clock_period=options.clock_ns,
+        io_type=options.io_type,
+        # micae sets the exact precision of every layer itself (padding, pools and the eLink tail included), so
+        # hls4ml's own bit-exact inference, which has no rule for ZeroPadding2D, stays off; a model micae cannot
+        # read (--allow-inexact) gets hls4ml's defaults.
+        bit_exact=False,
+    )
 
 
 def compile_c_model(model) -> None:

@@ -39,8 +39,8 @@ DEFAULT_ATTRS = {
 PREPARED_FILE = "qonnx_for_hls4ml.onnx"
 REFERENCE = "the latents of qonnx's executor (the QONNX graph's own execution)"
 """what the project's expected outputs (tb_data) are"""
-README_NOTE = f"""- `{PREPARED_FILE}`: the graph hls4ml converted: the QONNX graph prepared by micae with qonnx, each step
-  exact: channels-last, the input included, so the inputs are (H, W, C) flattened as micae's RTL reads them
+README_NOTE = f"""- `{PREPARED_FILE}`: the graph hls4ml converted: the QONNX graph prepared by micae with qonnx,
+  each step exact: channels-last, the input included, so the inputs are (H, W, C) flattened as micae's RTL reads them
   (the original graph's input is (C, H, W)); weight Quant nodes folded into their constants; Gemm as
   MatMul + Add; a Conv's bias Add as its bias input.
 """
@@ -255,7 +255,7 @@ def convert(reference, encoder: IntegerEncoder, out_dir: Path, name: str, option
     """Write the hls4ml project of a QONNX graph into ``out_dir`` and return the hls4ml model."""
     import hls4ml
 
-    from micae.hls.convert import project_name_for
+    from micae.hls.convert import project_settings
 
     options.validate()
     with progress("hls4ml: prepare the QONNX graph (qonnx: channels-last, Gemm -> MatMul)"):
@@ -266,15 +266,7 @@ def convert(reference, encoder: IntegerEncoder, out_dir: Path, name: str, option
     prepared.save(str(graph_file))
     with progress("hls4ml: convert (ONNX reader)"):
         model = hls4ml.converters.convert_from_onnx_model(
-            str(graph_file),
-            hls_config=config,
-            output_dir=str(out_dir),
-            project_name=project_name_for(name),
-            backend=options.backend,
-            part=options.part,
-            clock_period=options.clock_ns,
-            io_type=options.io_type,
-            bit_exact=False,
+            str(graph_file), **project_settings(config, out_dir, name, options)
         )
     check_output_type(model, encoder)
     with progress("hls4ml: write project"):
