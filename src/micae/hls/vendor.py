@@ -55,6 +55,7 @@ DEFAULT_STEPS = ("csim", "synth", "cosim", "export")
 BACKEND_TOOLS = {"vivado": ("vivado_hls",), "vitis": ("vitis-run", "vitis_hls")}
 ALL_TOOLS = "vitis_hls/vitis-run/vivado_hls"
 from micae.config.synth import VENDOR_MODES as MODES  # noqa: E402 (one list: the synth options)
+
 DEFAULT_TIMEOUT_S = 6 * 3600.0
 LOG_TAIL_LINES = 20
 
