@@ -482,6 +482,7 @@ vitis_hls -f {TCL}     # or: vitis-run --mode hls --tcl {TCL}, or: vivado_hls -f
 ```
 
 micae runs this with `micae synth --block econt --vendor auto|require` (levels `block_vendor_csim`,
-`block_vendor_synth`). The encoder's `#pragma HLS DATAFLOW` is not used inside the pipelined block (the vendor
-tool pipelines the call with the rest); not yet run through a vendor tool by micae's authors (no licence here).
+`block_vendor_synth`). Not yet run through a vendor tool by micae (none on the machines its tests run on): the
+C++ is checked with g++ only. Inside the pipelined block the tool is expected to flatten the encoder call and
+ignore the encoder's own `#pragma HLS DATAFLOW` (it warns when it does); check its log.
 """
