@@ -221,3 +221,21 @@ def test_a_real_hls4ml_encoder_matches_the_python_reference(tmp_path, tf):
     got = run_block_csim(build_block_csim(folder, "enc"), calq, bx, 3)
     bad = np.flatnonzero((got != ref.words).any(axis=1))
     assert got.shape == (2000, 3) and len(bad) == 0, (bad[:5], got[bad[:5]], ref.words[bad[:5]])
+
+
+def test_the_flow_step_skips_each_level_with_its_reason():
+    from types import SimpleNamespace
+
+    from micae.flow.steps import econt_block_hls
+
+    def ctx(block: str, io_type: str, encoder=object()):
+        request = SimpleNamespace(block=block, options=SimpleNamespace(io_type=io_type))
+        return SimpleNamespace(request=request, keras_model=None, encoder=encoder)
+
+    assert econt_block_hls.run(ctx("none", "io_parallel")) == []
+    levels = econt_block_hls.run(ctx("econt", "io_stream"))
+    assert [lv.level for lv in levels] == ["block_csim", "block_vendor_csim", "block_vendor_synth"]
+    assert all(
+        lv.status == "skipped" and "io_parallel hls4ml projects; this one is io_stream" in lv.reason for lv in levels
+    )
+    assert "no exact integer model" in econt_block_hls.run(ctx("econt", "io_parallel", None))[0].reason
