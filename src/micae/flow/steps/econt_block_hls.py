@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from micae.errors import ConstraintError
 from micae.flow.context import FlowContext, VectorSet
 from micae.flow.steps.econt_block import SHIPPED_ROWS, BlockVectors, block_vectors_of
 from micae.flow.steps.vectors import level_from_comparison
@@ -53,27 +54,35 @@ def _why_not(ctx: FlowContext) -> str | None:
 
 def _run(ctx: FlowContext) -> list[LevelResult]:
     from micae.hls.convert import project_name_for
-    from micae.hls.econt_block import write_block_hls
     from micae.verify.econt_block_csim import block_csim
 
-    req, project = ctx.request, project_name_for(ctx.name)
+    project = project_name_for(ctx.name)
     bv = block_vectors_of(ctx)
     shipped = bv.crosscheck_rows[:SHIPPED_ROWS]
     with progress(f"econt block: write the HLS block (L = {bv.elinks}, layout {bv.layout})"):
-        folder = write_block_hls(
-            ctx.hls_out,
-            project,
-            elinks=bv.elinks,
-            layout=bv.layout,
-            latent_type=ctx.exact_encoder.latent_type,
-            part=req.options.part,
-            clock_ns=req.options.clock_ns,
-            vectors=(bv.calq[shipped], bv.bx[shipped], bv.ref.words[shipped]),
-        )
+        try:
+            folder = _write(ctx, bv, project, shipped)
+        except ConstraintError as exc:  # an hls4ml project the block cannot call: the RTL block still runs
+            return [LevelResult.skipped(level, exc.problem) for level in (CSIM_LEVEL, *VENDOR_LEVELS)]
     vec = bv.vector_set
     comparison, seconds = block_csim(folder, project, bv.calq, bv.bx, bv.ref.words)
     csim = level_from_comparison(CSIM_LEVEL, vec, comparison, **seconds, note="g++ -O2 with hls4ml's ap_types")
     return [csim, *_vendor_levels(ctx, folder, bv, vec, shipped)]
+
+
+def _write(ctx: FlowContext, bv: BlockVectors, project: str, shipped: np.ndarray) -> Path:
+    from micae.hls.econt_block import write_block_hls
+
+    return write_block_hls(
+        ctx.hls_out,
+        project,
+        elinks=bv.elinks,
+        layout=bv.layout,
+        latent_type=ctx.exact_encoder.latent_type,
+        part=ctx.request.options.part,
+        clock_ns=ctx.request.options.clock_ns,
+        vectors=(bv.calq[shipped], bv.bx[shipped], bv.ref.words[shipped]),
+    )
 
 
 def _vendor_levels(
