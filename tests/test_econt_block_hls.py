@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from micae.data.geometry import tc_pixel_index
+from micae.data.geometry import arrangement_shape, tc_pixel_index
 from micae.errors import ConstraintError, ToolError
 from micae.fixed.types import FixedType
 from micae.hls.econt_block import read_encoder_top, write_block_hls
@@ -33,29 +33,31 @@ STUB_H = """#ifndef STUB_H_
 #include "ap_fixed.h"
 typedef ap_ufixed<8, 1, AP_RND_CONV, AP_SAT, 0> input_t;
 typedef ap_ufixed<9, 1, AP_RND_CONV, AP_SAT, 0> result_t;
-void stub(input_t enc_in[4*4*3], result_t layer9_out[16]);
+void stub(input_t enc_in[%s], result_t layer9_out[16]);
 #endif
 """
 STUB_CPP = """#include "stub.h"
 static const int PIXEL_OF_CALQ[16] = {%s};
 // latent j = the encoder input carrying CALQ j (a 9-bit code of raw / 128: 2 raw)
-void stub(input_t enc_in[4*4*3], result_t layer9_out[16]) {
+void stub(input_t enc_in[%s], result_t layer9_out[16]) {
     for (int j = 0; j < 16; j++) layer9_out[j] = enc_in[PIXEL_OF_CALQ[j]];
 }
 """
 
 
-def _stub_project(root: Path) -> Path:
+def _stub_project(root: Path, layout: str) -> Path:
     """A folder shaped like an hls4ml io_parallel project (firmware/ with ap_types and nnet_utils) around a
-    pass-through encoder."""
+    pass-through encoder taking inputs in ``layout``."""
     templates = Path(importlib.util.find_spec("hls4ml").origin).parent / "templates" / "vivado"
     fw = root / "firmware"
     fw.mkdir(parents=True)
     for name in ("ap_types", "nnet_utils"):
         os.symlink(templates / name, fw / name)
     (fw / "weights").mkdir()
-    (fw / "stub.h").write_text(STUB_H)
-    (fw / "stub.cpp").write_text(STUB_CPP % ", ".join(str(int(p)) for p in tc_pixel_index("4x4x3")[:16]))
+    size = "*".join(map(str, arrangement_shape(layout)))
+    (fw / "stub.h").write_text(STUB_H % size)
+    pixels = ", ".join(str(int(p)) for p in tc_pixel_index(layout)[:16])
+    (fw / "stub.cpp").write_text(STUB_CPP % (pixels, size))
     return root
 
 
@@ -91,10 +93,10 @@ def _hand_words(elinks: int, bits: int, spare: int) -> list[list[int]]:
     return out
 
 
-@pytest.fixture(scope="module", params=[(2, 3, 2), (5, 9, 2)], ids=["L2", "L5"])
+@pytest.fixture(scope="module", params=[(2, 3, 2, "4x4x3"), (5, 9, 2, "8x8")], ids=["L2-4x4x3", "L5-8x8"])
 def stub_block(request, tmp_path_factory):
-    elinks, bits, spare = request.param
-    root = _stub_project(tmp_path_factory.mktemp(f"stub_L{elinks}"))
+    elinks, bits, spare, layout = request.param
+    root = _stub_project(tmp_path_factory.mktemp(f"stub_L{elinks}"), layout)
     calq = np.array([r[0] for r in ROWS])
     bx = np.array([r[1] for r in ROWS])
     words = np.array(_hand_words(elinks, bits, spare), dtype=np.int64)
@@ -102,7 +104,7 @@ def stub_block(request, tmp_path_factory):
         root,
         "stub",
         elinks=elinks,
-        layout="4x4x3",
+        layout=layout,
         latent_type=FixedType(9, 8, False),
         part=PART,
         clock_ns=10.0,
