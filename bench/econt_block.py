@@ -6,9 +6,11 @@ For each run folder (a chip encoder trained at L e-links, e.g. /tmp/real/runs/ec
 2. vectors (:func:`micae.econt.block_vectors.block_vectors`): the edge sources (empty wafers, every msb 0..21,
    sums 2^k - 1 and 2^k, single lit cells, CALQ at 2^22 - 1), the real rows of ``--csv`` (read with micae's
    econt-csv loader, all rows, zero-sum ones kept), random wafers to ``--vectors``;
-3. levels, every one compared as integers:
+3. levels, every one compared as integers (``--hls-only``: the first two only):
    * ``integer model`` -- the encoder's integer latents on the block's normalised inputs vs QKeras' latents on
      the same inputs (raw / 128 in the run's layout);
+   * ``block_csim`` -- the block's HLS C++ around the encoder's hls4ml project (g++, hls4ml's ap_types), every
+     vector, the L e-link words vs the Python reference;
    * ``rtl`` -- Verilator, every vector, the L e-link words vs the Python reference (micae.econt.block);
    * ``rtl_crosscheck`` -- Icarus on the edge sources and random others (``--icarus`` rows);
 4. resources and timing: yosys ``synth_xilinx`` on ``--part`` with the per-stage logic-only STA (a lower bound:
@@ -16,6 +18,7 @@ For each run folder (a chip encoder trained at L e-links, e.g. /tmp/real/runs/ec
    place-and-route of both (behind micae's six-pin wrapper).
 
 Usage: python bench/econt_block.py RUN_DIR [RUN_DIR ...] [--vectors 1000000] [--pnr nexus] [--json out.json]
+       [--hls-only]
 """
 
 from __future__ import annotations
@@ -91,18 +94,49 @@ def _pnr(folder: Path, top: str, family: str, clock_ns: float, work: Path) -> di
     }
 
 
+def _hls_block(keras_model, encoder, layout: str, elinks: int, calq, bx, words, args, work: Path) -> dict:
+    """The block's HLS C++ around the hls4ml project of the encoder: g++, every vector (level block_csim)."""
+    from micae.hls.convert import HlsOptions, convert
+    from micae.hls.econt_block import write_block_hls
+    from micae.verify.econt_block_csim import block_csim
+
+    t0 = time.monotonic()
+    convert(keras_model, encoder, work / "hls", "enc", HlsOptions(part=args.part, clock_ns=args.clock_ns))
+    folder = write_block_hls(
+        work / "hls",
+        "enc",
+        elinks=elinks,
+        layout=layout,
+        latent_type=encoder.latent_type,
+        part=args.part,
+        clock_ns=args.clock_ns,
+    )
+    convert_s = time.monotonic() - t0
+    comparison, seconds = block_csim(folder, "enc", calq, bx, words)
+    return {
+        "vectors": comparison.vectors,
+        "mismatches": comparison.mismatches,
+        "hls4ml_s": round(convert_s, 1),
+        **seconds,
+    }
+
+
 def bench_run(run: Path, args, real: np.ndarray | None, work: Path) -> dict:
     t0 = time.monotonic()
     keras_model = shared_encoder(load_model(run / "encoder.h5"))
     shape = tuple(int(v) for v in keras_model.input_shape[1:])
     guard = inspect_encoder(keras_model, name="enc", input_mask=run_input_mask(run, shape))
     encoder, layout, elinks = guard.encoder, _layout(run), args.elinks or run_elinks(run)
-    write_rtl(encoder, work / "enc", clock_ns=args.clock_ns)
+    if not args.hls_only:
+        write_rtl(encoder, work / "enc", clock_ns=args.clock_ns)
     calq, bx, slices = block_vectors(args.vectors, seed=0, real=real)
     t1 = time.monotonic()
     ref = reference(encoder, layout, calq, bx, elinks)
     ref_s = time.monotonic() - t1
     integer = _integer_level(keras_model, encoder, layout, ref.raw, ref.latents)
+    hls = _hls_block(keras_model, encoder, layout, elinks, calq, bx, ref.words, args, work)
+    if args.hls_only:
+        return {"run": str(run), "elinks": elinks, "vectors": len(calq), "integer_model": integer, "block_csim": hls}
     edge = slices["calq_22_bit_limit"].stop
     rng = np.random.default_rng(1)
     rows = np.sort(np.concatenate([np.arange(edge), rng.choice(np.arange(edge, len(calq)), args.icarus - edge, False)]))
@@ -133,6 +167,7 @@ def bench_run(run: Path, args, real: np.ndarray | None, work: Path) -> dict:
             "run_s": ver.run_seconds,
         },
         "rtl_icarus": {"vectors": ica.vectors, "mismatches": ica.mismatches, "seconds": ica.seconds},
+        "block_csim": hls,
         "cycles": {"block": manifest.latency_cycles, "encoder": manifest.latency_cycles - 6},
         "encoder": _sta(work / "enc", "enc", args.part, args.clock_ns),
         "block": _sta(work / "block", "econt_block", args.part, args.clock_ns),
@@ -155,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pnr", default="off", choices=("off", "nexus", "ecp5"))
     ap.add_argument("--csv", type=Path, default=SHARED_CSV)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--hls-only", action="store_true", help="only the integer model and the HLS block (no RTL)")
     args = ap.parse_args(argv)
     real = load_econt_csv(args.csv, keep_zero_rows=True)[0].astype(np.int64) if args.csv.is_file() else None
     results = []

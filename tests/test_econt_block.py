@@ -184,6 +184,7 @@ def test_report_section_shows_the_cost_beside_the_encoder_and_the_frame_fields()
     from micae.report.view import build_view
     from micae.results.econt_block import EcontBlockSection, FrameExample, FrameField
     from micae.results.hardware import Resources
+    from micae.results.levels import LevelResult
     from micae.results.report import load_report
 
     report = load_report(Path(__file__).parent / "fixtures" / "results-v0" / "report_pnr.json")
@@ -219,8 +220,19 @@ def test_report_section_shows_the_cost_beside_the_encoder_and_the_frame_fields()
         resources=Resources(LUT=enc_lut + 6000, FF=10, CARRY=1),
         example=example,
     )
-    text = render_markdown(build_view(report.model_copy(update={"econt_block": section}), None, {}, Path(".")))
+    levels = {
+        "block_csim": LevelResult(level="block_csim", vectors=1000, mismatches=0),
+        "block_vendor_csim": LevelResult.skipped("block_vendor_csim", "no vitis_hls/vitis-run/vivado_hls on PATH"),
+    }
+    update = {"econt_block": section, "verification": {**report.verification, **levels}}
+    text = render_markdown(build_view(report.model_copy(update=update), None, {}, Path(".")))
     block = text[text.index("## ECON-T block") :]
+    assert "| block_csim | the block's HLS C++ (g++ with hls4ml's ap_types): L words" in block
+    assert "| 0 mismatches / 1,000 vectors |" in block
+    assert (
+        "| block_vendor_csim | vendor C simulation of the HLS block (its shipped text vectors) | skipped: no " in block
+    )
+    assert "HLS C++ (a top vendor HLS synthesizes, II = 1, around the hls4ml encoder)" in block
     assert "| normaliser + output stage (difference) | 6,000 |" in block
     assert "e-link 0: 0xf9bcff6b  e-link 1: 0x646d2240" in block  # the hand-packed frame of the L = 2 test
     assert "| SUM | 9 | 111 | 001101111 |" in block

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from micae.flow.runner import Step
-from micae.flow.steps import csim, econt_block, hls, load, rtl, timing, vectors, vendor
+from micae.flow.steps import csim, econt_block, econt_block_hls, hls, load, rtl, timing, vectors, vendor
 
 CHECK_STEPS: tuple[Step, ...] = (
     Step("load", load.run),
@@ -27,4 +27,5 @@ BUILD_STEPS: tuple[Step, ...] = (
     Step("rtl_resources", rtl.resources, needs=("pnr",)),
     Step("vivado_timing", timing.vivado, needs=("pnr",)),
     Step("econt_block", econt_block.run, needs=("pnr",)),  # --block econt: the chip block around the final cut
+    Step("econt_block_hls", econt_block_hls.run, needs=("hls",)),  # --block econt: the block's HLS C++, g++ + vendor
 )

@@ -18,9 +18,11 @@ def econt_block(report: SynthReport) -> list:
             f"The encoder wrapped into the chip's autoencoder block at L = {block.elinks} e-links "
             f"({block.elinks_from}): 48 CALQ (22 bits) and the BX in; normaliser, encoder, latents cut to "
             f"{block.latent_bits} bits, 5E4M module sum, BX_CNT; {block.elinks} x 32-bit words out per bunch crossing. "
-            f"Inputs in layout {block.layout} ({block.layout_from}). RTL: econt_block in {block.folder}/.",
+            f"Inputs in layout {block.layout} ({block.layout_from}). RTL: econt_block in {block.folder}/."
+            + _hls_note(report),
             tone="",
         ),
+        _levels_table(report),
         _cost_table(report, block),
         note(
             "Resources: yosys synth_xilinx on the Xilinx part (stages kept as modules). Logic-only STA: cell delays "
@@ -30,6 +32,44 @@ def econt_block(report: SynthReport) -> list:
         *_example(block.example, block.elinks),
         Bullets([[Span(n)] for n in block.notes]),
     ]
+
+
+BLOCK_LEVELS = {
+    "block_integer_model": "the encoder's integer latents on the block's normalised inputs vs QKeras'",
+    "block_csim": "the block's HLS C++ (g++ with hls4ml's ap_types): L words vs the Python model of the chip",
+    "block_rtl": "Verilator, the block's RTL: L words vs the Python model of the chip",
+    "block_rtl_crosscheck": "Icarus, the block's RTL",
+    "block_vendor_csim": "vendor C simulation of the HLS block (its shipped text vectors)",
+    "block_vendor_synth": "vendor C synthesis of the HLS block",
+}
+
+
+def _hls_note(report: SynthReport) -> str:
+    level = report.verification.get("block_csim")
+    if level is None:
+        return ""
+    if not level.compared:
+        return f" No HLS C++ block: {level.reason}."
+    return (
+        " HLS C++ (a top vendor HLS synthesizes, II = 1, around the hls4ml encoder): econt_block/ in the HLS project."
+    )
+
+
+def _levels_table(report: SynthReport) -> Table:
+    """Every block level, compared or not (a skipped one with its reason)."""
+    rows = []
+    for name, what in BLOCK_LEVELS.items():
+        level = report.verification.get(name)
+        if level is None:
+            continue
+        if level.compared:
+            result = f"{num(level.mismatch_count)} mismatches / {num(level.vectors)} vectors"
+            if level.subset:
+                result += f" ({level.subset})"
+        else:
+            result = f"{level.state}: {level.reason or ''}".rstrip(": ")
+        rows.append([name, what, result + (f"; {level.note}" if name == "block_vendor_synth" and level.note else "")])
+    return Table(["level", "what", "result"], rows)
 
 
 def _encoder_figures(report: SynthReport) -> dict:

@@ -13,7 +13,9 @@ and the block's yosys resources and logic-only STA (and nextpnr with ``--pnr``) 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,10 +45,36 @@ def run(ctx: FlowContext) -> list[LevelResult | EcontBlockSection]:
     return _run(ctx)
 
 
-def _run(ctx: FlowContext) -> list[LevelResult | EcontBlockSection]:
-    from micae.econt.block import FrameLayout
+@dataclass(frozen=True)
+class BlockVectors:
+    """What both block steps (RTL here, HLS in :mod:`micae.flow.steps.econt_block_hls`) verify against: the
+    settings, the block vectors (edge sources first), the Python reference's output and the cross-check rows."""
+
+    elinks: int
+    elinks_from: str
+    layout: str
+    layout_from: str
+    real_note: str
+    calq: np.ndarray
+    bx: np.ndarray
+    slices: dict[str, slice]
+    ref: Any
+    """:class:`micae.econt.block.BlockOutput`"""
+    crosscheck_rows: np.ndarray
+    """every edge row, then random others up to CROSSCHECK_ROWS (the first SHIPPED_ROWS ship with the block)"""
+
+    @property
+    def vector_set(self) -> VectorSet:
+        from micae.rtl.econt_block import sim_inputs
+
+        return VectorSet(
+            x=np.empty((0,)), codes=sim_inputs(self.calq, self.bx), slices=self.slices, expected=self.ref.words
+        )
+
+
+def block_vectors_of(ctx: FlowContext) -> BlockVectors:
+    """The block's settings (--elinks or the run's config, the layout), its vectors and the Python reference."""
     from micae.econt.block_vectors import block_vectors
-    from micae.rtl.econt_block import sim_inputs, write_block_rtl
     from micae.verify.econt_block import reference
 
     req, encoder = ctx.request, ctx.exact_encoder
@@ -56,8 +84,18 @@ def _run(ctx: FlowContext) -> list[LevelResult | EcontBlockSection]:
     with progress("econt block: vectors and the Python model of the chip"):
         calq, bx, slices = block_vectors(req.rtl_vectors or DEFAULT_RTL_VECTORS, seed=req.seed, real=real)
         ref = reference(encoder, layout, calq, bx, elinks)
-    edge = slices["calq_22_bit_limit"].stop
-    rows = _crosscheck_rows(edge, len(calq), req.seed)
+    rows = _crosscheck_rows(slices["calq_22_bit_limit"].stop, len(calq), req.seed)
+    return BlockVectors(elinks, elinks_from, layout, layout_from, real_note, calq, bx, slices, ref, rows)
+
+
+def _run(ctx: FlowContext) -> list[LevelResult | EcontBlockSection]:
+    from micae.econt.block import FrameLayout
+    from micae.rtl.econt_block import sim_inputs, write_block_rtl
+
+    encoder = ctx.exact_encoder
+    bv = block_vectors_of(ctx)
+    elinks, elinks_from, layout, layout_from = bv.elinks, bv.elinks_from, bv.layout, bv.layout_from
+    calq, bx, slices, ref, rows, real_note = bv.calq, bv.bx, bv.slices, bv.ref, bv.crosscheck_rows, bv.real_note
     folder = ctx.fw_out / FOLDER
     with progress(f"econt block: write RTL (L = {elinks}, layout {layout})"):
         manifest = write_block_rtl(
@@ -68,7 +106,7 @@ def _run(ctx: FlowContext) -> list[LevelResult | EcontBlockSection]:
             vectors_in=sim_inputs(calq[rows[:SHIPPED_ROWS]], bx[rows[:SHIPPED_ROWS]]),
             vectors_out=ref.words[rows[:SHIPPED_ROWS]],
         )
-    vec = VectorSet(x=np.empty((0,)), codes=sim_inputs(calq, bx), slices=slices, expected=ref.words)
+    vec = bv.vector_set
     levels = [_integer_level(ctx, layout, vec, ref), *_rtl_levels(folder, vec, rows)]
     resources, sta, pnr = _hardware(ctx, folder, manifest.top)
     assert ctx.rtl is not None, "the block step runs after the RTL step (--block needs --rtl)"
