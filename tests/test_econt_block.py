@@ -236,3 +236,44 @@ def test_report_section_shows_the_cost_beside_the_encoder_and_the_frame_fields()
     assert "| normaliser + output stage (difference) | 6,000 |" in block
     assert "e-link 0: 0xf9bcff6b  e-link 1: 0x646d2240" in block  # the hand-packed frame of the L = 2 test
     assert "| SUM | 9 | 111 | 001101111 |" in block
+
+
+def _qonnx_encoder_file(tmp_path, shape):
+    """A QONNX Quant -> Flatten -> MatMul -> Quant encoder of input ``shape`` (C, H, W): no TensorFlow needed."""
+    import onnx
+    from tests.qonnx_models import GraphBuilder
+
+    g = GraphBuilder(shape)
+    g.quant(8, 7)
+    g.node("Flatten", axis=1)
+    g.node("MatMul", g.quantized_const(np.ones((int(np.prod(shape)), 16)) / 8, 6, 5))
+    g.quant(9, 8, signed=False)
+    path = tmp_path / "enc.onnx"
+    onnx.save(g.model((16,)), str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    "shape, elinks, error, words",
+    [
+        ((3, 5, 5), 3, "ConstraintError", "inputs of shape (5, 5, 3), not one of the chip's 48-cell layouts"),
+        ((3, 4, 4), None, "ConfigError", "needs the number of output e-links"),
+    ],
+)
+def test_a_block_the_encoder_cannot_take_is_refused_before_any_tool_runs(tmp_path, shape, elinks, error, words):
+    from micae.errors import MicaeError
+    from micae.synthesize import SynthRequest, synthesize
+
+    request = SynthRequest(
+        model=_qonnx_encoder_file(tmp_path, shape),
+        block="econt",
+        elinks=elinks,
+        vendor="off",
+        hls_root=tmp_path / "hls",
+        firmware_root=tmp_path / "fw",
+    )
+    with pytest.raises(MicaeError) as caught:
+        synthesize(request)
+    assert type(caught.value).__name__ == error and words in caught.value.one_line()
+    assert not [p for p in (tmp_path / "hls").rglob("*") if p.is_file()]  # no hls4ml project was written
+    assert not [p for p in (tmp_path / "fw").rglob("*.v")]  # nor any RTL

@@ -134,6 +134,13 @@ def _run(ctx: FlowContext) -> list[LevelResult | EcontBlockSection]:
     return [section, *levels]
 
 
+def check_block(ctx: FlowContext) -> None:
+    """What ``--block econt`` needs of the encoder (the chip's layout, e-links known): checked by the load step."""
+    _elinks(ctx)
+    if ctx.encoder is not None:
+        _layout(ctx)
+
+
 def _elinks(ctx: FlowContext) -> tuple[int, str]:
     from micae.train.econt_config import run_elinks
 

@@ -41,10 +41,12 @@ def run(ctx: FlowContext) -> list[LevelResult]:
 
 
 def _why_not(ctx: FlowContext) -> str | None:
-    from micae.flow.steps.load import QONNX_NO_HLS, is_qonnx
+    from micae.flow.steps.load import is_qonnx
 
+    if ctx.hls_refused is not None:  # no hls4ml project to call (a QONNX form hls4ml cannot read)
+        return ctx.hls_refused
     if is_qonnx(ctx):
-        return QONNX_NO_HLS
+        return "the HLS block is checked around hls4ml projects of Keras encoders only (not tried on a QONNX one)"
     if ctx.encoder is None:
         return "no exact integer model of the encoder (the block's reference needs one)"
     if ctx.request.options.io_type != "io_parallel":

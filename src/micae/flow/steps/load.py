@@ -9,6 +9,15 @@ from micae.results.report import ModelSection
 
 
 def run(ctx: FlowContext) -> list[ModelSection]:
+    sections = _load(ctx)
+    if ctx.request.block == "econt":  # refuse a block the encoder cannot take now, not after the RTL route ran
+        from micae.flow.steps.econt_block import check_block
+
+        check_block(ctx)
+    return sections
+
+
+def _load(ctx: FlowContext) -> list[ModelSection]:
     from micae.models.extract import GuardReport, inspect_encoder, shared_encoder
     from micae.models.io import load_model
 
