@@ -232,7 +232,7 @@ def test_the_flow_step_skips_each_level_with_its_reason():
 
     def ctx(block: str, io_type: str, encoder=object()):
         request = SimpleNamespace(block=block, options=SimpleNamespace(io_type=io_type))
-        return SimpleNamespace(request=request, keras_model=None, encoder=encoder)
+        return SimpleNamespace(request=request, keras_model=None, encoder=encoder, hls_refused=None)
 
     assert econt_block_hls.run(ctx("none", "io_parallel")) == []
     levels = econt_block_hls.run(ctx("econt", "io_stream"))
@@ -241,3 +241,15 @@ def test_the_flow_step_skips_each_level_with_its_reason():
         lv.status == "skipped" and "io_parallel hls4ml projects; this one is io_stream" in lv.reason for lv in levels
     )
     assert "no exact integer model" in econt_block_hls.run(ctx("econt", "io_parallel", None))[0].reason
+
+
+def test_the_flow_step_skips_when_hls4ml_refused_the_encoder():
+    from types import SimpleNamespace
+
+    from micae.flow.steps import econt_block_hls
+
+    request = SimpleNamespace(block="econt", options=SimpleNamespace(io_type="io_parallel"))
+    why = "node 'q3' (Trunc): hls4ml 1.3.0's ONNX reader has no Trunc"
+    ctx = SimpleNamespace(request=request, keras_model=None, encoder=object(), hls_refused=why)
+    levels = econt_block_hls.run(ctx)
+    assert [(lv.status, lv.reason) for lv in levels] == [("skipped", why)] * 3
