@@ -12,6 +12,7 @@ COPY src ./src
 RUN python -m venv .venv \
  && .venv/bin/python -m pip install -q --upgrade "pip>=23" \
  && .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]" \
+ && .venv/bin/python -m pip install -q --no-deps -c constraints.txt HGQ==0.2.6 \
  && touch .venv/.micae-installed
 COPY . .
 # COPY refreshes file times; keep the install stamp newer than the pins so make does not reinstall

@@ -13,6 +13,11 @@ SYNTH_FLAGS ?=
 # pytest-xdist workers; one test file stays on one worker (--dist loadfile), so module fixtures are built once
 TEST_WORKERS ?= 2
 
+# HGQ 0.2.6 (the HGQ front end; Keras 2 generation) requires the `tensorflow` distribution, which would install beside
+# the pinned tensorflow-cpu into the same package: --no-deps (its other needs, numpy and keras<3, are pinned here), so
+# `pip check` reports "hgq 0.2.6 requires tensorflow, which is not installed" -- expected, tensorflow-cpu provides it
+HGQ_INSTALL = $(PY) -m pip install -q --no-deps -c constraints.txt HGQ==0.2.6
+
 .PHONY: demo test test-fast lint deps venv sweep findings bench report clean
 
 # apt packages only when a tool is missing (root, or sudo when available)
@@ -31,6 +36,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=23"
 	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	$(HGQ_INSTALL)
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -83,6 +83,11 @@ class SynthOptions(HlsOptions):
     else the output)"""
     input_mask: Annotated[Path | None, Cli(group="model cut", metavar="MASK.npy")] = None
     """.npy of the input shape: 0 marks input cells that never carry charge"""
+    input_int_bits: Annotated[Integer(ge=-16, le=32, null=True), Cli(group="model cut", metavar="I")] = None
+    """HGQ encoders: integer bits of the input, sign not counted (HGQ's HQuantize rounds but never saturates, so
+    the file does not hold the input's range; its fractional bits are the trained ones)"""
+    input_signed: Annotated[Flag, Cli(group="model cut")] = False
+    """HGQ encoders: the input may be negative (a sign bit beside --input-int-bits)"""
     vectors: Annotated[Integer(ge=1), Cli(group="verification")] = DEFAULT_VECTORS
     """verification vectors for the integer model, C model and csim"""
     rtl_vectors: Annotated[Integer(ge=1, null=True), Cli(group="verification")] = None

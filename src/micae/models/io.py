@@ -13,7 +13,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from micae.errors import ConstraintError, UnsafeModelError
+from micae.errors import ConfigError, ConstraintError, UnsafeModelError
 
 ALLOWED_LAYERS = {
     "InputLayer",
@@ -126,9 +126,11 @@ def check_model_config(config: dict, where: str = "model") -> None:
     cls = config.get("class_name")
     inner = config.get("config", {})
     name = inner.get("name", "?") if isinstance(inner, dict) else "?"
-    if cls not in ALLOWED_LAYERS and cls in qkeras_layer_classes():
+    if _hgq_layer(config):
+        pass  # HGQ's own classes (an installed library, no code in the file); the guard decides support
+    elif cls not in ALLOWED_LAYERS and cls in qkeras_layer_classes():
         raise ConstraintError(qkeras_unsupported(name, cls, where), qkeras_fix(cls))
-    if cls not in ALLOWED_LAYERS and (cls in CODE_CARRIERS or not _standard_keras_layer(cls)):
+    elif cls not in ALLOWED_LAYERS and (cls in CODE_CARRIERS or not _standard_keras_layer(cls)):
         what = "carries Python code" if cls == "Lambda" else "is not a supported layer (a custom or wrapper class)"
         raise UnsafeModelError(
             f"layer '{name}' ({cls}) in {where} {what}; the file was not loaded, none of its code ran",
@@ -181,6 +183,13 @@ def qkeras_fix(cls: str) -> str:
             "quantizers (or QDense + QActivation without batch norm)"
         )
     return "rebuild the encoder from the supported layers: " + ", ".join(supported_layers())
+
+
+def _hgq_layer(config: dict) -> bool:
+    """A layer class of the HGQ library (stored as ``HGQ>HDense``): :mod:`micae.graph.hgq_front` reads them."""
+    from micae.graph.hgq_front import stored_hgq_class
+
+    return stored_hgq_class(config) is not None
 
 
 def _standard_keras_layer(cls: str | None) -> bool:
@@ -262,6 +271,16 @@ def load_model(path: str | Path):
     path = Path(path)
     config = read_model_config(path)
     check_model_config(config, where=str(path))
+    from micae.graph.hgq_front import import_hgq, uses_hgq
+
+    if uses_hgq(config):
+        import_hgq()  # registers HGQ's classes with Keras
+        if path.suffix == ".keras":
+            raise ConfigError(
+                f"{path} is an HGQ model in a .keras archive, which HGQ 0.2.6 cannot load back (its MonoL1 "
+                "regularizer has no from_config)",
+                "save the HGQ model as .h5: model.save('encoder.h5')",
+            )
     try:
         if path.suffix == ".keras":
             return _load_keras_v3(path, config)

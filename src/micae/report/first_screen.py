@@ -220,7 +220,8 @@ def scope_lines(report: SynthReport) -> list[str]:
     elif report.rtl is not None:
         lines.append(
             f"The hardware figures (resources, timing, latency) describe micae's own RTL: da4ml Verilog in "
-            f"firmware/{report.model.name}/rtl, simulated bit-exact against QKeras. The hls4ml project in "
+            f"firmware/{report.model.name}/rtl, simulated bit-exact against {report.model.reference or 'QKeras'}. "
+            f"The hls4ml project in "
             f"hls/{report.model.name} was verified by C simulation only; no figure here is its synthesis."
         )
     skipped = [f"vendor HLS ({report.vendor.reason})"] if report.vendor and report.vendor.reason else []

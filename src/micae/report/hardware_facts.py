@@ -99,9 +99,16 @@ def hls4ml_settings(report: SynthReport) -> list:
         ["io type", opt.io_type],
         ["clock period", f"{opt.clock_ns:g} ns"],
         ["clock uncertainty", f"{uncertainty} (hls4ml 1.3.0's default for {opt.backend}; micae does not set it)"],
-        ["precisions", "set per layer by micae, bit-exact with QKeras (hls4ml_config.yml)"],
+        ["precisions", _precisions(report)],
     ]
     return [Heading("hls4ml settings"), Table(["setting", "value"], rows)]
+
+
+def _precisions(report: SynthReport) -> str:
+    reference = report.model.reference or "QKeras"
+    if reference == "HGQ's predict":
+        return "HGQ's proxy model, calibrated with micae's exact ranges, bit-exact with HGQ (hls4ml_config.yml)"
+    return f"set per layer by micae, bit-exact with {reference} (hls4ml_config.yml)"
 
 
 def file_links(report: SynthReport) -> list:

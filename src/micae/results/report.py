@@ -99,6 +99,8 @@ class ModelSection(ResultModel):
     problems: list[str] = []
     warnings: list[str] = []
     layers_taken: Maybe[list[Plain]] = None
+    reference: Maybe[str] = None
+    """what every verification level is compared with: QKeras, qonnx's executor or HGQ's predict"""
     latent_size: Maybe[int] = None
     input_type: Maybe[FixedTypeInfo] = None
     latent_type: Maybe[FixedTypeInfo] = None

@@ -47,6 +47,10 @@ def _why_not(ctx: FlowContext) -> str | None:
         return ctx.hls_refused
     if is_qonnx(ctx):
         return "the HLS block is checked around hls4ml projects of Keras encoders only (not tried on a QONNX one)"
+    from micae.flow.steps.vectors import reference_name
+
+    if reference_name(ctx) == "hgq":
+        return "the HLS block is checked around hls4ml projects of QKeras encoders only (not tried on an HGQ one)"
     if ctx.encoder is None:
         return "no exact integer model of the encoder (the block's reference needs one)"
     if ctx.request.options.io_type != "io_parallel":

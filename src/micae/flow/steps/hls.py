@@ -47,12 +47,13 @@ def run(ctx: FlowContext) -> list[LevelResult]:
 
 def front_end(ctx: FlowContext):
     """The one place the hls4ml front end is picked by the model's kind: :mod:`micae.hls.convert_onnx` (hls4ml's
-    ONNX reader) for a QONNX graph, :mod:`micae.hls.convert` (its Keras reader) otherwise. Both set micae's exact
-    precisions and answer ``refusal``, ``convert``, ``REFERENCE`` and ``README_NOTE``."""
-    from micae.flow.steps.load import is_qonnx
-    from micae.hls import convert, convert_onnx
+    ONNX reader) for a QONNX graph, :mod:`micae.hls.convert_hgq` (HGQ's proxy model) for an HGQ model,
+    :mod:`micae.hls.convert` (its Keras reader) otherwise. Each sets micae's exact precisions and answers
+    ``refusal``, ``convert``, ``REFERENCE`` and ``README_NOTE``."""
+    from micae.flow.steps.vectors import reference_name
+    from micae.hls import convert, convert_hgq, convert_onnx
 
-    return convert_onnx if is_qonnx(ctx) else convert
+    return {"qonnx": convert_onnx, "hgq": convert_hgq}.get(reference_name(ctx), convert)
 
 
 def _output_frac(hls_model) -> int:

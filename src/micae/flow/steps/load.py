@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from micae.errors import ConstraintError
+from micae.errors import ConfigError, ConstraintError
 from micae.flow.context import FlowContext, required
 from micae.log import info, progress
 from micae.results.report import ModelSection
@@ -23,9 +23,15 @@ def _load(ctx: FlowContext) -> list[ModelSection]:
 
     req = ctx.request
     if ctx.model_file.suffix == ".onnx":
+        _no_hgq_options(ctx)
         return load_qonnx_model(ctx)
     with progress("load model"):
         keras_model = shared_encoder(load_model(ctx.model_file))
+    from micae.graph.hgq_front import is_hgq_model
+
+    if is_hgq_model(keras_model):
+        return load_hgq_model(ctx, keras_model)
+    _no_hgq_options(ctx)
     with progress("guard: exactness checks"):
         try:
             guard = inspect_encoder(
@@ -46,6 +52,44 @@ def _load(ctx: FlowContext) -> list[ModelSection]:
         info(f"warning: {warning}")
     ctx.guard = guard
     ctx.keras_model = getattr(guard, "keras_encoder", None) or keras_model
+    return [model_section(ctx)]
+
+
+REFERENCES = {"qkeras": "QKeras", "qonnx": "qonnx's executor", "hgq": "HGQ's predict"}
+"""report.json ``model.reference``: what every level is compared with."""
+
+
+def _no_hgq_options(ctx: FlowContext) -> None:
+    """--input-int-bits/--input-signed state an HGQ input's range; other models carry theirs in their quantizer."""
+    if ctx.request.input_int_bits is not None or ctx.request.input_signed:
+        raise ConfigError(
+            f"--input-int-bits/--input-signed apply to HGQ models only; {ctx.model_file.name} has no HGQ layers",
+            "leave them out: the model's input quantizer gives the input's range",
+        )
+
+
+def load_hgq_model(ctx: FlowContext, keras_model) -> list[ModelSection]:
+    """An HGQ encoder: the integer model from its layers, the HGQ model's own predict as the reference of every
+    level; hls4ml reads HGQ's proxy model, calibrated with micae's exact ranges."""
+    from micae.graph.hgq_front import calibrate, read_hgq
+    from micae.models.extract import GuardReport
+
+    req = ctx.request
+    if req.input_layer or req.output_layer:
+        raise ConstraintError("input_layer/output_layer cut QKeras models only", "save the HGQ encoder alone")
+    with progress("guard: exactness checks"):
+        encoder, problems, ranges = read_hgq(
+            keras_model, ctx.name, req.input_mask, req.input_int_bits, req.input_signed
+        )
+    # the proxy model hls4ml reads gets micae's exact ranges as its calibration (no WRAP can act)
+    keras_model.micae_proxy = calibrate(keras_model, ranges, encoder.input_type)
+    if problems and not req.allow_inexact:
+        raise ConstraintError(
+            problems[0], "fix the model, or pass --allow-inexact to convert anyway and see the mismatches"
+        )
+    taken = [name for name, _, _ in encoder.layers]
+    ctx.guard = GuardReport(encoder, problems, layers_taken=taken, keras_encoder=keras_model)
+    ctx.keras_model = keras_model
     return [model_section(ctx)]
 
 
@@ -106,6 +150,9 @@ def model_section(ctx: FlowContext) -> ModelSection:
     }
     if getattr(guard, "layers_taken", None):
         section["layers_taken"] = list(guard.layers_taken)
+    from micae.flow.steps.vectors import reference_name
+
+    section["reference"] = REFERENCES[reference_name(ctx)]
     if encoder is None:
         return ModelSection(**section)
     from micae.train.econt_config import run_elinks

@@ -35,7 +35,8 @@ def run(ctx: FlowContext) -> list[LevelResult | VectorsSection]:
                 data_vectors_saturating=own["vectors_saturating"],
             )
     section = VectorsSection(total=int(len(vec.x)), sources=sources, coverage=cov)
-    with progress(f"verify: integer model vs {'QKeras' if reference_name(ctx) == 'qkeras' else 'qonnx'}"):
+    label = {"qkeras": "QKeras", "hgq": "HGQ"}.get(reference_name(ctx), "qonnx")
+    with progress(f"verify: integer model vs {label}"):
         return [section, level_result("integer_model", vec, vec.expected, encoder.latents(vec.input_codes))]
 
 
@@ -73,10 +74,13 @@ def build(ctx: FlowContext, n_total: int) -> VectorSet:
 
 
 def reference_name(ctx: FlowContext) -> str:
-    """What the expected latents come from: QKeras, or qonnx's executor for a QONNX graph."""
+    """What the expected latents come from: QKeras, qonnx's executor for a QONNX graph, or an HGQ model's predict."""
     from micae.flow.steps.load import is_qonnx
+    from micae.graph.hgq_front import is_hgq_model
 
-    return "qonnx" if is_qonnx(ctx) else "qkeras"
+    if is_qonnx(ctx):
+        return "qonnx"
+    return "hgq" if hasattr(ctx.keras_model, "layers") and is_hgq_model(ctx.keras_model) else "qkeras"
 
 
 def qkeras_latents(keras_model, x: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from micae.graph.handlers import (  # noqa: F401
     affine,
     batchnorm,
     core,
+    hgq,
     padding,
     pooling,
     qonnx_ops,
