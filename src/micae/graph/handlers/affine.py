@@ -10,7 +10,8 @@ from micae.graph.registry import handler
 from micae.models.quantizers import fixed_type_of
 
 
-def _check(layer) -> None:
+def check_conv_form(layer) -> None:
+    """The forms micae lowers to one affine stage: channels-last, no dilation, no groups (any front end)."""
     cfg = layer.get_config()
     if cfg.get("data_format", "channels_last") not in ("channels_last", None):
         raise ConstraintError(f"layer '{layer.name}': data_format {cfg['data_format']}", "use channels_last")
@@ -18,6 +19,10 @@ def _check(layer) -> None:
         raise ConstraintError(f"layer '{layer.name}': dilation {cfg['dilation_rate']}", "use dilation_rate=1")
     if cfg.get("groups", 1) != 1:
         raise ConstraintError(f"layer '{layer.name}': grouped convolution", "use groups=1")
+
+
+def _check(layer) -> None:
+    check_conv_form(layer)
     if layer.kernel_quantizer_internal is None:
         raise ConstraintError(
             f"layer '{layer.name}' has float (unquantized) weights",

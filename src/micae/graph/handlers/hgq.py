@@ -27,6 +27,7 @@ from micae.fixed.ops import UNIT_WEIGHT
 from micae.fixed.ops.affine import conv2d_as_matrix
 from micae.fixed.types import FixedType
 from micae.graph.handlers import core
+from micae.graph.handlers.affine import check_conv_form
 from micae.graph.registry import handler
 
 handler("PFlatten", "PReshape")(core.reshape)
@@ -142,22 +143,12 @@ def _requantize(step, low, f: np.ndarray, relu: bool, role: str = "requantize pe
     low.layers.append((step.name, step.cls, role))
 
 
-def _check(layer) -> None:
-    cfg = layer.get_config()
-    if cfg.get("data_format", "channels_last") not in ("channels_last", None):
-        raise ConstraintError(f"layer '{layer.name}': data_format {cfg['data_format']}", "use channels_last")
-    if tuple(cfg.get("dilation_rate", (1, 1))) not in ((1, 1), (1,)):
-        raise ConstraintError(f"layer '{layer.name}': dilation {cfg['dilation_rate']}", "use dilation_rate=1")
-    if cfg.get("groups", 1) != 1:
-        raise ConstraintError(f"layer '{layer.name}': grouped convolution", "use groups=1")
-
-
 @handler("HConv2D", "HDense", "HConv2DBatchNorm", "HDenseBatchNorm")
 def h_affine(step, low) -> None:
     """HGQ's quantized kernel and bias (batch norm folded by HGQ itself), then the per-element quantizer."""
     layer = step.layer
     low.need_input_quantizer(step.name, step.cls)
-    _check(layer)
+    check_conv_form(layer)
     relu = _relu(layer)
     qkernel = np.asarray(layer.fused_qkernel.numpy(), dtype=np.float64)
     k_frac = int(fracs(layer.kq, qkernel.shape).max())
