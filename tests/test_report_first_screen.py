@@ -199,3 +199,16 @@ def test_a_part_micae_lists_no_totals_for_gets_nextpnrs_own(pnr_report):
     rows = {tuple(r[:2]): r[2:] for r in utilization(report)[1].rows}
     assert rows[("LFE5U-25F-6BG381C", "TRELLIS_COMB (nextpnr)")] == ["4,073", "24,288 (the tool's)", "16.8%"]
     assert "4,073 logic cells, 17% of the device" in _by_key(report)["resources, placed and routed"].detail
+
+
+def test_figures_read_from_the_tool_cache_say_so(pnr_report):
+    from micae.results.hardware import CacheUse
+
+    assert not any("tool cache" in c.source for c in cards(pnr_report, None))  # the tools ran in this run
+    hit = CacheUse(kind="pnr", key="eac3", stored="2026-12-03T06:28:29Z", tool_seconds=357.3)
+    routed = pnr_report.timing[0].model_copy(update={"cache": hit})
+    report = pnr_report.model_copy(update={"timing": [routed, *pnr_report.timing[1:]]})
+    c = _by_key(report)
+    for key in ("timing", "resources, placed and routed"):
+        assert "from micae's tool cache (the tool ran on the same inputs 2026-12-03T06:28:29Z in 357 s" in c[key].source
+    assert "tool cache" not in c["resources, estimate"].source  # yosys ran in this run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from micae.results.hardware import NOT_CHECKED, SIGNOFF_KINDS, AnyAnalysis, HeadlineLatency
+from micae.results.hardware import NOT_CHECKED, SIGNOFF_KINDS, AnyAnalysis, CacheUse, HeadlineLatency
 from micae.results.report import SynthReport, report_from_json
 
 KIND_WORDS = {
@@ -50,6 +50,16 @@ def kind_words(kind: str | None) -> str:
 def tool_text(analysis: AnyAnalysis) -> str:
     tool = analysis.tool
     return " ".join(str(x) for x in (tool.name, tool.version) if x) or "?"
+
+
+def cache_text(cache: CacheUse | None) -> str:
+    """Where a figure read from micae's tool cache comes from: empty when the tool ran in this run."""
+    if cache is None or not cache.hit:
+        return ""
+    took = f" in {cache.tool_seconds:.0f} s" if cache.tool_seconds is not None else ""
+    return (
+        f"; from micae's tool cache (the tool ran on the same inputs {cache.stored}{took}; MICAE_CACHE=off reruns it)"
+    )
 
 
 def timing_failures(report: SynthReport) -> list[str]:

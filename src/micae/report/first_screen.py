@@ -99,6 +99,7 @@ def _pnr_resources_card(pnr: PnrAnalysis) -> Card | None:
     if pnr.wrapper_ff:
         detail.append(f"FF include the pin wrapper's {num(pnr.wrapper_ff)}")
     source = f"{facts.tool_text(pnr)} after {pnr.tool.synth or 'yosys'}, placed and routed on {pnr.target}"
+    source += facts.cache_text(pnr.cache)
     return Card("resources, placed and routed", value, "; ".join(d for d in detail if d), source=source)
 
 
@@ -121,7 +122,7 @@ def resource_cards(report: SynthReport) -> list[Card]:
     detail = f"{num(res.FF)} FF, {num(res.DSP)} DSP{_pct(res.LUT, part, 'LUT', res.available_LUT)}"
     if estimate:
         detail += "; logic synthesis only (no placement or routing)"
-    source = f"{res.estimator or '?'}" + (f" for {part}" if part else "")
+    source = f"{res.estimator or '?'}" + (f" for {part}" if part else "") + facts.cache_text(res.cache)
     return out + [Card(key, f"{num(res.LUT)} LUT", detail, "muted" if estimate and out else "", source)]
 
 
@@ -139,6 +140,7 @@ def timing_card(report: SynthReport) -> Card | None:
     if sign is None:
         detail += "; not signed off: no place-and-route or vendor analysis ran"
     source = f"{facts.kind_words(shown.kind)}, {facts.tool_text(shown)} on {shown.target}"
+    source += facts.cache_text(getattr(shown, "cache", None))
     return Card("timing", value, detail, tone, source)
 
 
