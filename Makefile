@@ -10,8 +10,7 @@ NAME   ?= econt
 # extra micae synth options of the demo; its settings (place and route on a Lattice Nexus LIFCL-40-9 at 100 MHz)
 # live in the synth: block of models/$(NAME).yaml, so `micae synth --model models/econt` reproduces it
 SYNTH_FLAGS ?=
-# pytest-xdist workers; one test file stays on one worker (--dist loadfile), so module fixtures are built once; files
-# go out in tests/conftest.py's order, longest first (--no-loadscope-reorder: xdist would sort them by test count)
+# pytest-xdist workers; one test file stays on one worker (--dist loadfile), so module fixtures are built once
 TEST_WORKERS ?= 2
 
 # HGQ 0.2.6 (the HGQ front end; Keras 2 generation) requires the `tensorflow` distribution, which would install beside
@@ -55,10 +54,10 @@ lint: venv
 	$(VENV)/bin/mypy
 
 test: deps venv lint
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 test-fast: deps venv
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 sweep: deps venv
 	$(PY) scripts/sweep.py --config sweeps/latent_size.yaml
