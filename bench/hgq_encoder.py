@@ -12,29 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-
-def _synth(path: Path, out: Path, rtl_vectors: int, int_bits: int) -> tuple[dict, float]:
-    from micae.synthesize import SynthRequest, synthesize
-
-    req = SynthRequest(
-        model=path,
-        name="hgq_enc",
-        hls_root=out / "hls",
-        firmware_root=out / "fw",
-        input_int_bits=int_bits,
-        vectors=2000,
-        rtl_vectors=rtl_vectors,
-        rtl="on",
-        vendor="off",
-        rtl_resources=True,
-        force=True,
-    )
-    started = time.time()
-    report = synthesize(req)
-    return report, time.time() - started
+sys.path.insert(0, str(Path(__file__).parent))
+from qonnx_encoder import timed_synth  # noqa: E402  (the same synth of a model file at every level)
 
 
 def _integer_model_vs_hgq(model, n: int, int_bits: int) -> dict:
@@ -79,7 +62,7 @@ def main() -> None:
     path = args.out / "hgq_enc.h5"
     model.save(str(path))
     result = {"integer_model_vs_hgq": _integer_model_vs_hgq(model, args.rtl_vectors, hm.INPUT_INT_BITS)}
-    report, seconds = _synth(path, args.out, args.rtl_vectors, hm.INPUT_INT_BITS)
+    report, seconds = timed_synth(path, "hgq_enc", args.out, args.rtl_vectors, input_int_bits=hm.INPUT_INT_BITS)
     levels = {
         k: {f: v.get(f) for f in ("vectors", "mismatches", "max_abs_lsb_error", "status", "reason")}
         for k, v in report["verification"].items()

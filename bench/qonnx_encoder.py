@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 
-def _synth(path: Path, name: str, out: Path, rtl_vectors: int) -> tuple[dict, float]:
+def timed_synth(path: Path, name: str, out: Path, rtl_vectors: int, **settings) -> tuple[dict, float]:
+    """``micae synth`` of a model file at every level (2000 main vectors, yosys on, no vendor); (report, seconds).
+    ``settings``: further synth settings (bench/hgq_encoder.py passes the input range)."""
     from micae.synthesize import SynthRequest, synthesize
 
     req = SynthRequest(
@@ -33,6 +35,7 @@ def _synth(path: Path, name: str, out: Path, rtl_vectors: int) -> tuple[dict, fl
         vendor="off",
         rtl_resources=True,
         force=True,
+        **settings,
     )
     started = time.time()
     report = synthesize(req)
@@ -165,7 +168,7 @@ def main() -> None:
     _c_models(model, graph, args.out, args.c_vectors)
     rows = {}
     for name, path in (("chip_qkeras", h5), ("chip_qonnx", graph)):
-        report, seconds = _synth(path, name, args.out, args.rtl_vectors)
+        report, seconds = timed_synth(path, name, args.out, args.rtl_vectors)
         levels = {
             k: {f: v.get(f) for f in ("vectors", "mismatches", "max_abs_lsb_error", "status")}
             for k, v in report["verification"].items()
